@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { StackLensError } from '../common/errors';
+import { stackCommand } from './stack-command';
+
+const program = new Command('stacklens')
+  .description('OpenTelemetry logs and traces from Kafka, correlated, queryable and alertable')
+  .showHelpAfterError()
+  .addCommand(stackCommand());
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  // Our own errors carry a message meant for the user; anything else is a bug worth a stack trace.
+  console.error(err instanceof StackLensError ? `stacklens: ${err.message}` : err);
+  process.exit(1);
+});

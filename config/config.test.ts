@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config';
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env, '/srv/app');
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('gives documented defaults when nothing is set', () => {
+    const config = loadConfig({}, '/srv/app');
+    expect(config.kafka).toEqual({
+      brokers: ['127.0.0.1:9092'],
+      applicationId: 'stacklens',
+      processingGuarantee: 'exactly_once',
+      commitIntervalMs: 1000,
+    });
+    expect(config.http).toEqual({ port: 8080, auth: { kind: 'none' } });
+    expect(config.clickhouse.url).toBeUndefined();
+    expect(config.clickhouse.chdbPath).toBe('/srv/app/.stack/data/chdb');
+    expect(config.archive.s3).toBeUndefined();
+    expect(config.archive.dir).toBe('/srv/app/.stack/archive');
+    expect(config.log).toEqual({ level: 'info', format: 'json' });
+    expect(config.correlation.windowSeconds).toBe(60);
+  });
+
+  it('reads external services when configured', () => {
+    const config = loadConfig(
+      {
+        KAFKA_BROKERS: 'k1:9092, k2:9093',
+        CLICKHOUSE_URL: 'https://ch.example:8443',
+        CLICKHOUSE_USER: 'ingest',
+        CLICKHOUSE_PASSWORD: 'pw',
+        S3_ENDPOINT: 'http://minio:9000',
+        S3_BUCKET: 'logs-archive',
+        AWS_ACCESS_KEY_ID: 'id',
+        AWS_SECRET_ACCESS_KEY: 'secret',
+        LOG_FORMAT: 'TEXT',
+      },
+      '/srv/app',
+    );
+    expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9093']);
+    expect(config.clickhouse).toMatchObject({ url: 'https://ch.example:8443', user: 'ingest', password: 'pw' });
+    expect(config.archive.s3).toEqual({
+      endpoint: 'http://minio:9000',
+      bucket: 'logs-archive',
+      region: 'us-east-1',
+      accessKeyId: 'id',
+      secretAccessKey: 'secret',
+    });
+    expect(config.log.format).toBe('text');
+  });
+
+  it.each([
+    ['KAFKA_BROKERS', 'localhost', /KAFKA_BROKERS: must be a comma-separated list of host:port/],
+    ['HTTP_PORT', 'eighty', /HTTP_PORT: must be a whole number between 1 and 65535, got "eighty"/],
+    ['HTTP_PORT', '70000', /HTTP_PORT: .*got "70000"/],
+    ['APPLICATION_ID', '1 bad id', /APPLICATION_ID: must start with a letter/],
+    ['PROCESSING_GUARANTEE', 'maybe', /PROCESSING_GUARANTEE: must be one of exactly_once, at_least_once/],
+    ['SCHEMA_REGISTRY_URL', 'registry:8081', /SCHEMA_REGISTRY_URL: must be an http\(s\) URL/],
+    ['CLICKHOUSE_URL', 'tcp://ch:9000', /CLICKHOUSE_URL: must be an http\(s\) URL/],
+    ['CLICKHOUSE_DATABASE', 'drop table;', /CLICKHOUSE_DATABASE: must start with a letter/],
+    ['S3_ENDPOINT', 'minio', /S3_ENDPOINT: must be an http\(s\) URL/],
+    ['S3_BUCKET', 'Bad_Bucket', /S3_BUCKET: must be a valid S3 bucket name/],
+    ['ARCHIVE_FLUSH_SECONDS', '0', /ARCHIVE_FLUSH_SECONDS: must be a whole number of seconds between 1 and 3600/],
+    ['CORR_WINDOW_SECONDS', '1.5', /CORR_WINDOW_SECONDS: .*got "1.5"/],
+    ['COMMIT_INTERVAL_MS', '-1', /COMMIT_INTERVAL_MS: .*got "-1"/],
+    ['API_AUTH', 'oauth', /API_AUTH: must be one of none, basic, token/],
+    ['LOG_LEVEL', 'verbose', /LOG_LEVEL: must be one of trace, debug, info/],
+    ['LOG_FORMAT', 'xml', /LOG_FORMAT: must be one of json, text/],
+  ])('rejects %s=%s naming the variable', (name, value, message) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(message);
+  });
+
+  it('reports every invalid variable at once', () => {
+    const problems = problemsOf({ HTTP_PORT: 'x', LOG_FORMAT: 'xml', KAFKA_BROKERS: '' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['HTTP_PORT', 'KAFKA_BROKERS', 'LOG_FORMAT']);
+  });
+
+  it('requires credentials that match the chosen API auth', () => {
+    expect(problemsOf({ API_AUTH: 'basic', API_USERNAME: 'ops' })[0]).toMatch(/API_USERNAME and API_PASSWORD/);
+    expect(problemsOf({ API_AUTH: 'token', API_TOKEN: 'short' })[0]).toMatch(/API_TOKEN: .*at least 16/);
+    expect(loadConfig({ API_AUTH: 'token', API_TOKEN: 'a-long-enough-token' }).http.auth).toEqual({
+      kind: 'token',
+      token: 'a-long-enough-token',
+    });
+  });
+
+  it('requires both S3 credentials or neither', () => {
+    expect(problemsOf({ AWS_ACCESS_KEY_ID: 'id' })[0]).toMatch(/AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+  });
+
+  it('never echoes a secret in its error message', () => {
+    const err = (() => {
+      try {
+        loadConfig({ API_AUTH: 'token', API_TOKEN: 'tiny-secret' });
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('expected a ConfigError');
+    })();
+    expect(err.message).not.toContain('tiny-secret');
+  });
+
+  it('is documented: every variable appears in the README configuration table', () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    const missing = CONFIG_VARIABLES.filter((name) => !readme.includes(`| \`${name}\``));
+    expect(missing).toEqual([]);
+  });
+});

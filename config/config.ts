@@ -1,0 +1,245 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { StackLensError } from '../common/errors';
+
+/** One or more configuration variables are invalid; the message names each one and why. */
+export class ConfigError extends StackLensError {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** An optional string: unset and empty both mean "not configured". */
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const httpUrl = (what: string) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => /^https?:\/\/[^\s/]+/.test(v) && URL.canParse(v), {
+      message: `must be an http(s) URL for the ${what}, e.g. http://127.0.0.1:8123`,
+    });
+
+const optionalHttpUrl = (what: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
+    .pipe(httpUrl(what).optional());
+
+const integer = (fallback: number, min: number, max: number, unit = '') =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a whole number${unit} between ${min} and ${max}, got "${v}"`,
+        });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const oneOf = <T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx): T[number] => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const lower = v.trim().toLowerCase();
+      if (!(values as readonly string[]).includes(lower)) {
+        ctx.addIssue({ code: 'custom', message: `must be one of ${values.join(', ')}, got "${v}"` });
+        return z.NEVER;
+      }
+      return lower as T[number];
+    });
+
+const brokerList = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const list = (v ?? '127.0.0.1:9092')
+      .split(',')
+      .map((b) => b.trim())
+      .filter((b) => b !== '');
+    const bad = list.filter((b) => !/^[A-Za-z0-9._-]+:\d{1,5}$/.test(b));
+    if (list.length === 0 || bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a comma-separated list of host:port, got "${v ?? ''}"${bad.length > 0 ? ` (bad: ${bad.join(', ')})` : ''}`,
+      });
+      return z.NEVER;
+    }
+    return list;
+  });
+
+const identifier = (fallback: string, what: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const value = v === undefined || v.trim() === '' ? fallback : v.trim();
+      if (!/^[A-Za-z][A-Za-z0-9._-]{0,99}$/.test(value)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must start with a letter and contain only letters, digits, '.', '_' or '-' (${what}), got "${v}"`,
+        });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+/**
+ * Every variable StackLens reads, with its default. README's configuration table documents the same
+ * names (a unit test keeps the two in step).
+ */
+const envSchema = z.object({
+  KAFKA_BROKERS: brokerList,
+  APPLICATION_ID: identifier('stacklens', 'used for the consumer group and internal topic names'),
+  PROCESSING_GUARANTEE: oneOf(['exactly_once', 'at_least_once'] as const, 'exactly_once'),
+  COMMIT_INTERVAL_MS: integer(1_000, 10, 600_000, ' of milliseconds'),
+  SCHEMA_REGISTRY_URL: httpUrl('schema registry').default('http://127.0.0.1:8081/apis/ccompat/v7'),
+  CLICKHOUSE_URL: optionalHttpUrl('ClickHouse HTTP interface'),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: identifier('stacklens', 'the ClickHouse database'),
+  CHDB_PATH: optionalString,
+  S3_ENDPOINT: optionalHttpUrl('S3 endpoint'),
+  S3_BUCKET: z
+    .string()
+    .default('stacklens-archive')
+    .refine((v) => /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v), {
+      message: 'must be a valid S3 bucket name (3-63 lowercase letters, digits, dots or hyphens)',
+    }),
+  S3_REGION: z.string().trim().min(1, 'must not be empty').default('us-east-1'),
+  AWS_ACCESS_KEY_ID: optionalString,
+  AWS_SECRET_ACCESS_KEY: optionalString,
+  ARCHIVE_DIR: z.string().trim().min(1, 'must not be empty').default('.stack/archive'),
+  ARCHIVE_FLUSH_SECONDS: integer(10, 1, 3_600, ' of seconds'),
+  CORR_WINDOW_SECONDS: integer(60, 1, 86_400, ' of seconds'),
+  CORR_GRACE_SECONDS: integer(30, 0, 86_400, ' of seconds'),
+  ALERT_RULES_FILE: z.string().trim().min(1, 'must not be empty').default('config/alert-rules.json'),
+  HTTP_PORT: integer(8080, 1, 65_535),
+  API_AUTH: oneOf(['none', 'basic', 'token'] as const, 'none'),
+  API_USERNAME: optionalString,
+  API_PASSWORD: optionalString,
+  API_TOKEN: optionalString,
+  LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
+  LOG_FORMAT: oneOf(['json', 'text'] as const, 'json'),
+});
+
+type Env = z.output<typeof envSchema>;
+
+/** The names of every configuration variable. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+export interface StackLensConfig {
+  kafka: {
+    brokers: string[];
+    applicationId: string;
+    processingGuarantee: 'exactly_once' | 'at_least_once';
+    commitIntervalMs: number;
+  };
+  schemaRegistry: { url: string };
+  /** `url` undefined means the embedded chDB engine at `chdbPath`. */
+  clickhouse: { url?: string; user: string; password: string; database: string; chdbPath: string };
+  /** `s3` undefined means the file-system archive under `dir`. */
+  archive: {
+    s3?: { endpoint: string; bucket: string; region: string; accessKeyId?: string; secretAccessKey?: string };
+    dir: string;
+    flushSeconds: number;
+  };
+  correlation: { windowSeconds: number; graceSeconds: number };
+  alerts: { rulesFile: string };
+  http: {
+    port: number;
+    auth:
+      | { kind: 'none' }
+      | { kind: 'basic'; username: string; password: string }
+      | { kind: 'token'; token: string };
+  };
+  log: { level: (typeof LOG_LEVELS)[number]; format: 'json' | 'text' };
+}
+
+/**
+ * Reads and validates every variable at once, so a misconfigured start reports all problems in one
+ * go instead of one per restart. Paths are resolved against `cwd`.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): StackLensConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems = crossFieldProblems(e);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    kafka: {
+      brokers: e.KAFKA_BROKERS,
+      applicationId: e.APPLICATION_ID,
+      processingGuarantee: e.PROCESSING_GUARANTEE,
+      commitIntervalMs: e.COMMIT_INTERVAL_MS,
+    },
+    schemaRegistry: { url: e.SCHEMA_REGISTRY_URL },
+    clickhouse: {
+      url: e.CLICKHOUSE_URL,
+      user: e.CLICKHOUSE_USER,
+      password: e.CLICKHOUSE_PASSWORD,
+      database: e.CLICKHOUSE_DATABASE,
+      chdbPath: resolve(cwd, e.CHDB_PATH ?? '.stack/data/chdb'),
+    },
+    archive: {
+      s3:
+        e.S3_ENDPOINT === undefined
+          ? undefined
+          : {
+              endpoint: e.S3_ENDPOINT,
+              bucket: e.S3_BUCKET,
+              region: e.S3_REGION,
+              accessKeyId: e.AWS_ACCESS_KEY_ID,
+              secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+            },
+      dir: resolve(cwd, e.ARCHIVE_DIR),
+      flushSeconds: e.ARCHIVE_FLUSH_SECONDS,
+    },
+    correlation: { windowSeconds: e.CORR_WINDOW_SECONDS, graceSeconds: e.CORR_GRACE_SECONDS },
+    alerts: { rulesFile: resolve(cwd, e.ALERT_RULES_FILE) },
+    http: { port: e.HTTP_PORT, auth: authOf(e) },
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
+  };
+}
+
+function crossFieldProblems(e: Env): string[] {
+  const problems: string[] = [];
+  if (e.API_AUTH === 'basic' && (e.API_USERNAME === undefined || e.API_PASSWORD === undefined)) {
+    problems.push('API_USERNAME and API_PASSWORD: both must be set when API_AUTH=basic');
+  }
+  if (e.API_AUTH === 'token' && (e.API_TOKEN === undefined || e.API_TOKEN.length < 16)) {
+    problems.push('API_TOKEN: must be set to a token of at least 16 characters when API_AUTH=token');
+  }
+  if ((e.AWS_ACCESS_KEY_ID === undefined) !== (e.AWS_SECRET_ACCESS_KEY === undefined)) {
+    problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: set both or neither');
+  }
+  return problems;
+}
+
+function authOf(e: Env): StackLensConfig['http']['auth'] {
+  switch (e.API_AUTH) {
+    case 'basic':
+      return { kind: 'basic', username: e.API_USERNAME ?? '', password: e.API_PASSWORD ?? '' };
+    case 'token':
+      return { kind: 'token', token: e.API_TOKEN ?? '' };
+    case 'none':
+      return { kind: 'none' };
+  }
+}

