@@ -11,20 +11,37 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' |
  */
 export function createLogger(options: { level: LogLevel; format: LogFormat; name?: string }): Logger {
   const redact = {
-    paths: ['password', '*.password', 'secret', '*.secret', 'secretAccessKey', '*.secretAccessKey', 'authorization', '*.authorization'],
+    paths: [
+      'password',
+      '*.password',
+      'secret',
+      '*.secret',
+      'secretAccessKey',
+      '*.secretAccessKey',
+      'authorization',
+      '*.authorization',
+    ],
     censor: '[REDACTED]',
   };
   if (options.format === 'json') {
     return pino({ level: options.level, name: options.name, redact });
   }
   return pino(
-    { level: options.level, name: options.name, redact, base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
+    {
+      level: options.level,
+      name: options.name,
+      redact,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
     {
       write(line: string) {
         const { time, level, msg, name, ...rest } = JSON.parse(line) as Record<string, unknown>;
         const label = pino.levels.labels[Number(level)] ?? String(level);
         const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';
-        process.stdout.write(`${String(time)} ${label.toUpperCase()}${name ? ` [${String(name)}]` : ''} ${String(msg)}${extra}\n`);
+        process.stdout.write(
+          `${String(time)} ${label.toUpperCase()}${name ? ` [${String(name)}]` : ''} ${String(msg)}${extra}\n`,
+        );
       },
     },
   );

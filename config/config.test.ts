@@ -46,7 +46,11 @@ describe('loadConfig', () => {
       '/srv/app',
     );
     expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9093']);
-    expect(config.clickhouse).toMatchObject({ url: 'https://ch.example:8443', user: 'ingest', password: 'pw' });
+    expect(config.clickhouse).toMatchObject({
+      url: 'https://ch.example:8443',
+      user: 'ingest',
+      password: 'pw',
+    });
     expect(config.archive.s3).toEqual({
       endpoint: 'http://minio:9000',
       bucket: 'logs-archive',
@@ -68,7 +72,11 @@ describe('loadConfig', () => {
     ['CLICKHOUSE_DATABASE', 'drop table;', /CLICKHOUSE_DATABASE: must start with a letter/],
     ['S3_ENDPOINT', 'minio', /S3_ENDPOINT: must be an http\(s\) URL/],
     ['S3_BUCKET', 'Bad_Bucket', /S3_BUCKET: must be a valid S3 bucket name/],
-    ['ARCHIVE_FLUSH_SECONDS', '0', /ARCHIVE_FLUSH_SECONDS: must be a whole number of seconds between 1 and 3600/],
+    [
+      'ARCHIVE_FLUSH_SECONDS',
+      '0',
+      /ARCHIVE_FLUSH_SECONDS: must be a whole number of seconds between 1 and 3600/,
+    ],
     ['CORR_WINDOW_SECONDS', '1.5', /CORR_WINDOW_SECONDS: .*got "1.5"/],
     ['COMMIT_INTERVAL_MS', '-1', /COMMIT_INTERVAL_MS: .*got "-1"/],
     ['API_AUTH', 'oauth', /API_AUTH: must be one of none, basic, token/],
@@ -86,7 +94,9 @@ describe('loadConfig', () => {
   });
 
   it('requires credentials that match the chosen API auth', () => {
-    expect(problemsOf({ API_AUTH: 'basic', API_USERNAME: 'ops' })[0]).toMatch(/API_USERNAME and API_PASSWORD/);
+    expect(problemsOf({ API_AUTH: 'basic', API_USERNAME: 'ops' })[0]).toMatch(
+      /API_USERNAME and API_PASSWORD/,
+    );
     expect(problemsOf({ API_AUTH: 'token', API_TOKEN: 'short' })[0]).toMatch(/API_TOKEN: .*at least 16/);
     expect(loadConfig({ API_AUTH: 'token', API_TOKEN: 'a-long-enough-token' }).http.auth).toEqual({
       kind: 'token',

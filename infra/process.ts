@@ -125,7 +125,9 @@ export async function waitUntil(
       throw new StackServiceError(`${options.what}: the process exited${logTail(options.logFile)}`);
     }
     if (Date.now() > deadline) {
-      throw new StackServiceError(`${options.what}: not ready after ${options.timeoutMs} ms${logTail(options.logFile)}`);
+      throw new StackServiceError(
+        `${options.what}: not ready after ${options.timeoutMs} ms${logTail(options.logFile)}`,
+      );
     }
     await delay(options.intervalMs ?? 500);
   }

@@ -1,4 +1,8 @@
 import { join, resolve } from 'node:path';
+import { StackLensError } from '../common/errors';
+
+/** A STACK_* variable is invalid. */
+export class StackSettingsError extends StackLensError {}
 
 /**
  * Where the local stack keeps its files and which loopback ports it binds. Read from STACK_*
@@ -19,10 +23,15 @@ export interface StackSettings {
   kafkaPort: number;
   kafkaControllerPort: number;
   registryPort: number;
+  /** Apicurio serves its health checks on a separate management port that cannot be switched off. */
+  registryManagementPort: number;
   s3Port: number;
 }
 
-export function stackSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, projectRoot = process.cwd()): StackSettings {
+export function stackSettingsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  projectRoot = process.cwd(),
+): StackSettings {
   const dir = resolve(projectRoot, env.STACK_DIR ?? '.stack');
   return {
     dir,
@@ -34,6 +43,7 @@ export function stackSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, proje
     kafkaPort: port(env, 'STACK_KAFKA_PORT', 9092),
     kafkaControllerPort: port(env, 'STACK_KAFKA_CONTROLLER_PORT', 9093),
     registryPort: port(env, 'STACK_REGISTRY_PORT', 8081),
+    registryManagementPort: port(env, 'STACK_REGISTRY_MANAGEMENT_PORT', 8082),
     s3Port: port(env, 'STACK_S3_PORT', 8333),
   };
 }
@@ -43,7 +53,7 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 1 || value > 65_535) {
-    throw new RangeError(`${name} must be a TCP port between 1 and 65535, got "${raw}"`);
+    throw new StackSettingsError(`${name} must be a TCP port between 1 and 65535, got "${raw}"`);
   }
   return value;
 }

@@ -16,7 +16,10 @@ const SERVICES: readonly StackService[] = [kafkaService, schemaRegistryService, 
 export class LocalStack {
   private readonly ctx: StackContext;
 
-  constructor(log: Logger, readonly settings: StackSettings = stackSettingsFromEnv()) {
+  constructor(
+    log: Logger,
+    readonly settings: StackSettings = stackSettingsFromEnv(),
+  ) {
     this.ctx = { settings, log };
   }
 

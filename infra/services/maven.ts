@@ -24,11 +24,6 @@ export function mavenRepoLocal(settings: StackSettings): string {
   return join(settings.cacheDir, 'm2');
 }
 
-/** The JVM to run services with: $JAVA_HOME's when set (as Maven does), else `java` on the PATH. */
-export function javaCommand(env: NodeJS.ProcessEnv = process.env): string {
-  return env.JAVA_HOME ? join(env.JAVA_HOME, 'bin', 'java') : 'java';
-}
-
 /**
  * Copies `dependencies` and everything they depend on at runtime into `outputDir`, by writing a
  * throwaway pom into `workDir` and letting Maven resolve it (versions, exclusions and conflicts are
@@ -50,7 +45,11 @@ export async function copyDependencies(options: {
 }
 
 /** Copies one artifact (no dependencies) into `outputDir` and returns the file's path. */
-export async function copyArtifact(options: { settings: StackSettings; artifact: MavenArtifact; outputDir: string }): Promise<string> {
+export async function copyArtifact(options: {
+  settings: StackSettings;
+  artifact: MavenArtifact;
+  outputDir: string;
+}): Promise<string> {
   const { artifact } = options;
   const type = artifact.type ?? 'jar';
   const coordinates = [artifact.groupId, artifact.artifactId, artifact.version, type, artifact.classifier]
@@ -73,7 +72,11 @@ export async function copyArtifact(options: { settings: StackSettings; artifact:
  * version being installed). An interrupted install leaves no marker, so the next run starts over
  * instead of trusting half a directory.
  */
-export async function installOnce(dir: string, stamp: string, install: () => Promise<void>): Promise<boolean> {
+export async function installOnce(
+  dir: string,
+  stamp: string,
+  install: () => Promise<void>,
+): Promise<boolean> {
   const marker = join(dir, '.installed');
   if (existsSync(marker) && readFileSync(marker, 'utf8') === stamp) return false;
   rmSync(dir, { recursive: true, force: true });
@@ -90,11 +93,18 @@ async function runMaven(settings: StackSettings, cwd: string, goals: readonly st
   } catch (err) {
     const failure = err as NodeJS.ErrnoException & { stdout?: string; stderr?: string };
     if (failure.code === 'ENOENT') {
-      throw new StackServiceError('Maven (`mvn`) is not on the PATH; the local stack resolves Kafka and the registry with it', {
-        cause: err,
-      });
+      throw new StackServiceError(
+        'Maven (`mvn`) is not on the PATH; the local stack resolves Kafka and the registry with it',
+        {
+          cause: err,
+        },
+      );
     }
-    const output = `${failure.stdout ?? ''}${failure.stderr ?? ''}`.trimEnd().split('\n').slice(-30).join('\n');
+    const output = `${failure.stdout ?? ''}${failure.stderr ?? ''}`
+      .trimEnd()
+      .split('\n')
+      .slice(-30)
+      .join('\n');
     throw new StackServiceError(`mvn ${goals.join(' ')} failed in ${cwd}:\n${output}`, { cause: err });
   }
 }
