@@ -1,0 +1,62 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { ArchiveWriter, mergeRequests } from './archive-writer';
+import { FileSystemArchiveStore, InvalidArchiveKeyError } from './store';
+
+const source = { topic: 'otel-traces', partition: 0, firstOffset: '7', lastOffset: '8' };
+
+describe('mergeRequests', () => {
+  it('concatenates the resource entries of a range in order', () => {
+    expect(
+      mergeRequests({
+        signal: 'traces',
+        source,
+        timeMs: 0,
+        requests: [{ resourceSpans: [{ a: 1 }] }, {}, { resourceSpans: [{ b: 2 }, { c: 3 }] }],
+      }),
+    ).toEqual({ resourceSpans: [{ a: 1 }, { b: 2 }, { c: 3 }] });
+  });
+
+  it('keeps logs as logs', () => {
+    expect(
+      mergeRequests({ signal: 'logs', source, timeMs: 0, requests: [{ resourceLogs: [{ x: 1 }] }] }),
+    ).toEqual({ resourceLogs: [{ x: 1 }] });
+  });
+});
+
+describe('ArchiveWriter on the file system', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'stacklens-archive-unit-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes one gzip OTLP/JSON file under the key, and replaces it when the range is written again', async () => {
+    const writer = new ArchiveWriter(new FileSystemArchiveStore(dir));
+    const batch = {
+      signal: 'traces' as const,
+      source,
+      timeMs: Date.UTC(2026, 10, 22, 8, 5),
+      requests: [{ resourceSpans: [{ v: 1 }] }],
+    };
+
+    const key = await writer.write(batch);
+    await writer.write({ ...batch, requests: [{ resourceSpans: [{ v: 2 }] }] });
+
+    expect(key).toBe('traces/year=2026/month=11/day=22/hour=08/minute=05/otel-traces-0-7-8.json.gz');
+    const folder = join(dir, 'traces', 'year=2026', 'month=11', 'day=22', 'hour=08', 'minute=05');
+    expect(readdirSync(folder)).toEqual(['otel-traces-0-7-8.json.gz']);
+    expect(
+      JSON.parse(gunzipSync(readFileSync(join(folder, 'otel-traces-0-7-8.json.gz'))).toString('utf8')),
+    ).toEqual({ resourceSpans: [{ v: 2 }] });
+  });
+
+  it('refuses a key that leaves the directory', async () => {
+    const store = new FileSystemArchiveStore(dir);
+    await expect(store.put('../outside.json.gz', Buffer.from('x'))).rejects.toBeInstanceOf(
+      InvalidArchiveKeyError,
+    );
+  });
+});

@@ -1,0 +1,60 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { SourceRange } from '../source-range';
+import { archiveKey } from './layout';
+import type { ArchiveStore } from './store';
+
+const gzipAsync = promisify(gzip);
+
+/**
+ * OTLP/JSON export requests (ExportLogsServiceRequest / ExportTraceServiceRequest) in the canonical
+ * JSON mapping — hex ids, 64-bit integers as strings — which is what the caller must hand over: the
+ * archive serializes them as they are.
+ */
+export interface OtlpJsonLogsRequest {
+  resourceLogs?: readonly unknown[];
+}
+export interface OtlpJsonTracesRequest {
+  resourceSpans?: readonly unknown[];
+}
+
+/** The messages of one Kafka source range, decoded to OTLP/JSON. */
+export type ArchiveBatch =
+  | { signal: 'logs'; source: SourceRange; timeMs: number; requests: readonly OtlpJsonLogsRequest[] }
+  | { signal: 'traces'; source: SourceRange; timeMs: number; requests: readonly OtlpJsonTracesRequest[] };
+
+/**
+ * Writes each source range as ONE gzip-compressed OTLP/JSON object: the range's requests merged into
+ * a single export request (resource entries concatenated in offset order), which is the file format
+ * of the Collector's awss3 exporter with `marshaler: otlp_json` and `compression: gzip`.
+ *
+ * The key is derived from the batch alone (see ./layout.ts), so writing a range twice — a retry, a
+ * replay after a crash — replaces the object. When to write (after N messages or T seconds) is the
+ * caller's choice; it must cut ranges at reproducible offsets for replays to line up.
+ */
+export class ArchiveWriter {
+  constructor(
+    private readonly store: ArchiveStore,
+    /** Prepended to every key, e.g. 'stacklens/'; '' for the bucket root. */
+    private readonly prefix = '',
+  ) {}
+
+  /** Returns the key written. */
+  async write(batch: ArchiveBatch): Promise<string> {
+    const key = archiveKey({
+      prefix: this.prefix,
+      signal: batch.signal,
+      source: batch.source,
+      timeMs: batch.timeMs,
+    });
+    const body = await gzipAsync(Buffer.from(JSON.stringify(mergeRequests(batch)), 'utf8'));
+    await this.store.put(key, body, { contentType: 'application/json', contentEncoding: 'gzip' });
+    return key;
+  }
+}
+
+export function mergeRequests(batch: ArchiveBatch): OtlpJsonLogsRequest | OtlpJsonTracesRequest {
+  return batch.signal === 'logs'
+    ? { resourceLogs: batch.requests.flatMap((r) => r.resourceLogs ?? []) }
+    : { resourceSpans: batch.requests.flatMap((r) => r.resourceSpans ?? []) };
+}

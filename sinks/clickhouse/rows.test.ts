@@ -1,0 +1,233 @@
+import type { Alert, Correlation, LogRecord, SpanRecord } from '../../processors/records';
+import { InvalidRowError, alertRow, correlationRow, logRow, spanRow } from './rows';
+
+const custom = {
+  service: 'checkout',
+  env: 'prod',
+  workflow_id: 'wf-1',
+  circuit_id: '',
+  product_id: '',
+  resource_id: '',
+  resource_type_id: '',
+  request_id: 'req-9',
+};
+const enrichment = {
+  error_code: 'TIMEOUT',
+  gen_ai_input_tokens: 0,
+  gen_ai_output_tokens: 0,
+  redacted_count: 0,
+};
+
+const log: LogRecord = {
+  ...custom,
+  ...enrichment,
+  id: 'otel-logs:0:42:1',
+  source: 'otlp_proto',
+  time_unix_nano: '1795334400123456789',
+  observed_time_unix_nano: '1795334400200000000',
+  time_ms: 1795334400123,
+  trace_id: '0af7651916cd43dd8448eb211c80319c',
+  span_id: 'b7ad6b7169203331',
+  trace_flags: 1,
+  severity_number: 17,
+  severity_text: 'ERROR',
+  body: 'payment timed out',
+  resource_schema_url: 'https://opentelemetry.io/schemas/1.26.0',
+  resource_attributes: { 'service.name': 'checkout' },
+  scope_name: 'checkout.payments',
+  scope_version: '1.2.3',
+  scope_schema_url: '',
+  scope_attributes: {},
+  log_attributes: { 'http.route': '/pay' },
+};
+
+const span: SpanRecord = {
+  ...custom,
+  ...enrichment,
+  trace_id: '0af7651916cd43dd8448eb211c80319c',
+  span_id: 'b7ad6b7169203331',
+  parent_span_id: '',
+  trace_state: 'vendor=1',
+  name: 'POST /pay',
+  kind: 'Server',
+  start_time_unix_nano: '1795334400000000000',
+  end_time_unix_nano: '1795334400250000000',
+  duration_ns: '250000000',
+  start_ms: 1795334400000,
+  duration_ms: 250,
+  status_code: 'Error',
+  status_message: 'timeout',
+  resource_schema_url: '',
+  resource_attributes: { 'service.name': 'checkout' },
+  scope_name: 'http',
+  scope_version: '',
+  scope_attributes: {},
+  span_attributes: { 'http.method': 'POST' },
+  events: [
+    { time_unix_nano: '1795334400100000000', name: 'retry', attributes: { n: '1' } },
+    { time_unix_nano: '1795334400200000000', name: 'exception', attributes: {} },
+  ],
+  links: [
+    {
+      trace_id: '11111111111111111111111111111111',
+      span_id: '2222222222222222',
+      trace_state: '',
+      attributes: { why: 'batch' },
+    },
+  ],
+};
+
+describe('ClickHouse rows', () => {
+  it('maps a log record onto the exporter columns plus the StackLens ones', () => {
+    expect(logRow(log)).toEqual({
+      Timestamp: '1795334400123456789',
+      TraceId: '0af7651916cd43dd8448eb211c80319c',
+      SpanId: 'b7ad6b7169203331',
+      TraceFlags: 1,
+      SeverityText: 'ERROR',
+      SeverityNumber: 17,
+      ServiceName: 'checkout',
+      Body: 'payment timed out',
+      ResourceSchemaUrl: 'https://opentelemetry.io/schemas/1.26.0',
+      ResourceAttributes: { 'service.name': 'checkout' },
+      ScopeSchemaUrl: '',
+      ScopeName: 'checkout.payments',
+      ScopeVersion: '1.2.3',
+      ScopeAttributes: {},
+      LogAttributes: { 'http.route': '/pay' },
+      EventName: '',
+      StackLensRecordId: 'otel-logs:0:42:1',
+      StackLensErrorCode: 'TIMEOUT',
+    });
+  });
+
+  it('maps span events and links onto parallel Nested arrays', () => {
+    const row = spanRow(span);
+
+    expect(row).toMatchObject({
+      Timestamp: '1795334400000000000',
+      SpanName: 'POST /pay',
+      SpanKind: 'Server',
+      ServiceName: 'checkout',
+      Duration: '250000000',
+      StatusCode: 'Error',
+      StatusMessage: 'timeout',
+      StackLensErrorCode: 'TIMEOUT',
+    });
+    expect(row['Events.Timestamp']).toEqual(['1795334400100000000', '1795334400200000000']);
+    expect(row['Events.Name']).toEqual(['retry', 'exception']);
+    expect(row['Events.Attributes']).toEqual([{ n: '1' }, {}]);
+    expect(row['Links.TraceId']).toEqual(['11111111111111111111111111111111']);
+    expect(row['Links.SpanId']).toEqual(['2222222222222222']);
+    expect(row['Links.TraceState']).toEqual(['']);
+    expect(row['Links.Attributes']).toEqual([{ why: 'batch' }]);
+  });
+
+  it('gives a span without events or links empty arrays, not missing keys', () => {
+    const row = spanRow({ ...span, events: [], links: [] });
+    expect(row['Events.Name']).toEqual([]);
+    expect(row['Links.TraceId']).toEqual([]);
+  });
+
+  it('maps a correlation, renaming the *_unix_nano times to the table columns', () => {
+    const correlation: Correlation = {
+      trace_id: span.trace_id,
+      root_span_id: span.span_id,
+      root_span_name: 'POST /pay',
+      root_service: 'checkout',
+      services: ['cart', 'checkout'],
+      start_time_unix_nano: '1795334400000000000',
+      end_time_unix_nano: '1795334400250000000',
+      duration_ns: '250000000',
+      start_ms: 1795334400000,
+      duration_ms: 250,
+      span_count: 2,
+      error_count: 1,
+      log_count: 1,
+      log_counts: { unspecified: 0, trace: 0, debug: 0, info: 0, warn: 0, error: 1, fatal: 0 },
+      first_error_message: 'timeout',
+      first_error_time_unix_nano: '1795334400200000000',
+      first_error_code: 'TIMEOUT',
+      gen_ai_input_tokens: 10,
+      gen_ai_output_tokens: 20,
+      log_ids: ['otel-logs:0:42:1'],
+      log_ids_dropped: 0,
+      version: 3,
+    };
+
+    expect(correlationRow(correlation)).toEqual({
+      trace_id: span.trace_id,
+      root_span_id: span.span_id,
+      root_span_name: 'POST /pay',
+      root_service: 'checkout',
+      services: ['cart', 'checkout'],
+      start_time: '1795334400000000000',
+      end_time: '1795334400250000000',
+      duration_ns: '250000000',
+      span_count: 2,
+      error_count: 1,
+      log_count: 1,
+      log_counts: { unspecified: 0, trace: 0, debug: 0, info: 0, warn: 0, error: 1, fatal: 0 },
+      first_error_message: 'timeout',
+      first_error_time: '1795334400200000000',
+      first_error_code: 'TIMEOUT',
+      gen_ai_input_tokens: 10,
+      gen_ai_output_tokens: 20,
+      log_ids: ['otel-logs:0:42:1'],
+      log_ids_dropped: 0,
+      version: 3,
+    });
+  });
+
+  describe('alerts', () => {
+    const alert: Alert = {
+      id: 'a1',
+      issue_code: 'PAYMENT_TIMEOUT',
+      severity: 'error',
+      message: 'payments time out',
+      suggested_fix: 'raise the gateway timeout',
+      confidence: 0.8,
+      automation_possible: false,
+      automation_action: null,
+      related_trace_id: null,
+      related_logs: ['otel-logs:0:42:1'],
+      created_at: '2025-01-15T10:31:00.000Z',
+      created_by: 'stacklens',
+      rule_id: 'timeouts',
+      service: 'checkout',
+      count: 4,
+      window_start: '2025-01-15T10:30:00.000Z',
+    };
+
+    it('turns nulls into empty strings and ISO times into epoch milliseconds', () => {
+      expect(alertRow(alert)).toEqual({
+        id: 'a1',
+        issue_code: 'PAYMENT_TIMEOUT',
+        severity: 'error',
+        message: 'payments time out',
+        suggested_fix: 'raise the gateway timeout',
+        confidence: 0.8,
+        automation_possible: false,
+        automation_action: '',
+        related_trace_id: '',
+        related_logs: ['otel-logs:0:42:1'],
+        created_at: '1736937060000',
+        created_by: 'stacklens',
+        rule_id: 'timeouts',
+        service: 'checkout',
+        count: 4,
+        window_start: '1736937000000',
+      });
+    });
+
+    it('keeps present optional values', () => {
+      const row = alertRow({ ...alert, automation_action: 'restart', related_trace_id: span.trace_id });
+      expect(row.automation_action).toBe('restart');
+      expect(row.related_trace_id).toBe(span.trace_id);
+    });
+
+    it('rejects a time that is not ISO-8601', () => {
+      expect(() => alertRow({ ...alert, created_at: 'yesterday' })).toThrow(InvalidRowError);
+    });
+  });
+});

@@ -1,0 +1,211 @@
+import { StackLensError } from '../../common/errors';
+import type { Alert, Attributes, Correlation, LogRecord, SpanRecord } from '../../processors/records';
+
+/** A record that cannot become a row (a field outside what its column accepts). */
+export class InvalidRowError extends StackLensError {}
+
+/**
+ * Normalized records → JSONEachRow rows of the tables in ./migrations.ts. Pure.
+ *
+ * Times go in as integer ticks in decimal strings (nanoseconds for DateTime64(9), milliseconds for
+ * DateTime64(3)): ClickHouse reads an integer as a Unix timestamp scaled to the column's precision,
+ * in UTC whatever the server's time zone, and a string keeps all 19 digits that a JSON number would
+ * round away.
+ */
+
+export interface OtelLogRow {
+  Timestamp: string;
+  TraceId: string;
+  SpanId: string;
+  TraceFlags: number;
+  SeverityText: string;
+  SeverityNumber: number;
+  ServiceName: string;
+  Body: string;
+  ResourceSchemaUrl: string;
+  ResourceAttributes: Attributes;
+  ScopeSchemaUrl: string;
+  ScopeName: string;
+  ScopeVersion: string;
+  ScopeAttributes: Attributes;
+  LogAttributes: Attributes;
+  EventName: string;
+  StackLensRecordId: string;
+  StackLensErrorCode: string;
+}
+
+export interface OtelTraceRow {
+  Timestamp: string;
+  TraceId: string;
+  SpanId: string;
+  ParentSpanId: string;
+  TraceState: string;
+  SpanName: string;
+  SpanKind: string;
+  ServiceName: string;
+  ResourceAttributes: Attributes;
+  ScopeName: string;
+  ScopeVersion: string;
+  SpanAttributes: Attributes;
+  Duration: string;
+  StatusCode: string;
+  StatusMessage: string;
+  'Events.Timestamp': string[];
+  'Events.Name': string[];
+  'Events.Attributes': Attributes[];
+  'Links.TraceId': string[];
+  'Links.SpanId': string[];
+  'Links.TraceState': string[];
+  'Links.Attributes': Attributes[];
+  StackLensErrorCode: string;
+}
+
+export interface CorrelationRow {
+  trace_id: string;
+  root_span_id: string;
+  root_span_name: string;
+  root_service: string;
+  services: string[];
+  start_time: string;
+  end_time: string;
+  duration_ns: string;
+  span_count: number;
+  error_count: number;
+  log_count: number;
+  log_counts: Record<string, number>;
+  first_error_message: string;
+  first_error_time: string;
+  first_error_code: string;
+  gen_ai_input_tokens: number;
+  gen_ai_output_tokens: number;
+  log_ids: string[];
+  log_ids_dropped: number;
+  version: number;
+}
+
+export interface AlertRow {
+  id: string;
+  issue_code: string;
+  severity: string;
+  message: string;
+  suggested_fix: string;
+  confidence: number;
+  automation_possible: boolean;
+  automation_action: string;
+  related_trace_id: string;
+  related_logs: string[];
+  created_at: string;
+  created_by: string;
+  rule_id: string;
+  service: string;
+  count: number;
+  window_start: string;
+}
+
+export function logRow(log: LogRecord): OtelLogRow {
+  return {
+    Timestamp: log.time_unix_nano,
+    TraceId: log.trace_id,
+    SpanId: log.span_id,
+    TraceFlags: log.trace_flags,
+    SeverityText: log.severity_text,
+    SeverityNumber: log.severity_number,
+    ServiceName: log.service,
+    Body: log.body,
+    ResourceSchemaUrl: log.resource_schema_url,
+    ResourceAttributes: log.resource_attributes,
+    ScopeSchemaUrl: log.scope_schema_url,
+    ScopeName: log.scope_name,
+    ScopeVersion: log.scope_version,
+    ScopeAttributes: log.scope_attributes,
+    LogAttributes: log.log_attributes,
+    // OTLP's LogRecord.event_name; the decoded records do not carry it (yet), and '' is the
+    // exporter's value for a plain log.
+    EventName: '',
+    StackLensRecordId: log.id,
+    StackLensErrorCode: log.error_code,
+  };
+}
+
+export function spanRow(span: SpanRecord): OtelTraceRow {
+  return {
+    Timestamp: span.start_time_unix_nano,
+    TraceId: span.trace_id,
+    SpanId: span.span_id,
+    ParentSpanId: span.parent_span_id,
+    TraceState: span.trace_state,
+    SpanName: span.name,
+    SpanKind: span.kind,
+    ServiceName: span.service,
+    ResourceAttributes: span.resource_attributes,
+    ScopeName: span.scope_name,
+    ScopeVersion: span.scope_version,
+    SpanAttributes: span.span_attributes,
+    Duration: span.duration_ns,
+    StatusCode: span.status_code,
+    StatusMessage: span.status_message,
+    // Nested columns are parallel arrays, one per sub-column.
+    'Events.Timestamp': span.events.map((e) => e.time_unix_nano),
+    'Events.Name': span.events.map((e) => e.name),
+    'Events.Attributes': span.events.map((e) => e.attributes),
+    'Links.TraceId': span.links.map((l) => l.trace_id),
+    'Links.SpanId': span.links.map((l) => l.span_id),
+    'Links.TraceState': span.links.map((l) => l.trace_state),
+    'Links.Attributes': span.links.map((l) => l.attributes),
+    StackLensErrorCode: span.error_code,
+  };
+}
+
+export function correlationRow(c: Correlation): CorrelationRow {
+  return {
+    trace_id: c.trace_id,
+    root_span_id: c.root_span_id,
+    root_span_name: c.root_span_name,
+    root_service: c.root_service,
+    services: c.services,
+    start_time: c.start_time_unix_nano,
+    end_time: c.end_time_unix_nano,
+    duration_ns: c.duration_ns,
+    span_count: c.span_count,
+    error_count: c.error_count,
+    log_count: c.log_count,
+    log_counts: { ...c.log_counts },
+    first_error_message: c.first_error_message,
+    first_error_time: c.first_error_time_unix_nano,
+    first_error_code: c.first_error_code,
+    gen_ai_input_tokens: c.gen_ai_input_tokens,
+    gen_ai_output_tokens: c.gen_ai_output_tokens,
+    log_ids: c.log_ids,
+    log_ids_dropped: c.log_ids_dropped,
+    version: c.version,
+  };
+}
+
+/** The table's columns are not Nullable (like every other column here): an absent value is ''. */
+export function alertRow(a: Alert): AlertRow {
+  return {
+    id: a.id,
+    issue_code: a.issue_code,
+    severity: a.severity,
+    message: a.message,
+    suggested_fix: a.suggested_fix,
+    confidence: a.confidence,
+    automation_possible: a.automation_possible,
+    automation_action: a.automation_action ?? '',
+    related_trace_id: a.related_trace_id ?? '',
+    related_logs: a.related_logs,
+    created_at: isoToEpochMillis(a.created_at, 'created_at'),
+    created_by: a.created_by,
+    rule_id: a.rule_id,
+    service: a.service,
+    count: a.count,
+    window_start: isoToEpochMillis(a.window_start, 'window_start'),
+  };
+}
+
+function isoToEpochMillis(iso: string, field: string): string {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms))
+    throw new InvalidRowError(`alert ${field} is not an ISO-8601 time: ${JSON.stringify(iso)}`);
+  return String(ms);
+}
