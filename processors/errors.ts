@@ -43,3 +43,6 @@ export class AlertRulesError extends StackLensError {}
 
 /** A redaction or error-classification pattern from configuration does not compile. */
 export class PatternConfigError extends StackLensError {}
+
+/** Two correlations of different traces were merged. */
+export class CorrelationMismatchError extends StackLensError {}

@@ -161,7 +161,7 @@ export const MAX_CORRELATION_LOG_IDS = 1000;
  */
 export interface Correlation {
   trace_id: string;
-  /** Root span (no parent); when several claim to be root, the earliest start wins. '' when not seen yet. */
+  /** Root span (no parent); when several claim to be root, the smallest span id wins. '' when not seen yet. */
   root_span_id: string;
   root_span_name: string;
   root_service: string;
@@ -179,14 +179,18 @@ export interface Correlation {
   error_count: number;
   log_count: number;
   log_counts: LogLevelCounts;
-  /** Earliest error (span status message / exception message, or error log body); '' when none. */
+  /** Earliest error (span status message / exception message / span name, or error log body); '' when none. */
   first_error_message: string;
   first_error_time_unix_nano: string;
-  /** error_code of the earliest error that had one; '' when none. */
+  /** error_code of that earliest error ('' when none). */
   first_error_code: string;
+  /** Sum of the spans' gen_ai token usage (logs are not counted: they usually repeat a span's usage). */
   gen_ai_input_tokens: number;
   gen_ai_output_tokens: number;
-  /** Ids of the trace's logs, sorted, at most MAX_CORRELATION_LOG_IDS. */
+  /**
+   * Ids of the trace's logs: the MAX_CORRELATION_LOG_IDS smallest, sorted (a choice independent of arrival
+   * order). `log_ids_dropped` = log_count − log_ids.length.
+   */
   log_ids: string[];
   log_ids_dropped: number;
   /** Number of records folded in (spans + logs); grows monotonically, so the highest version is the latest. */
@@ -218,7 +222,7 @@ export interface Alert {
   service: string;
   /** How many matching records this alert stands for (a storm yields one alert with a count). */
   count: number;
-  /** ISO-8601 start of the dedup window the alert belongs to. */
+  /** ISO-8601 start of the dedup window the alert belongs to (trace-keyed rules: time of the first alert). */
   window_start: string;
 }
 

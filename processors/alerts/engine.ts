@@ -1,0 +1,416 @@
+import { createHash } from 'node:crypto';
+import { SEVERITY } from '../normalize/severity';
+import type { Alert, Correlation, LogRecord } from '../records';
+import {
+  LEVEL_ORDER,
+  type AlertRule,
+  type AlertRules,
+  type CompiledLogFilter,
+  type KeyField,
+  type Level,
+  type MatchRule,
+  type ThresholdRule,
+  type TraceRule,
+} from './rules';
+
+/**
+ * Alert evaluation as pure state transitions: (rules, state, record) → { state, alerts }. The state is plain
+ * JSON, so the runtime can keep it in a state store; inputs are never mutated, and when neither the
+ * tables nor the watermark change the same state object is returned (cheap to detect "nothing to store").
+ *
+ * Dedup: an alert is identified by (rule, dedup key, cooldown window), windows aligned on event time.
+ * The first occurrence emits the alert at once (count 1); later occurrences in the same window only
+ * increase the count. flushAlerts, called by the runtime as event time advances, re-emits the alerts whose
+ * window closed with their final count (same id: consumers keep the highest count) and forgets them.
+ * Ids are UUIDs derived from (rule, key, window start), and created_at is the triggering record's event
+ * time, so a replay produces identical alerts.
+ */
+
+/** Dedup entries kept at most; beyond this the oldest windows are dropped (their final update is lost). */
+export const MAX_DEDUP_ENTRIES = 10_000;
+/** Related log ids kept per alert. */
+export const MAX_RELATED_LOGS = 20;
+
+export interface DedupEntry {
+  alert: Alert;
+  /** Count the last emitted version of `alert` carried. */
+  emitted_count: number;
+  window_end_ms: number;
+}
+
+/** Per (threshold rule, group): [bucket start ms, hits, in-scope records], oldest first. */
+export type ThresholdBuckets = [number, number, number][];
+
+export interface AlertState {
+  /** Highest event time seen (ms). */
+  watermark_ms: number;
+  /** By alert id. */
+  dedup: Record<string, DedupEntry>;
+  /** By `${rule id}\u0000${group key}`. */
+  windows: Record<string, ThresholdBuckets>;
+}
+
+export interface AlertTransition {
+  state: AlertState;
+  alerts: Alert[];
+}
+
+export function initialAlertState(): AlertState {
+  return { watermark_ms: 0, dedup: {}, windows: {} };
+}
+
+const ALERT_NAMESPACE = Buffer.from('6f1d4c62b1a44a4c9e1c5f2f7a9b3c10', 'hex');
+
+/** Name-based UUID (version 5 layout, SHA-1) of the parts: equal inputs always give the same id. */
+export function alertId(ruleId: string, key: string, windowStartMs: number): string {
+  const hash = createHash('sha1')
+    .update(ALERT_NAMESPACE)
+    .update(`${ruleId}\u0000${key}\u0000${windowStartMs}`)
+    .digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function levelOf(severity: number): Level {
+  if (severity <= 0 || severity > 24) return 'unspecified';
+  if (severity < SEVERITY.DEBUG) return 'trace';
+  if (severity < SEVERITY.INFO) return 'debug';
+  if (severity < SEVERITY.WARN) return 'info';
+  if (severity < SEVERITY.ERROR) return 'warn';
+  if (severity < SEVERITY.FATAL) return 'error';
+  return 'fatal';
+}
+
+function matchesCode(codes: ReadonlySet<string>, code: string): boolean {
+  return code !== '' && (codes.has(code) || codes.has('*'));
+}
+
+export function matchesLogFilter(filter: CompiledLogFilter, log: LogRecord): boolean {
+  if (filter.levels !== undefined || filter.minLevel !== undefined) {
+    const level = levelOf(log.severity_number);
+    if (filter.levels !== undefined && !filter.levels.has(level)) return false;
+    if (filter.minLevel !== undefined && LEVEL_ORDER[level] < filter.minLevel) return false;
+  }
+  if (filter.service !== undefined && !filter.service.has(log.service)) return false;
+  if (filter.env !== undefined && !filter.env.has(log.env)) return false;
+  if (filter.errorCode !== undefined && !matchesCode(filter.errorCode, log.error_code)) return false;
+  if (filter.body !== undefined && !filter.body.test(log.body)) return false;
+  for (const [key, pattern] of filter.attributes) {
+    const value = log.log_attributes[key] ?? log.resource_attributes[key];
+    if (value === undefined || !pattern.test(value)) return false;
+  }
+  return true;
+}
+
+export function matchesTraceRule(rule: TraceRule, c: Correlation): boolean {
+  const when = rule.when;
+  if (when.min_duration_ms !== undefined && c.duration_ms < when.min_duration_ms) return false;
+  if (when.has_error !== undefined && c.error_count > 0 !== when.has_error) return false;
+  if (when.error_code !== undefined && !matchesCode(new Set(when.error_code), c.first_error_code))
+    return false;
+  if (when.service !== undefined && !c.services.some((s) => when.service!.includes(s))) return false;
+  if (when.root_service !== undefined && !when.root_service.includes(c.root_service)) return false;
+  return true;
+}
+
+type KeySource = Record<KeyField, string>;
+
+function keyOf(fields: readonly KeyField[], source: KeySource): string {
+  return fields.map((f) => `${f}=${source[f]}`).join('|');
+}
+
+const PLACEHOLDER = /\{(\w+)\}/g;
+
+/** Replaces {name} with values from `context`; unknown names stay as written. */
+export function renderTemplate(template: string, context: Record<string, string | number>): string {
+  return template.replace(PLACEHOLDER, (match, name: string) => {
+    const value = context[name];
+    return value === undefined ? match : String(value);
+  });
+}
+
+interface Occurrence {
+  rule: AlertRule;
+  key: string;
+  timeMs: number;
+  service: string;
+  traceId: string;
+  logIds: readonly string[];
+  context: Record<string, string | number>;
+  /** Whether this occurrence adds to the count (a correlation update for an already alerted trace does not). */
+  distinctFrom: (entry: DedupEntry) => boolean;
+}
+
+function buildAlert(o: Occurrence, id: string, windowStartMs: number): Alert {
+  const t = o.rule.alert;
+  const context = { ...o.context, count: 1 };
+  const issueCode = renderTemplate(t.issue_code, context);
+  return {
+    id,
+    issue_code: issueCode === '' ? o.rule.id.toUpperCase() : issueCode,
+    severity: t.severity,
+    message: renderTemplate(t.message, context),
+    suggested_fix: renderTemplate(t.suggested_fix, context),
+    confidence: t.confidence,
+    automation_possible: t.automation_possible,
+    automation_action: t.automation_action,
+    related_trace_id: o.traceId === '' ? null : o.traceId,
+    related_logs: o.logIds.slice(0, MAX_RELATED_LOGS),
+    created_at: new Date(o.timeMs).toISOString(),
+    created_by: t.created_by,
+    rule_id: o.rule.id,
+    service: o.service,
+    count: 1,
+    window_start: new Date(windowStartMs).toISOString(),
+  };
+}
+
+function mergeRelated(existing: readonly string[], added: readonly string[]): string[] {
+  if (existing.length >= MAX_RELATED_LOGS || added.length === 0) return existing as string[];
+  const out = existing.slice();
+  for (const id of added) {
+    if (out.length >= MAX_RELATED_LOGS) break;
+    if (!out.includes(id)) out.push(id);
+  }
+  return out;
+}
+
+/** Drops the oldest-window entries beyond MAX_DEDUP_ENTRIES. */
+function boundDedup(dedup: Record<string, DedupEntry>): Record<string, DedupEntry> {
+  const ids = Object.keys(dedup);
+  if (ids.length <= MAX_DEDUP_ENTRIES) return dedup;
+  ids.sort((a, b) => dedup[a]!.window_end_ms - dedup[b]!.window_end_ms || (a < b ? -1 : 1));
+  const kept: Record<string, DedupEntry> = {};
+  for (const id of ids.slice(ids.length - MAX_DEDUP_ENTRIES)) kept[id] = dedup[id]!;
+  return kept;
+}
+
+/** Applies one occurrence to the dedup table: a new alert, a count increase, or nothing. */
+function occur(state: AlertState, o: Occurrence, alerts: Alert[]): AlertState {
+  const tracesKeyed = o.rule.dedupBy.includes('trace_id');
+  // A trace-keyed alert is about that trace, whatever the time: its window is the trace itself.
+  const windowStartMs = tracesKeyed ? 0 : Math.floor(o.timeMs / o.rule.cooldownMs) * o.rule.cooldownMs;
+  const id = alertId(o.rule.id, o.key, windowStartMs);
+  const entry = state.dedup[id];
+  if (entry === undefined) {
+    const alert = buildAlert(o, id, tracesKeyed ? o.timeMs : windowStartMs);
+    alerts.push(alert);
+    const windowEnd = tracesKeyed ? o.timeMs + o.rule.cooldownMs : windowStartMs + o.rule.cooldownMs;
+    const dedup = boundDedup({ ...state.dedup, [id]: { alert, emitted_count: 1, window_end_ms: windowEnd } });
+    return { ...state, dedup };
+  }
+  if (!o.distinctFrom(entry)) return state;
+  const alert: Alert = {
+    ...entry.alert,
+    count: entry.alert.count + 1,
+    related_logs: mergeRelated(entry.alert.related_logs, o.logIds),
+  };
+  return { ...state, dedup: { ...state.dedup, [id]: { ...entry, alert } } };
+}
+
+function withWatermark(state: AlertState, timeMs: number): AlertState {
+  return timeMs > state.watermark_ms ? { ...state, watermark_ms: timeMs } : state;
+}
+
+function logContext(log: LogRecord): Record<string, string | number> {
+  return {
+    service: log.service,
+    env: log.env,
+    error_code: log.error_code,
+    trace_id: log.trace_id,
+    workflow_id: log.workflow_id,
+    circuit_id: log.circuit_id,
+    product_id: log.product_id,
+    resource_id: log.resource_id,
+    resource_type_id: log.resource_type_id,
+    request_id: log.request_id,
+    level: log.severity_text,
+    body: log.body.length > 200 ? `${log.body.slice(0, 200)}…` : log.body,
+  };
+}
+
+function logOccurrence(rule: AlertRule, log: LogRecord, extra: Record<string, string | number>): Occurrence {
+  return {
+    rule,
+    key: keyOf(rule.dedupBy, log),
+    timeMs: log.time_ms,
+    service: log.service,
+    traceId: log.trace_id,
+    logIds: [log.id],
+    context: { ...logContext(log), ...extra },
+    distinctFrom: (entry) => !entry.alert.related_logs.includes(log.id),
+  };
+}
+
+/** Threshold metric over the buckets of the window ending at `nowMs`. */
+function thresholdValue(
+  rule: ThresholdRule,
+  buckets: ThresholdBuckets,
+): { value: number; hits: number; total: number } {
+  let hits = 0;
+  let total = 0;
+  for (const [, h, t] of buckets) {
+    hits += h;
+    total += t;
+  }
+  const value =
+    rule.metric === 'count'
+      ? hits
+      : rule.metric === 'rate'
+        ? hits / (rule.windowMs / 1000)
+        : total === 0
+          ? 0
+          : hits / total;
+  return { value, hits, total };
+}
+
+function addToBuckets(
+  rule: ThresholdRule,
+  buckets: ThresholdBuckets | undefined,
+  timeMs: number,
+  hit: boolean,
+): ThresholdBuckets {
+  const start = Math.floor(timeMs / rule.bucketMs) * rule.bucketMs;
+  const oldest = start - rule.windowMs + rule.bucketMs;
+  const out: ThresholdBuckets = [];
+  let added = false;
+  for (const bucket of buckets ?? []) {
+    if (bucket[0] < oldest) continue;
+    if (bucket[0] === start) {
+      out.push([start, bucket[1] + (hit ? 1 : 0), bucket[2] + 1]);
+      added = true;
+    } else {
+      out.push(bucket);
+    }
+  }
+  if (!added) {
+    out.push([start, hit ? 1 : 0, 1]);
+    out.sort((a, b) => a[0] - b[0]);
+  }
+  return out;
+}
+
+function formatValue(rule: ThresholdRule, value: number): string {
+  if (rule.metric === 'ratio') return `${(value * 100).toFixed(1)}%`;
+  if (rule.metric === 'rate') return `${value.toFixed(2)}/s`;
+  return String(value);
+}
+
+function applyThreshold(rule: ThresholdRule, state: AlertState, log: LogRecord, alerts: Alert[]): AlertState {
+  if (!matchesLogFilter(rule.scope, log)) return state;
+  // Records too late for the window are ignored rather than reopening old buckets.
+  if (log.time_ms < state.watermark_ms - rule.windowMs) return state;
+  const hit = matchesLogFilter(rule.when, log);
+  const group = keyOf(rule.groupBy, log);
+  const windowKey = `${rule.id}\u0000${group}`;
+  const buckets = addToBuckets(rule, state.windows[windowKey], log.time_ms, hit);
+  let next: AlertState = { ...state, windows: { ...state.windows, [windowKey]: buckets } };
+  if (!hit) return next;
+  const { value, hits, total } = thresholdValue(rule, buckets);
+  if (total < rule.minTotal || !(value > rule.above)) return next;
+  next = occur(
+    next,
+    logOccurrence(rule, log, {
+      value: formatValue(rule, value),
+      hits,
+      total,
+      window_minutes: rule.windowMs / 60_000,
+    }),
+    alerts,
+  );
+  return next;
+}
+
+/** Evaluates the log rules (match and threshold) against one log. */
+export function evaluateLog(rules: AlertRules, state: AlertState, log: LogRecord): AlertTransition {
+  const alerts: Alert[] = [];
+  let next = state;
+  for (const rule of rules.logRules) {
+    if (rule.type === 'match') {
+      if (matchesLogFilter(rule.when, log))
+        next = occur(next, logOccurrence(rule as MatchRule, log, {}), alerts);
+    } else {
+      next = applyThreshold(rule, next, log, alerts);
+    }
+  }
+  return { state: withWatermark(next, log.time_ms), alerts };
+}
+
+/** Evaluates the trace rules against one (possibly partial) correlation. */
+export function evaluateCorrelation(rules: AlertRules, state: AlertState, c: Correlation): AlertTransition {
+  const alerts: Alert[] = [];
+  let next = state;
+  const endMs = c.start_ms + c.duration_ms;
+  const source: KeySource = {
+    service: c.root_service,
+    env: '',
+    error_code: c.first_error_code,
+    trace_id: c.trace_id,
+    workflow_id: '',
+    circuit_id: '',
+    product_id: '',
+    resource_id: '',
+    resource_type_id: '',
+  };
+  for (const rule of rules.traceRules) {
+    if (!matchesTraceRule(rule, c)) continue;
+    next = occur(
+      next,
+      {
+        rule,
+        key: keyOf(rule.dedupBy, source),
+        timeMs: endMs,
+        service: c.root_service,
+        traceId: c.trace_id,
+        logIds: c.log_ids,
+        context: {
+          service: c.root_service,
+          root_span: c.root_span_name,
+          services: c.services.join(', '),
+          trace_id: c.trace_id,
+          error_code: c.first_error_code,
+          error_message: c.first_error_message,
+          error_count: c.error_count,
+          span_count: c.span_count,
+          duration_ms: c.duration_ms,
+        },
+        // Updates of a trace already alerted on are the same occurrence; other traces add to the count.
+        distinctFrom: (entry) => entry.alert.related_trace_id !== c.trace_id,
+      },
+      alerts,
+    );
+  }
+  return { state: withWatermark(next, endMs), alerts };
+}
+
+/**
+ * Closes the dedup windows that ended at or before `watermarkMs` (default: the state's watermark):
+ * alerts whose count grew since they were emitted are emitted again with the final count; the entries and
+ * threshold buckets that fell out of every window are dropped.
+ */
+export function flushAlerts(
+  rules: AlertRules,
+  state: AlertState,
+  watermarkMs = state.watermark_ms,
+): AlertTransition {
+  const alerts: Alert[] = [];
+  let dedup: Record<string, DedupEntry> | undefined;
+  for (const [id, entry] of Object.entries(state.dedup)) {
+    if (entry.window_end_ms > watermarkMs) continue;
+    if (entry.alert.count > entry.emitted_count) alerts.push(entry.alert);
+    dedup ??= { ...state.dedup };
+    delete dedup[id];
+  }
+  let windows: Record<string, ThresholdBuckets> | undefined;
+  for (const [key, buckets] of Object.entries(state.windows)) {
+    const rule = rules.byId.get(key.slice(0, key.indexOf('\u0000')));
+    const newest = buckets[buckets.length - 1]?.[0] ?? 0;
+    if (rule?.type === 'threshold' && newest + rule.bucketMs > watermarkMs - rule.windowMs) continue;
+    windows ??= { ...state.windows };
+    delete windows[key];
+  }
+  if (dedup === undefined && windows === undefined) return { state, alerts };
+  return { state: { ...state, dedup: dedup ?? state.dedup, windows: windows ?? state.windows }, alerts };
+}

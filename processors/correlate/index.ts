@@ -1,0 +1,1 @@
+export { addLog, addSpan, emptyCorrelation, mergeCorrelations } from './correlation';

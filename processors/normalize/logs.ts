@@ -1,0 +1,137 @@
+import { DecodeError, type RecordBatch } from '../errors';
+import type { OtlpEncoding, OtlpLogRecord, OtlpLogsRequest } from '../otlp/types';
+import { anyValueToString, idToHex, nanosToMs, nanosToString, toAttributes } from '../otlp/values';
+import { recordId, type Attributes, type LogRecord, type SourcePosition } from '../records';
+import { promoteCustomAttributes } from './custom-attributes';
+import { resolveSeverity, severityNumberFromOtlp } from './severity';
+
+const HEX32 = /^[0-9a-fA-F]{32}$/;
+const HEX16 = /^[0-9a-fA-F]{16}$/;
+
+/**
+ * Trace context from attributes, for producers that log ids as attributes instead of the record fields
+ * (only when well-formed hex; a value such as a workflow id stays an ordinary attribute).
+ */
+export function idFromAttributes(attributes: Attributes, keys: readonly string[], pattern: RegExp): string {
+  for (const key of keys) {
+    const v = attributes[key];
+    if (v !== undefined && pattern.test(v) && !/^0+$/.test(v)) return v.toLowerCase();
+  }
+  return '';
+}
+
+export const TRACE_ID_KEYS = ['trace_id', 'traceId', 'trace.id'] as const;
+export const SPAN_ID_KEYS = ['span_id', 'spanId', 'span.id'] as const;
+
+interface ScopeContext {
+  resourceSchemaUrl: string;
+  resourceAttributes: Attributes;
+  scopeName: string;
+  scopeVersion: string;
+  scopeSchemaUrl: string;
+  scopeAttributes: Attributes;
+}
+
+function toLogRecord(
+  log: OtlpLogRecord,
+  scope: ScopeContext,
+  source: OtlpEncoding,
+  position: SourcePosition,
+  index: number,
+): LogRecord {
+  const logAttributes = toAttributes(log.attributes);
+  const observed = nanosToString(log.observedTimeUnixNano, 'observedTimeUnixNano');
+  const eventTime = nanosToString(log.timeUnixNano, 'timeUnixNano');
+  const time = eventTime !== '0' ? eventTime : observed;
+  const severity = resolveSeverity(severityNumberFromOtlp(log.severityNumber), log.severityText ?? '');
+  return {
+    id: recordId(position, index),
+    source,
+    time_unix_nano: time,
+    observed_time_unix_nano: observed,
+    time_ms: nanosToMs(time),
+    trace_id: idToHex(log.traceId, 16, 'traceId') || idFromAttributes(logAttributes, TRACE_ID_KEYS, HEX32),
+    span_id: idToHex(log.spanId, 8, 'spanId') || idFromAttributes(logAttributes, SPAN_ID_KEYS, HEX16),
+    trace_flags: (log.flags ?? 0) & 0xff,
+    severity_number: severity.severity_number,
+    severity_text: severity.severity_text,
+    body: anyValueToString(log.body),
+    resource_schema_url: scope.resourceSchemaUrl,
+    resource_attributes: scope.resourceAttributes,
+    scope_name: scope.scopeName,
+    scope_version: scope.scopeVersion,
+    scope_schema_url: scope.scopeSchemaUrl,
+    scope_attributes: scope.scopeAttributes,
+    log_attributes: logAttributes,
+    ...promoteCustomAttributes(logAttributes, scope.resourceAttributes),
+    error_code: '',
+    gen_ai_input_tokens: 0,
+    gen_ai_output_tokens: 0,
+    redacted_count: 0,
+  };
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function arrayOrEmpty<T>(value: T[] | null | undefined, what: string): T[] {
+  if (value == null) return [];
+  if (!Array.isArray(value)) throw new DecodeError('invalid_structure', `${what} must be an array`);
+  return value;
+}
+
+/**
+ * Explodes an OTLP logs request into LogRecords. Resource and scope attribute maps are built once and
+ * shared by the records of that resource/scope (records are treated as immutable downstream).
+ * A malformed record becomes a RecordError (`index` counts records across the whole request); the others are
+ * kept. Record ids derive from `position` and that index.
+ */
+export function normalizeOtlpLogs(
+  request: OtlpLogsRequest,
+  source: OtlpEncoding,
+  position: SourcePosition,
+): RecordBatch<LogRecord> {
+  const batch: RecordBatch<LogRecord> = { records: [], errors: [] };
+  let index = 0;
+  for (const resourceLogs of arrayOrEmpty(request.resourceLogs, 'resourceLogs')) {
+    let resourceAttributes: Attributes;
+    let scopes;
+    try {
+      resourceAttributes = toAttributes(resourceLogs?.resource?.attributes);
+      scopes = arrayOrEmpty(resourceLogs?.scopeLogs, 'scopeLogs');
+    } catch (error) {
+      batch.errors.push({ index, reason: 'invalid_structure', message: `resource: ${reason(error)}` });
+      continue;
+    }
+    const resourceSchemaUrl = resourceLogs?.schemaUrl ?? '';
+    for (const scopeLogs of scopes) {
+      let context: ScopeContext;
+      let logs: OtlpLogRecord[];
+      try {
+        context = {
+          resourceSchemaUrl,
+          resourceAttributes,
+          scopeName: scopeLogs?.scope?.name ?? '',
+          scopeVersion: scopeLogs?.scope?.version ?? '',
+          scopeSchemaUrl: scopeLogs?.schemaUrl ?? '',
+          scopeAttributes: toAttributes(scopeLogs?.scope?.attributes),
+        };
+        logs = arrayOrEmpty(scopeLogs?.logRecords, 'logRecords');
+      } catch (error) {
+        batch.errors.push({ index, reason: 'invalid_structure', message: `scope: ${reason(error)}` });
+        continue;
+      }
+      for (const log of logs) {
+        try {
+          if (log === null || typeof log !== 'object') throw new Error('log record is not an object');
+          batch.records.push(toLogRecord(log, context, source, position, index));
+        } catch (error) {
+          batch.errors.push({ index, reason: 'invalid_record', message: reason(error) });
+        }
+        index++;
+      }
+    }
+  }
+  return batch;
+}

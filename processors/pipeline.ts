@@ -1,0 +1,71 @@
+import { createEnricher, type EnrichConfig } from './enrich';
+import type { RecordError } from './errors';
+import { normalizeLogs, normalizeOtlpSpans } from './normalize';
+import { decodeLogsMessage, decodeTracesMessage, type MessageHeaders } from './otlp/decode';
+import type { LogRecord, SourcePosition, SpanRecord } from './records';
+import { createRedactor, type RedactionConfig } from './redact';
+
+export interface RecordPipelineConfig {
+  redaction?: RedactionConfig;
+  enrichment?: EnrichConfig;
+}
+
+export interface PipelineResult<T> {
+  records: T[];
+  /** Records of the message that were skipped (the message itself was decodable). */
+  errors: RecordError[];
+  /** Values replaced by PII redaction over all records (for a counter). */
+  redacted: number;
+}
+
+export interface RecordPipeline {
+  /**
+   * One `otel-logs` message → normalized, redacted, enriched LogRecords (ids derive from `position`).
+   * @throws DecodeError when the message as a whole is undecodable (send it to the DLQ)
+   */
+  logs(
+    value: Uint8Array | null | undefined,
+    headers: MessageHeaders | undefined,
+    position: SourcePosition,
+  ): PipelineResult<LogRecord>;
+  /**
+   * One `otel-traces` message → normalized, redacted, enriched SpanRecords.
+   * @throws DecodeError when the message as a whole is undecodable (send it to the DLQ)
+   */
+  spans(
+    value: Uint8Array | null | undefined,
+    headers: MessageHeaders | undefined,
+  ): PipelineResult<SpanRecord>;
+}
+
+/**
+ * decode → normalize → redact → enrich, composed once from configuration (patterns compiled up front).
+ * Redaction runs before enrichment so nothing derived from a secret survives in enrichment fields.
+ * @throws PatternConfigError for an invalid redaction or error-code pattern
+ */
+export function createRecordPipeline(config: RecordPipelineConfig = {}): RecordPipeline {
+  const redactor = createRedactor(config.redaction);
+  const enricher = createEnricher(config.enrichment);
+  return {
+    logs(value, headers, position) {
+      const batch = normalizeLogs(decodeLogsMessage(value, headers), position);
+      let redacted = 0;
+      const records = batch.records.map((record) => {
+        const r = redactor.redactLog(record);
+        redacted += r.count;
+        return enricher.enrichLog(r.record);
+      });
+      return { records, errors: batch.errors, redacted };
+    },
+    spans(value, headers) {
+      const batch = normalizeOtlpSpans(decodeTracesMessage(value, headers).request);
+      let redacted = 0;
+      const records = batch.records.map((span) => {
+        const r = redactor.redactSpan(span);
+        redacted += r.count;
+        return enricher.enrichSpan(r.record);
+      });
+      return { records, errors: batch.errors, redacted };
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export { createRedactor, DEFAULT_SENSITIVE_KEYS, REDACTED } from './redactor';
+export type { Redacted, RedactionConfig, RedactionPattern, Redactor } from './redactor';
+export { luhnValid } from './luhn';

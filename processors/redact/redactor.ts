@@ -1,0 +1,278 @@
+import { PatternConfigError } from '../errors';
+import type { Attributes, CustomAttributes, LogRecord, SpanEvent, SpanRecord } from '../records';
+import { CUSTOM_ATTRIBUTE_KEYS } from '../records';
+import { luhnValid } from './luhn';
+
+export const REDACTED = '[REDACTED]';
+
+/**
+ * Keys whose values are always redacted. A key matches when its words (split on `.`, `_`, `-`, spaces and
+ * camelCase) contain the words of one of these, in order: `db.password`, `x-api-key`, `accessToken` and
+ * `http.request.header.authorization` match; `gen_ai.usage.input_tokens` does not (`tokens` ≠ `token`).
+ */
+export const DEFAULT_SENSITIVE_KEYS: readonly string[] = [
+  'password',
+  'passwd',
+  'pwd',
+  'token',
+  'api_key',
+  'apikey',
+  'secret',
+  'authorization',
+  'cookie',
+  'credit_card',
+  'card_number',
+  'ssn',
+  'private_key',
+];
+
+/**
+ * Words that make a key describe a secret rather than hold one (`token_count`, `token_type`,
+ * `password_expires`), so its value is left alone.
+ */
+const DESCRIPTIVE_WORDS = new Set(['count', 'usage', 'type', 'expires', 'expiry', 'ttl', 'length', 'limit']);
+
+export interface RedactionPattern {
+  /** Appears in the replacement: `[REDACTED:<name>]`. */
+  name: string;
+  /** JavaScript regular expression source. */
+  pattern: string;
+  /** Regex flags; `g` is always added. */
+  flags?: string;
+}
+
+export interface RedactionConfig {
+  /** Extra sensitive keys, matched like DEFAULT_SENSITIVE_KEYS. */
+  keys?: readonly string[];
+  /** Extra value patterns, applied after the built-in credit card / SSN / email / bearer detectors. */
+  patterns?: readonly RedactionPattern[];
+}
+
+export interface Redacted<T> {
+  /** The input itself when nothing was redacted, else a copy (inputs are never mutated). */
+  record: T;
+  /** Number of values replaced (also added to `record.redacted_count`). */
+  count: number;
+}
+
+export interface Redactor {
+  redactText(text: string): { value: string; count: number };
+  redactAttributes(attributes: Attributes): { value: Attributes; count: number };
+  redactLog(record: LogRecord): Redacted<LogRecord>;
+  redactSpan(span: SpanRecord): Redacted<SpanRecord>;
+}
+
+function words(key: string): string[] {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w !== '');
+}
+
+function containsSequence(haystack: readonly string[], needle: readonly string[]): boolean {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+// Value detectors. Lookarounds keep matches to whole tokens, so digit runs inside UUIDs, trace ids, dates
+// or longer numbers are not candidates.
+const CARD =
+  /(?<![\w-])(?:\d{4}([ -]?)\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -]?)\d{6}\2\d{5}|\d{13,19})(?![\w-])/g;
+/** Issuer prefixes of the major card networks (Visa, Mastercard, Amex, Diners, JCB, Discover...). */
+const CARD_PREFIX = /^(?:4|5[1-5]|2[2-7]|3[0-9]|6)/;
+const SSN = /(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])/g;
+const EMAIL = /(?<![\w.%+-])[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])/g;
+const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g;
+/** `key=value` / `"key": "value"` inside free text; the key is checked with the key matcher. */
+const KEY_VALUE =
+  /(["']?)([A-Za-z_][\w.-]*)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|(?:(?:Bearer|Basic)\s+)?[^\s,;&}\]]+)/g;
+const HAS_DIGIT_RUN = /\d{3}/;
+
+const KEY_CACHE_LIMIT = 10_000;
+
+/** Builds a redactor; configuration is compiled once. @throws PatternConfigError for a bad pattern. */
+export function createRedactor(config: RedactionConfig = {}): Redactor {
+  const sensitive = [...DEFAULT_SENSITIVE_KEYS, ...(config.keys ?? [])]
+    .map(words)
+    .filter((w) => w.length > 0);
+  const extra = (config.patterns ?? []).map((p) => {
+    try {
+      return { name: p.name, regex: new RegExp(p.pattern, `${(p.flags ?? '').replace('g', '')}g`) };
+    } catch (cause) {
+      throw new PatternConfigError(`redaction pattern "${p.name}": ${(cause as Error).message}`, { cause });
+    }
+  });
+
+  // Keys repeat endlessly in telemetry; remember verdicts (bounded: cleared when full).
+  const keyCache = new Map<string, boolean>();
+  function isSensitiveKey(key: string): boolean {
+    let verdict = keyCache.get(key);
+    if (verdict === undefined) {
+      const w = words(key);
+      verdict = !w.some((x) => DESCRIPTIVE_WORDS.has(x)) && sensitive.some((s) => containsSequence(w, s));
+      if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
+      keyCache.set(key, verdict);
+    }
+    return verdict;
+  }
+
+  function redactText(text: string): { value: string; count: number } {
+    let count = 0;
+    let value = text;
+    if (HAS_DIGIT_RUN.test(value)) {
+      value = value.replace(CARD, (match) => {
+        const digits = match.replace(/[ -]/g, '');
+        if (digits.length < 13 || digits.length > 19 || !CARD_PREFIX.test(digits) || !luhnValid(digits))
+          return match;
+        count++;
+        return '[REDACTED:credit_card]';
+      });
+      value = value.replace(SSN, () => {
+        count++;
+        return '[REDACTED:ssn]';
+      });
+    }
+    if (value.includes('@')) {
+      value = value.replace(EMAIL, () => {
+        count++;
+        return '[REDACTED:email]';
+      });
+    }
+    if (value.includes('Bearer') || value.includes('Basic')) {
+      value = value.replace(BEARER, (_m, scheme: string) => {
+        count++;
+        return `${scheme} ${REDACTED}`;
+      });
+    }
+    if (value.includes('=') || value.includes(':')) {
+      value = value.replace(
+        KEY_VALUE,
+        (match, quote: string, key: string, separator: string, raw: string) => {
+          if (!isSensitiveKey(key) || raw.includes('[REDACTED')) return match;
+          count++;
+          const q = raw.startsWith('"') ? '"' : raw.startsWith("'") ? "'" : '';
+          return `${quote}${key}${quote}${separator}${q}${REDACTED}${q}`;
+        },
+      );
+    }
+    for (const { name, regex } of extra) {
+      value = value.replace(regex, () => {
+        count++;
+        return `[REDACTED:${name}]`;
+      });
+    }
+    return { value, count };
+  }
+
+  function redactAttributes(attributes: Attributes): { value: Attributes; count: number } {
+    let copy: Attributes | undefined;
+    let count = 0;
+    for (const key in attributes) {
+      const original = attributes[key]!;
+      let replacement: string;
+      if (isSensitiveKey(key)) {
+        if (original === '' || original === REDACTED) continue;
+        replacement = REDACTED;
+        count++;
+      } else {
+        const r = redactText(original);
+        if (r.count === 0) continue;
+        replacement = r.value;
+        count += r.count;
+      }
+      if (copy === undefined) copy = Object.assign(Object.create(null) as Attributes, attributes);
+      copy[key] = replacement;
+    }
+    return { value: copy ?? attributes, count };
+  }
+
+  // Resource attribute maps are shared by all records of a resource (see normalize), so their verdict is
+  // computed once per map object.
+  const resourceCache = new WeakMap<Attributes, { value: Attributes; count: number }>();
+  function redactResource(attributes: Attributes): { value: Attributes; count: number } {
+    let result = resourceCache.get(attributes);
+    if (result === undefined) {
+      result = redactAttributes(attributes);
+      resourceCache.set(attributes, result);
+    }
+    return result;
+  }
+
+  function redactCustom<T extends CustomAttributes>(record: T, patch: Partial<CustomAttributes>): number {
+    let count = 0;
+    for (const key of CUSTOM_ATTRIBUTE_KEYS) {
+      const r = redactText(record[key]);
+      if (r.count > 0) {
+        patch[key] = r.value;
+        count += r.count;
+      }
+    }
+    return count;
+  }
+
+  function redactEvents(events: SpanEvent[]): { value: SpanEvent[]; count: number } {
+    let copy: SpanEvent[] | undefined;
+    let count = 0;
+    events.forEach((event, i) => {
+      const r = redactAttributes(event.attributes);
+      if (r.count === 0) return;
+      copy ??= events.slice();
+      copy[i] = { ...event, attributes: r.value };
+      count += r.count;
+    });
+    return { value: copy ?? events, count };
+  }
+
+  function redactLog(record: LogRecord): Redacted<LogRecord> {
+    const body = redactText(record.body);
+    const logAttributes = redactAttributes(record.log_attributes);
+    const resourceAttributes = redactResource(record.resource_attributes);
+    const custom: Partial<CustomAttributes> = {};
+    const count = body.count + logAttributes.count + resourceAttributes.count + redactCustom(record, custom);
+    if (count === 0) return { record, count };
+    return {
+      record: {
+        ...record,
+        ...custom,
+        body: body.value,
+        log_attributes: logAttributes.value,
+        resource_attributes: resourceAttributes.value,
+        redacted_count: record.redacted_count + count,
+      },
+      count,
+    };
+  }
+
+  function redactSpan(span: SpanRecord): Redacted<SpanRecord> {
+    const status = redactText(span.status_message);
+    const spanAttributes = redactAttributes(span.span_attributes);
+    const resourceAttributes = redactResource(span.resource_attributes);
+    const events = redactEvents(span.events);
+    const custom: Partial<CustomAttributes> = {};
+    const count =
+      status.count +
+      spanAttributes.count +
+      resourceAttributes.count +
+      events.count +
+      redactCustom(span, custom);
+    if (count === 0) return { record: span, count };
+    return {
+      record: {
+        ...span,
+        ...custom,
+        status_message: status.value,
+        span_attributes: spanAttributes.value,
+        resource_attributes: resourceAttributes.value,
+        events: events.value,
+        redacted_count: span.redacted_count + count,
+      },
+      count,
+    };
+  }
+
+  return { redactText, redactAttributes, redactLog, redactSpan };
+}
