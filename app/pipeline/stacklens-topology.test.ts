@@ -1,0 +1,217 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAlertRulesText } from '../../processors/alerts';
+import { createRecordPipeline } from '../../processors/pipeline';
+import type { Alert, Correlation, LogRecord, SpanRecord } from '../../processors/records';
+import {
+  CollectingSink,
+  HEADER,
+  jsonSerde,
+  stringSerde,
+  TopologyTestDriver,
+  type Serde,
+} from '../../topology';
+import {
+  buildScenario,
+  contentTypeHeader,
+  contractLogMessage,
+  encodeLogs,
+  encodeSpans,
+} from '../../test/support/otlp-fixtures';
+import { buildStackLensTopology } from './stacklens-topology';
+
+const topics = {
+  logs: 'otel-logs',
+  traces: 'otel-traces',
+  enriched: 'stacklens-enriched',
+  alerts: 'stacklens-alerts',
+};
+const WINDOW_MS = 60_000;
+const GRACE_MS = 30_000;
+
+function pipeline() {
+  const sinks = {
+    logs: new CollectingSink<string, LogRecord>('otel_logs'),
+    spans: new CollectingSink<string, SpanRecord>('otel_traces'),
+    correlations: new CollectingSink<string, Correlation>('stacklens_correlations'),
+    alerts: new CollectingSink<string, Alert>('stacklens_alerts'),
+  };
+  let redacted = 0;
+  const topology = buildStackLensTopology({
+    applicationId: 'sl',
+    topics,
+    records: createRecordPipeline(),
+    alertRules: parseAlertRulesText(readFileSync(join(__dirname, '../../config/alert-rules.json'), 'utf8')),
+    correlation: { windowMs: WINDOW_MS, graceMs: GRACE_MS, retentionMs: 10 * WINDOW_MS },
+    serdes: { enrichedLog: jsonSerde<LogRecord>(), alert: jsonSerde<Alert>() },
+    sinks,
+    onRedacted: (n) => (redacted += n),
+  });
+  const driver = new TopologyTestDriver(topology, { applicationId: 'sl' });
+  const raw = { keySerde: jsonSerde<null>(), valueSerde: rawSerde };
+  return {
+    driver,
+    sinks,
+    redacted: () => redacted,
+    logsIn: driver.createInputTopic<null, Buffer>(topics.logs, raw),
+    tracesIn: driver.createInputTopic<null, Buffer>(topics.traces, raw),
+    enriched: driver.createOutputTopic<string, LogRecord>(topics.enriched, { keySerde: stringSerde() }),
+    alerts: driver.createOutputTopic<string, Alert>(topics.alerts, { keySerde: stringSerde() }),
+    dlq: driver.createOutputTopic<null, Buffer>(driver.dlqTopic, raw),
+  };
+}
+
+const rawSerde: Serde<Buffer> = {
+  serialize: (value) => value,
+  deserialize: (data) => data ?? Buffer.alloc(0),
+};
+
+function written<V>(sink: CollectingSink<string, V>): V[] {
+  return sink.buffered.map((w) => w.record.value);
+}
+
+/** Latest emitted correlation per trace (the sink keeps the highest version, like ClickHouse). */
+function latestCorrelations(sink: CollectingSink<string, Correlation>): Map<string, Correlation> {
+  const latest = new Map<string, Correlation>();
+  for (const c of written(sink)) {
+    const seen = latest.get(c.trace_id);
+    if (seen === undefined || c.version > seen.version) latest.set(c.trace_id, c);
+  }
+  return latest;
+}
+
+describe('StackLens topology', () => {
+  const scenario = buildScenario({ traces: 12, seed: 3, errorRate: 0.3 });
+  /** Kafka timestamp of the input messages (the scenario's own default start). */
+  const startMs = Date.UTC(2026, 0, 15, 10, 30);
+
+  function pipeScenario(p: ReturnType<typeof pipeline>): void {
+    for (const message of encodeSpans(scenario.spans, { encoding: 'otlp_proto', batchSize: 20 })) {
+      p.tracesIn.pipe(null, message, startMs, contentTypeHeader('otlp_proto'));
+    }
+    for (const message of encodeLogs(scenario.logs, { encoding: 'otlp_json', batchSize: 25 })) {
+      p.logsIn.pipe(null, message, startMs, contentTypeHeader('otlp_json'));
+    }
+  }
+
+  /** A record far enough in event time to close every window of the scenario. */
+  function advanceStreamTime(p: ReturnType<typeof pipeline>, toMs: number): void {
+    const spans = buildScenario({ traces: 1, seed: 99, startMs: toMs, errorRate: 0 }).spans;
+    for (const message of encodeSpans(spans, { encoding: 'otlp_proto' }))
+      p.tracesIn.pipe(null, message, toMs);
+  }
+
+  it('materializes every log and span, and publishes the enriched logs', () => {
+    const p = pipeline();
+    pipeScenario(p);
+    expect(written(p.sinks.logs)).toHaveLength(scenario.logs.length);
+    expect(written(p.sinks.spans)).toHaveLength(scenario.spans.length);
+    const enriched = p.enriched.readRecords();
+    expect(enriched).toHaveLength(scenario.logs.length);
+    expect(enriched.every((r) => r.key === r.value.trace_id)).toBe(true);
+    const services = new Set(written(p.sinks.spans).map((s) => s.service));
+    expect([...services].sort()).toEqual(['arda', 'beorn', 'palantir']);
+    p.driver.close();
+  });
+
+  it('joins logs and spans into one correlation per trace once the window and grace have passed', () => {
+    const p = pipeline();
+    pipeScenario(p);
+    expect(written(p.sinks.correlations)).toEqual([]);
+    const lastEventMs = Math.max(...written(p.sinks.spans).map((s) => s.start_ms + s.duration_ms));
+    advanceStreamTime(p, lastEventMs + WINDOW_MS + GRACE_MS + 20_000);
+
+    const correlations = latestCorrelations(p.sinks.correlations);
+    for (const trace of scenario.traces) {
+      const c = correlations.get(trace.traceId);
+      expect(c).toBeDefined();
+      expect(c!.span_count).toBe(trace.spanCount);
+      expect(c!.log_count).toBe(trace.logCount);
+      expect(c!.log_ids).toHaveLength(trace.logCount);
+      expect(c!.root_service).toBe('arda');
+      expect(c!.error_count > 0).toBe(trace.failure !== null);
+    }
+    p.driver.close();
+  });
+
+  it('closes the correlations of a partition that went quiet, after window + grace of wall-clock time', () => {
+    const p = pipeline();
+    pipeScenario(p);
+    p.driver.advanceWallClockTime(10_000); // the punctuation notes where stream time stands
+    p.driver.advanceWallClockTime(WINDOW_MS);
+    expect(written(p.sinks.correlations)).toEqual([]); // idle, but not yet for window + grace
+    p.driver.advanceWallClockTime(GRACE_MS + 60_000);
+    expect(latestCorrelations(p.sinks.correlations).size).toBe(scenario.traces.length);
+    p.driver.close();
+  });
+
+  it('updates an emitted correlation when a late log arrives, rather than dropping it', () => {
+    const p = pipeline();
+    pipeScenario(p);
+    const lastEventMs = Math.max(...written(p.sinks.spans).map((s) => s.start_ms + s.duration_ms));
+    advanceStreamTime(p, lastEventMs + WINDOW_MS + GRACE_MS + 20_000);
+    const trace = scenario.traces[0]!;
+    const before = latestCorrelations(p.sinks.correlations).get(trace.traceId)!;
+
+    p.logsIn.pipe(
+      null,
+      contractLogMessage({
+        trace_id: trace.traceId,
+        level: 'error',
+        message: 'late straggler',
+        service: 'beorn',
+      }),
+      startMs,
+    );
+    const after = latestCorrelations(p.sinks.correlations).get(trace.traceId)!;
+    expect(after.version).toBe(before.version + 1);
+    expect(after.log_count).toBe(before.log_count + 1);
+    expect(after.error_count).toBe(before.error_count + 1);
+    p.driver.close();
+  });
+
+  it('dead-letters an undecodable message with its reason and keeps processing', () => {
+    const p = pipeline();
+    p.logsIn.pipe(null, Buffer.from('{"resourceLogs": [ not json'), startMs, {
+      'content-type': 'application/json',
+    });
+    pipeScenario(p);
+    const dlq = p.dlq.readRecords();
+    expect(dlq).toHaveLength(1);
+    expect(dlq[0]!.headers[HEADER.sourceTopic]).toBe('otel-logs');
+    expect(dlq[0]!.headers[HEADER.error]).toMatch(/json/i);
+    expect(written(p.sinks.logs)).toHaveLength(scenario.logs.length);
+    p.driver.close();
+  });
+
+  it('raises an alert for every failing trace, keyed by alert id', () => {
+    const p = pipeline();
+    pipeScenario(p);
+    const lastEventMs = Math.max(...written(p.sinks.spans).map((s) => s.start_ms + s.duration_ms));
+    advanceStreamTime(p, lastEventMs + WINDOW_MS + GRACE_MS + 20_000);
+    const alerts = p.alerts.readRecords();
+    const failing = scenario.traces.filter((t) => t.failure !== null);
+    expect(failing.length).toBeGreaterThan(0);
+    expect(alerts.length).toBeGreaterThan(0);
+    expect(alerts.every((a) => a.key === a.value.id)).toBe(true);
+    const alertedTraces = new Set(alerts.map((a) => a.value.related_trace_id));
+    for (const trace of failing) expect(alertedTraces.has(trace.traceId)).toBe(true);
+    expect(written(p.sinks.alerts).length).toBe(alerts.length);
+    p.driver.close();
+  });
+
+  it('redacts PII before anything leaves the pipeline', () => {
+    const p = pipeline();
+    p.logsIn.pipe(
+      null,
+      contractLogMessage({ message: 'card 4111 1111 1111 1111 for jane@example.com', service: 'beorn' }),
+      startMs,
+    );
+    const [log] = written(p.sinks.logs);
+    expect(log!.body).not.toContain('4111 1111 1111 1111');
+    expect(log!.body).not.toContain('jane@example.com');
+    expect(p.enriched.readRecords()[0]!.value.body).toBe(log!.body);
+    expect(p.redacted()).toBeGreaterThanOrEqual(2);
+    p.driver.close();
+  });
+});

@@ -1,0 +1,220 @@
+import { map, type OperatorFunction } from 'rxjs';
+import { evaluateCorrelation, initialAlertState, type AlertRules } from '../../processors/alerts';
+import type { RecordError } from '../../processors/errors';
+import type { RecordPipeline } from '../../processors/pipeline';
+import type { Alert, Correlation, LogRecord, SpanRecord } from '../../processors/records';
+import {
+  bufferSerde,
+  HEADER,
+  keyValueStoreSpec,
+  stringSerde,
+  TopologyBuilder,
+  type KStream,
+  type Serde,
+  type Sink,
+  type StreamRecord,
+  type Topology,
+} from '../../topology';
+import type { CorrelationInput } from './correlation-input';
+import { LOG_ALERT_STATE_STORE, LogAlertRules } from './log-alerts';
+import { TRACE_CORRELATIONS_STORE, TraceCorrelator } from './trace-correlator';
+
+export interface StackLensTopics {
+  logs: string;
+  traces: string;
+  enriched: string;
+  alerts: string;
+}
+
+export interface StackLensTopologyOptions {
+  applicationId: string;
+  topics: StackLensTopics;
+  /** decode → normalize → redact → enrich, for one input message. */
+  records: RecordPipeline;
+  alertRules: AlertRules;
+  correlation: { windowMs: number; graceMs: number; retentionMs: number };
+  serdes: { enrichedLog: Serde<LogRecord>; alert: Serde<Alert> };
+  sinks: {
+    logs: Sink<string, LogRecord>;
+    spans: Sink<string, SpanRecord>;
+    correlations: Sink<string, Correlation>;
+    alerts: Sink<string, Alert>;
+  };
+  /** Called with the number of values PII redaction replaced in each message (for a counter). */
+  onRedacted?: (count: number) => void;
+  /** Bound of the per-task trace store: open traces plus those kept for late updates. */
+  maxOpenTraces?: number;
+}
+
+type Raw = Buffer | null;
+type Decoded<T> = { ok: T } | { error: RecordError };
+
+/**
+ * The StackLens pipeline as a topology:
+ *
+ *   otel-logs   → decode/normalize/redact/enrich → otel_logs (ClickHouse), stacklens-enriched
+ *                 ├→ by service  → [repartition] → match/threshold alert rules ─┐
+ *                 └→ by trace_id → [repartition] ─┐                             ├→ stacklens-alerts,
+ *   otel-traces → decode/…  → otel_traces         │                             │  stacklens_alerts
+ *                 └→ by trace_id → [repartition] ─┴→ trace correlator → stacklens_correlations
+ *                                                                      └→ trace alert rules ───┘
+ *
+ * A record of a batch that cannot be normalized goes to the DLQ with its reason; the rest of its
+ * batch flows on. A whole message that cannot be decoded throws, and the runtime dead-letters it.
+ */
+export function buildStackLensTopology(options: StackLensTopologyOptions): Topology {
+  const { topics, records, sinks } = options;
+  const builder = new TopologyBuilder();
+  const raw = { keySerde: bufferSerde(), valueSerde: bufferSerde() };
+  const dlqTopic = `${options.applicationId}-dlq`;
+
+  const decodedLogs = builder
+    .stream<Raw, Raw>('otel-logs-source', topics.logs, raw)
+    .flatMapValues('decode-logs', (value, record): Decoded<LogRecord>[] => {
+      const result = records.logs(value, record.headers, record);
+      options.onRedacted?.(result.redacted);
+      return decodedBatch(result.records, result.errors);
+    });
+  const logs = withoutBadRecords(decodedLogs, 'logs', dlqTopic).pipe<Raw, LogRecord>(
+    'logs-event-time',
+    eventTime((log) => log.time_ms),
+  );
+
+  const decodedSpans = builder
+    .stream<Raw, Raw>('otel-traces-source', topics.traces, raw)
+    .flatMapValues('decode-spans', (value, record): Decoded<SpanRecord>[] => {
+      const result = records.spans(value, record.headers);
+      options.onRedacted?.(result.redacted);
+      return decodedBatch(result.records, result.errors);
+    });
+  const spans = withoutBadRecords(decodedSpans, 'spans', dlqTopic).pipe<Raw, SpanRecord>(
+    'spans-event-time',
+    eventTime((span) => span.start_ms),
+  );
+
+  // Materialize every record, with or without a partner.
+  const logsByTrace = logs.selectKey('logs-key-by-trace', (r) => r.value.trace_id);
+  logsByTrace.toSink('logs-to-clickhouse', sinks.logs);
+  logsByTrace.to('logs-to-enriched-topic', topics.enriched, {
+    keySerde: stringSerde(),
+    valueSerde: options.serdes.enrichedLog,
+  });
+  const spansByTrace = spans.selectKey('spans-key-by-trace', (r) => r.value.trace_id);
+  spansByTrace.toSink('spans-to-clickhouse', sinks.spans);
+
+  // Log rules: per service, so each service's counters live in one task.
+  builder.addStateStore(
+    keyValueStoreSpec(LOG_ALERT_STATE_STORE, { keySerde: stringSerde(), maxEntries: 10_000 }),
+  );
+  const logAlerts = logs
+    .selectKey('logs-key-by-service', (r) => r.value.service)
+    .repartition('logs-by-service', { keySerde: stringSerde() })
+    .process<string, Alert>('log-alert-rules', () => new LogAlertRules(options.alertRules, 10_000), {
+      stores: [LOG_ALERT_STATE_STORE],
+    });
+  writeAlerts(logAlerts, 'log-alerts', options);
+
+  // The windowed join of logs and spans by trace_id.
+  const logInputs = logsByTrace
+    .filter('logs-with-trace', (r) => r.value.trace_id !== '')
+    .mapValues<CorrelationInput>('logs-as-correlation-input', (log) => ({ kind: 'log', log }))
+    .repartition('logs-by-trace', { keySerde: stringSerde() });
+  const spanInputs = spansByTrace
+    .filter('spans-with-trace', (r) => r.value.trace_id !== '')
+    .mapValues<CorrelationInput>('spans-as-correlation-input', (span) => ({ kind: 'span', span }))
+    .repartition('spans-by-trace', { keySerde: stringSerde() });
+  builder.addStateStore(
+    keyValueStoreSpec(TRACE_CORRELATIONS_STORE, {
+      keySerde: stringSerde(),
+      maxEntries: options.maxOpenTraces ?? 200_000,
+    }),
+  );
+  const { windowMs, graceMs, retentionMs } = options.correlation;
+  const correlations = logInputs.merge('correlation-inputs', spanInputs).process<string, Correlation>(
+    'correlate-traces',
+    () =>
+      new TraceCorrelator({
+        windowMs,
+        graceMs,
+        retentionMs,
+        checkIntervalMs: Math.max(1_000, Math.min(windowMs, 10_000)),
+      }),
+    { stores: [TRACE_CORRELATIONS_STORE] },
+  );
+  correlations.toSink('correlations-to-clickhouse', sinks.correlations);
+  const traceAlerts = correlations.flatMap<string, Alert>(
+    'trace-alert-rules',
+    // Stateless: a re-emitted correlation gives the same alert id, which consumers upsert.
+    (r) => evaluateCorrelation(options.alertRules, initialAlertState(), r.value).alerts.map(keyedByAlertId),
+  );
+  writeAlerts(traceAlerts, 'trace-alerts', options);
+
+  return builder.build();
+}
+
+function decodedBatch<T>(good: T[], bad: RecordError[]): Decoded<T>[] {
+  const out: Decoded<T>[] = good.map((ok) => ({ ok }));
+  for (const error of bad) out.push({ error });
+  return out;
+}
+
+/** Routes the records a batch could not normalize to the DLQ, with the reason in headers. */
+function withoutBadRecords<T>(
+  decoded: KStream<Raw, Decoded<T>>,
+  signal: string,
+  dlqTopic: string,
+): KStream<Raw, T> {
+  const [good, bad] = decoded.branch(
+    `${signal}-split-bad-records`,
+    (r) => 'ok' in r.value,
+    () => true,
+  );
+  bad!
+    .pipe<Raw, Raw>(
+      `${signal}-bad-record-to-dlq-format`,
+      map((r) => {
+        const { error } = r.value as { error: RecordError };
+        const reason = JSON.stringify(error);
+        return {
+          ...r,
+          value: Buffer.from(reason),
+          headers: {
+            ...r.headers,
+            [HEADER.error]: reason,
+            [HEADER.errorType]: 'RecordError',
+            [HEADER.sourceTopic]: r.topic,
+            [HEADER.sourcePartition]: String(r.partition),
+            [HEADER.sourceOffset]: r.offset,
+          },
+        };
+      }),
+    )
+    .to(`${signal}-bad-records-to-dlq`, dlqTopic, { keySerde: bufferSerde(), valueSerde: bufferSerde() });
+  return good!.mapValues<T>(`${signal}-unwrap`, (value) => (value as { ok: T }).ok);
+}
+
+function writeAlerts(
+  alerts: KStream<string, Alert>,
+  name: string,
+  options: Pick<StackLensTopologyOptions, 'topics' | 'serdes' | 'sinks'>,
+): void {
+  alerts.toSink(`${name}-to-clickhouse`, options.sinks.alerts);
+  alerts.to(`${name}-to-topic`, options.topics.alerts, {
+    keySerde: stringSerde(),
+    valueSerde: options.serdes.alert,
+  });
+}
+
+function keyedByAlertId(alert: Alert): { key: string; value: Alert } {
+  return { key: alert.id, value: alert };
+}
+
+/** Sets a record's timestamp to its event time (keeping the Kafka timestamp when it is unknown). */
+function eventTime<T>(
+  of: (value: T) => number,
+): OperatorFunction<StreamRecord<Raw, T>, StreamRecord<Raw, T>> {
+  return map((r) => {
+    const ms = of(r.value);
+    return ms > 0 ? { ...r, timestamp: ms } : r;
+  });
+}

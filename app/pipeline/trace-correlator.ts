@@ -1,0 +1,117 @@
+import { addLog, addSpan, emptyCorrelation } from '../../processors/correlate';
+import type { Correlation } from '../../processors/records';
+import { jsonSerde } from '../../topology';
+import type { KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../topology';
+import type { CorrelationInput } from './correlation-input';
+
+export const TRACE_CORRELATIONS_STORE = 'trace-correlations';
+
+export interface TraceCorrelatorOptions {
+  /** A trace's correlation closes when no log or span of it has arrived for this long (event time). */
+  windowMs: number;
+  /** Extra event time a closed correlation waits for stragglers before it is emitted. */
+  graceMs: number;
+  /**
+   * How long an emitted correlation is kept so that late arrivals update it (re-emitted with a higher
+   * version) instead of starting a new, partial one. Records older than this are reported late.
+   */
+  retentionMs: number;
+  /** How often (in stream time) closed correlations are looked for. */
+  checkIntervalMs: number;
+}
+
+/** Per trace: the correlation so far, the latest event time seen, and the version last emitted. */
+interface TraceState {
+  correlation: Correlation;
+  lastEventMs: number;
+  emittedVersion: number;
+}
+
+/**
+ * The windowed join of logs and spans by trace_id. One entry per open trace in a key-value store
+ * (changelogged, so a restarted task resumes its open traces). A trace's correlation is emitted
+ * once stream time passes its last event + window + grace; after that, a late log or span updates it
+ * at once (ClickHouse keeps the highest version), until the retention has passed too.
+ *
+ * This is the session-window pattern with an update path for late data, written on the processor
+ * API because the DSL's session aggregation drops records once their session is closed.
+ */
+export class TraceCorrelator implements Processor<string, CorrelationInput, string, Correlation> {
+  private context!: ProcessorContext<string, Correlation>;
+  private store!: KeyValueStore<string, TraceState>;
+  /** The stream time last seen by the wall-clock punctuation, and since when (wall clock) it stood. */
+  private stalled = { streamTime: Number.NEGATIVE_INFINITY, sinceWallMs: 0 };
+
+  constructor(private readonly options: TraceCorrelatorOptions) {}
+
+  init(context: ProcessorContext<string, Correlation>): void {
+    this.context = context;
+    this.store = context.keyValueStore<string, TraceState>(TRACE_CORRELATIONS_STORE);
+    context.schedule(this.options.checkIntervalMs, 'stream-time', (now) => this.emitClosed(now));
+    // Stream time only moves with records, so on a partition that went quiet the last traces would
+    // never close. Once stream time has stood still for a whole window + grace of wall-clock time,
+    // it is taken to have advanced by that idle time.
+    context.schedule(this.options.checkIntervalMs, 'wall-clock', (wallNow) => {
+      const streamTime = this.context.streamTime();
+      if (streamTime !== this.stalled.streamTime) {
+        this.stalled = { streamTime, sinceWallMs: wallNow };
+        return;
+      }
+      const idleMs = wallNow - this.stalled.sinceWallMs;
+      if (Number.isFinite(streamTime) && idleMs >= this.options.windowMs + this.options.graceMs) {
+        this.emitClosed(streamTime + idleMs);
+      }
+    });
+  }
+
+  process(record: StreamRecord<string, CorrelationInput>): void {
+    const { retentionMs } = this.options;
+    const existing = this.store.get(record.key);
+    if (existing === undefined && record.timestamp < this.context.streamTime() - retentionMs) {
+      this.context.reportLate({
+        record,
+        key: Buffer.from(record.key),
+        value: jsonSerde<CorrelationInput>().serialize(record.value),
+        windowEnd: record.timestamp + this.options.windowMs,
+      });
+      return;
+    }
+    const state = existing ?? {
+      correlation: emptyCorrelation(record.key),
+      lastEventMs: record.timestamp,
+      emittedVersion: 0,
+    };
+    const input = record.value;
+    const correlation =
+      input.kind === 'log' ? addLog(state.correlation, input.log) : addSpan(state.correlation, input.span);
+    const next: TraceState = {
+      correlation,
+      lastEventMs: Math.max(state.lastEventMs, record.timestamp),
+      emittedVersion: state.emittedVersion,
+    };
+    if (state.emittedVersion > 0 && correlation.version > state.emittedVersion) {
+      // Already emitted once: a late arrival updates the materialized correlation right away.
+      this.emit(record.key, correlation, record.timestamp);
+      next.emittedVersion = correlation.version;
+    }
+    this.store.put(record.key, next);
+  }
+
+  private emitClosed(streamTime: number): void {
+    const { windowMs, graceMs, retentionMs } = this.options;
+    for (const [traceId, state] of this.store.entries()) {
+      const closesAt = state.lastEventMs + windowMs + graceMs;
+      if (state.emittedVersion < state.correlation.version && streamTime >= closesAt) {
+        this.emit(traceId, state.correlation, closesAt);
+        this.store.put(traceId, { ...state, emittedVersion: state.correlation.version });
+      } else if (state.emittedVersion === state.correlation.version && streamTime >= closesAt + retentionMs) {
+        this.store.delete(traceId);
+      }
+    }
+  }
+
+  private emit(traceId: string, correlation: Correlation, timestamp: number): void {
+    const position = this.context.position();
+    this.context.forward({ key: traceId, value: correlation, timestamp, headers: {}, ...position });
+  }
+}
