@@ -21,7 +21,7 @@ describe('loadConfig', () => {
       processingGuarantee: 'exactly_once',
       commitIntervalMs: 1000,
     });
-    expect(config.http).toEqual({ port: 8080, auth: { kind: 'none' } });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, auth: { kind: 'none' } });
     expect(config.clickhouse.url).toBeUndefined();
     expect(config.clickhouse.chdbPath).toBe('/srv/app/.stack/data/chdb');
     expect(config.archive.s3).toBeUndefined();
@@ -65,6 +65,7 @@ describe('loadConfig', () => {
     ['KAFKA_BROKERS', 'localhost', /KAFKA_BROKERS: must be a comma-separated list of host:port/],
     ['HTTP_PORT', 'eighty', /HTTP_PORT: must be a whole number between 1 and 65535, got "eighty"/],
     ['HTTP_PORT', '70000', /HTTP_PORT: .*got "70000"/],
+    ['HTTP_HOST', 'any host', /HTTP_HOST: must be an IP address or host name/],
     ['APPLICATION_ID', '1 bad id', /APPLICATION_ID: must start with a letter/],
     ['PROCESSING_GUARANTEE', 'maybe', /PROCESSING_GUARANTEE: must be one of exactly_once, at_least_once/],
     ['SCHEMA_REGISTRY_URL', 'registry:8081', /SCHEMA_REGISTRY_URL: must be an http\(s\) URL/],
@@ -102,6 +103,27 @@ describe('loadConfig', () => {
       kind: 'token',
       token: 'a-long-enough-token',
     });
+  });
+
+  it('sizes the product topics like the seeds unless overridden', () => {
+    expect(loadConfig({}, '/srv/app').topics).toEqual({
+      otelLogs: { partitions: 3, retentionHours: 168 },
+      otelTraces: { partitions: 3, retentionHours: 168 },
+      enriched: { partitions: 3, retentionHours: 72 },
+      alerts: { partitions: 1, retentionHours: 720 },
+    });
+    const config = loadConfig(
+      { TOPIC_OTEL_LOGS_PARTITIONS: '12', TOPIC_ALERTS_RETENTION_HOURS: '24' },
+      '/srv/app',
+    );
+    expect(config.topics.otelLogs).toEqual({ partitions: 12, retentionHours: 168 });
+    expect(config.topics.alerts).toEqual({ partitions: 1, retentionHours: 24 });
+    expect(problemsOf({ TOPIC_ENRICHED_PARTITIONS: '0' })[0]).toMatch(
+      /TOPIC_ENRICHED_PARTITIONS: must be a whole number between 1 and 10000, got "0"/,
+    );
+    expect(problemsOf({ TOPIC_OTEL_TRACES_RETENTION_HOURS: '7d' })[0]).toMatch(
+      /TOPIC_OTEL_TRACES_RETENTION_HOURS: must be a whole number of hours/,
+    );
   });
 
   it('requires both S3 credentials or neither', () => {

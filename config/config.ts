@@ -98,6 +98,9 @@ const identifier = (fallback: string, what: string) =>
       return value;
     });
 
+/** Ten years: longer retention is better expressed as none at all, which operators set on the topic. */
+const MAX_RETENTION_HOURS = 87_600;
+
 /**
  * Every variable StackLens reads, with its default. README's configuration table documents the same
  * names (a unit test keeps the two in step).
@@ -129,18 +132,40 @@ const envSchema = z.object({
   CORR_GRACE_SECONDS: integer(30, 0, 86_400, ' of seconds'),
   ALERT_RULES_FILE: z.string().trim().min(1, 'must not be empty').default('config/alert-rules.json'),
   HTTP_PORT: integer(8080, 1, 65_535),
+  HTTP_HOST: z
+    .string()
+    .trim()
+    .default('127.0.0.1')
+    .refine((v) => /^[A-Za-z0-9.:-]+$/.test(v), {
+      message: 'must be an IP address or host name to listen on, e.g. 127.0.0.1 or 0.0.0.0 in a container',
+    }),
   API_AUTH: oneOf(['none', 'basic', 'token'] as const, 'none'),
   API_USERNAME: optionalString,
   API_PASSWORD: optionalString,
   API_TOKEN: optionalString,
   LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
   LOG_FORMAT: oneOf(['json', 'text'] as const, 'json'),
+  // Product topics, created at start when absent (sinks/kafka/topics.ts); defaults are the seeds' sizing.
+  TOPIC_OTEL_LOGS_PARTITIONS: integer(3, 1, 10_000),
+  TOPIC_OTEL_LOGS_RETENTION_HOURS: integer(7 * 24, 1, MAX_RETENTION_HOURS, ' of hours'),
+  TOPIC_OTEL_TRACES_PARTITIONS: integer(3, 1, 10_000),
+  TOPIC_OTEL_TRACES_RETENTION_HOURS: integer(7 * 24, 1, MAX_RETENTION_HOURS, ' of hours'),
+  TOPIC_ENRICHED_PARTITIONS: integer(3, 1, 10_000),
+  TOPIC_ENRICHED_RETENTION_HOURS: integer(3 * 24, 1, MAX_RETENTION_HOURS, ' of hours'),
+  TOPIC_ALERTS_PARTITIONS: integer(1, 1, 10_000),
+  TOPIC_ALERTS_RETENTION_HOURS: integer(30 * 24, 1, MAX_RETENTION_HOURS, ' of hours'),
 });
 
 type Env = z.output<typeof envSchema>;
 
 /** The names of every configuration variable. */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+/** Size and retention of one topic StackLens creates when it is absent. */
+export interface TopicSettings {
+  partitions: number;
+  retentionHours: number;
+}
 
 export interface StackLensConfig {
   kafka: {
@@ -161,6 +186,8 @@ export interface StackLensConfig {
   correlation: { windowSeconds: number; graceSeconds: number };
   alerts: { rulesFile: string };
   http: {
+    /** Interface the API listens on; 127.0.0.1 unless a container needs 0.0.0.0 to be reachable. */
+    host: string;
     port: number;
     auth:
       | { kind: 'none' }
@@ -168,6 +195,13 @@ export interface StackLensConfig {
       | { kind: 'token'; token: string };
   };
   log: { level: (typeof LOG_LEVELS)[number]; format: 'json' | 'text' };
+  /** The product topics' sizing, keyed like PRODUCT_TOPICS in sinks/kafka/topics.ts. */
+  topics: {
+    otelLogs: TopicSettings;
+    otelTraces: TopicSettings;
+    enriched: TopicSettings;
+    alerts: TopicSettings;
+  };
 }
 
 /**
@@ -214,8 +248,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     correlation: { windowSeconds: e.CORR_WINDOW_SECONDS, graceSeconds: e.CORR_GRACE_SECONDS },
     alerts: { rulesFile: resolve(cwd, e.ALERT_RULES_FILE) },
-    http: { port: e.HTTP_PORT, auth: authOf(e) },
+    http: { host: e.HTTP_HOST, port: e.HTTP_PORT, auth: authOf(e) },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
+    topics: {
+      otelLogs: {
+        partitions: e.TOPIC_OTEL_LOGS_PARTITIONS,
+        retentionHours: e.TOPIC_OTEL_LOGS_RETENTION_HOURS,
+      },
+      otelTraces: {
+        partitions: e.TOPIC_OTEL_TRACES_PARTITIONS,
+        retentionHours: e.TOPIC_OTEL_TRACES_RETENTION_HOURS,
+      },
+      enriched: { partitions: e.TOPIC_ENRICHED_PARTITIONS, retentionHours: e.TOPIC_ENRICHED_RETENTION_HOURS },
+      alerts: { partitions: e.TOPIC_ALERTS_PARTITIONS, retentionHours: e.TOPIC_ALERTS_RETENTION_HOURS },
+    },
   };
 }
 
