@@ -1,5 +1,10 @@
 import { kafkaBootstrap } from './services/kafka';
-import { LOCAL_S3_ACCESS_KEY_ID, LOCAL_S3_BUCKET, LOCAL_S3_SECRET_ACCESS_KEY, localS3Endpoint } from './services/s3';
+import {
+  LOCAL_S3_ACCESS_KEY_ID,
+  LOCAL_S3_BUCKET,
+  LOCAL_S3_SECRET_ACCESS_KEY,
+  localS3Endpoint,
+} from './services/s3';
 import { schemaRegistryUrl } from './services/schema-registry';
 import type { StackSettings } from './stack-settings';
 

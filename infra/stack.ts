@@ -30,31 +30,39 @@ export class LocalStack {
     }
   }
 
-  /** Installs what is missing, then starts each service in order and waits until it is healthy. */
-  async up(): Promise<void> {
+  /**
+   * Installs what is missing, then starts each service in order and waits until it is healthy.
+   * Returns the names of the services this call started (not those already running).
+   */
+  async up(): Promise<string[]> {
+    const started: string[] = [];
     for (const service of SERVICES) {
       await service.install(this.ctx);
+      if ((await service.status(this.ctx)).running) continue;
       this.ctx.log.info({ service: service.name }, 'starting');
       await service.start(this.ctx);
+      started.push(service.name);
       this.ctx.log.info({ service: service.name }, 'healthy');
     }
+    return started;
   }
 
-  /** Stops in reverse order; with `wipe`, deletes the services' data (downloads stay cached). */
-  async down(options: { wipe?: boolean } = {}): Promise<void> {
+  /**
+   * Stops in reverse order (only the named services, when given); with `wipe`, deletes the
+   * services' data (downloads stay cached).
+   */
+  async down(options: { wipe?: boolean; only?: readonly string[] } = {}): Promise<void> {
     for (const service of [...SERVICES].reverse()) {
+      if (options.only !== undefined && !options.only.includes(service.name)) continue;
       await service.stop(this.ctx);
       if (options.wipe === true) await service.wipe(this.ctx);
     }
-    if (options.wipe === true) rmSync(this.settings.dataDir, { recursive: true, force: true });
+    if (options.wipe === true && options.only === undefined) {
+      rmSync(this.settings.dataDir, { recursive: true, force: true });
+    }
   }
 
   status(): Promise<ServiceStatus[]> {
     return Promise.all(SERVICES.map((service) => service.status(this.ctx)));
-  }
-
-  /** True when every service is already running (so a caller knows whether it started them). */
-  async isUp(): Promise<boolean> {
-    return (await this.status()).every((s) => s.running);
   }
 }

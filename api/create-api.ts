@@ -1,0 +1,121 @@
+import type { Server } from 'node:http';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Alert, LogRecord } from '../processors/records';
+import { DEFAULT_INGEST_TOPICS, DEFAULT_LIMITS, type ApiDeps, type ApiLimits } from './deps';
+import { NotFoundError } from './errors';
+import { createAuthenticator } from './http/auth';
+import { createApiMetrics } from './http/metrics';
+import { buildOpenApi } from './http/openapi';
+import type { RouteDoc } from './http/route-doc';
+import { ConnectionGate, LiveChannel } from './live/hub';
+import { attachWebSockets } from './live/websocket';
+import { jsonErrorHandler } from './routes/errors';
+import { registerIngestRoutes } from './routes/ingest-routes';
+import { registerLiveRoutes } from './routes/live-routes';
+import { registerOpsRoutes } from './routes/ops-routes';
+import { registerQueryRoutes } from './routes/query-routes';
+
+export interface Api {
+  /** Express app serving every HTTP route (REST, SSE, ingest, operations). */
+  app: Express;
+  /** Adds the WebSocket endpoints to the HTTP server that serves `app`. */
+  attach(server: Server): void;
+  /** Disconnects live clients (with a notice) and stops the fan-out; does not close the HTTP server. */
+  close(): Promise<void>;
+}
+
+/**
+ * The HTTP API over what the pipeline materializes: ClickHouse queries, live streams fanned out from the
+ * process's one LiveFeed, and ingest that produces to the input topics.
+ */
+export function createApi(deps: ApiDeps): Api {
+  const limits: ApiLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const topics = { ...DEFAULT_INGEST_TOPICS, ...deps.topics };
+  const metrics = createApiMetrics(deps.registry);
+  const authenticate = createAuthenticator(deps.auth);
+  const gate = new ConnectionGate(limits.maxLiveConnections);
+  const onDrop = (reason: string) => metrics.liveDropped.labels(reason).inc();
+  const channelOptions = {
+    resumeEvents: limits.resumeBufferEvents,
+    clientBufferBytes: limits.liveClientBufferBytes,
+    onDrop,
+  };
+  const logs = new LiveChannel<LogRecord>(deps.live.logs$, channelOptions);
+  const alerts = new LiveChannel<Alert>(deps.live.alerts$, channelOptions);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(requestMetrics(metrics));
+
+  // Liveness stays open whatever the auth mode: orchestrators probe it without credentials.
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    authenticate(req, new URL(req.originalUrl, 'http://localhost'));
+    next();
+  });
+
+  const docs: RouteDoc[] = [];
+  let openApi: object | undefined;
+  docs.push(
+    ...registerOpsRoutes(app, {
+      probes: deps.probes,
+      registry: deps.registry,
+      probeTimeoutMs: limits.probeTimeoutMs,
+      openApi: () => (openApi ??= buildOpenApi(docs, deps.auth.kind)),
+    }),
+  );
+  docs.push(...registerQueryRoutes(app, { clickhouse: deps.clickhouse, database: deps.database, limits }));
+  const live = registerLiveRoutes(app, {
+    logs,
+    alerts,
+    gate,
+    metrics,
+    heartbeatMs: limits.heartbeatMs,
+    logger: deps.logger,
+    authenticate,
+  });
+  docs.push(...live.docs);
+  docs.push(
+    ...registerIngestRoutes(app, { producer: deps.ingest, topics, limits, metrics, logger: deps.logger }),
+  );
+
+  app.use((req: Request) => {
+    throw new NotFoundError(`no route for ${req.method} ${req.path}`);
+  });
+  app.use(jsonErrorHandler(deps.logger));
+
+  const detachers: (() => void)[] = [];
+  return {
+    app,
+    attach(server: Server) {
+      detachers.push(
+        attachWebSockets(server, live.ws, { heartbeatMs: limits.heartbeatMs, gate, logger: deps.logger }),
+      );
+    },
+    close() {
+      for (const detach of detachers.splice(0)) detach();
+      logs.close();
+      alerts.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** Counts every request by route template (not raw path: ids would explode label cardinality). */
+function requestMetrics(metrics: ReturnType<typeof createApiMetrics>) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const stop = metrics.duration.startTimer();
+    res.on('finish', () => {
+      const route = req.route
+        ? `${req.baseUrl}${String((req.route as { path: unknown }).path)}`
+        : 'unmatched';
+      const labels = { method: req.method, route, status: String(res.statusCode) };
+      metrics.requests.inc(labels);
+      stop(labels);
+    });
+    next();
+  };
+}

@@ -1,0 +1,104 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Registry } from 'prom-client';
+import type { Observable } from 'rxjs';
+import type { Logger } from '../common/logger';
+import type { StackLensConfig } from '../config/config';
+import type { Alert, LogRecord } from '../processors/records';
+
+/**
+ * The process's single live view of the pipeline output. ONE Kafka consumer per process feeds it
+ * (see ./live/kafka-live-feed.ts); the API fans it out to every WebSocket and SSE client.
+ */
+export interface LiveFeed {
+  readonly logs$: Observable<LogRecord>;
+  readonly alerts$: Observable<Alert>;
+}
+
+/** One message to produce; `headers` carry e.g. `content-type` so the pipeline knows how to decode `value`. */
+export interface IngestMessage {
+  key?: string | null;
+  value: Buffer | string;
+  headers?: Record<string, string>;
+}
+
+/** Produces ingested payloads to Kafka; resolves only once the broker acknowledged every message. */
+export interface IngestProducer {
+  produce(topic: string, messages: readonly IngestMessage[]): Promise<void>;
+}
+
+export type ProbeResult = { ok: true } | { ok: false; error: string };
+
+/** Checks one dependency; a rejection or a timeout counts as `{ ok: false }`. */
+export type ReadinessProbe = () => Promise<ProbeResult>;
+
+/** Tunables with safe defaults; tests shrink them. */
+export interface ApiLimits {
+  /** Default and maximum `limit` of the list endpoints. */
+  defaultPageSize: number;
+  maxPageSize: number;
+  /** Bounds of what `GET /api/traces/:id` returns. */
+  maxTraceSpans: number;
+  maxTraceLogs: number;
+  /** Largest accepted OTLP request body, after decompression. */
+  maxOtlpBodyBytes: number;
+  /** Largest accepted JSON body of `POST /api/logs` / `POST /api/ingest/log`. */
+  maxJsonBodyBytes: number;
+  /** Largest number of records in one `POST /api/logs` batch. */
+  maxBatchRecords: number;
+  /** Ingest requests handled at once; more are answered 429 (bounds memory held by request bodies). */
+  maxInflightIngest: number;
+  /** WebSocket + SSE connections this process serves at once. */
+  maxLiveConnections: number;
+  /** Bytes a live client may have queued before it is sent a notice and dropped. */
+  liveClientBufferBytes: number;
+  /** Events per stream kept for SSE `Last-Event-ID` resume. */
+  resumeBufferEvents: number;
+  heartbeatMs: number;
+  /** How long a produce may take before the request fails with 503 (the client retries). */
+  produceTimeoutMs: number;
+  probeTimeoutMs: number;
+  /** ClickHouse max_execution_time of API queries. */
+  queryTimeoutSeconds: number;
+}
+
+export const DEFAULT_LIMITS: ApiLimits = {
+  defaultPageSize: 100,
+  maxPageSize: 1_000,
+  maxTraceSpans: 10_000,
+  maxTraceLogs: 5_000,
+  maxOtlpBodyBytes: 16 * 1024 * 1024,
+  maxJsonBodyBytes: 4 * 1024 * 1024,
+  maxBatchRecords: 5_000,
+  maxInflightIngest: 64,
+  maxLiveConnections: 1_000,
+  liveClientBufferBytes: 1024 * 1024,
+  resumeBufferEvents: 1_000,
+  heartbeatMs: 15_000,
+  produceTimeoutMs: 10_000,
+  probeTimeoutMs: 3_000,
+  queryTimeoutSeconds: 30,
+};
+
+export interface IngestTopics {
+  logs: string;
+  traces: string;
+}
+
+export const DEFAULT_INGEST_TOPICS: IngestTopics = { logs: 'otel-logs', traces: 'otel-traces' };
+
+export interface ApiDeps {
+  /** ClickHouse (or chDB through `chdb/connection`) holding the tables the sinks write. */
+  clickhouse: ClickHouseClient;
+  /** Database of those tables (config `clickhouse.database`). */
+  database: string;
+  live: LiveFeed;
+  ingest: IngestProducer;
+  /** Named readiness checks, e.g. kafka, schema_registry, clickhouse, archive, consumer_group. */
+  probes: Readonly<Record<string, ReadinessProbe>>;
+  /** Registry served at /metrics; the runtime registers its own metrics in the same one. */
+  registry: Registry;
+  auth: StackLensConfig['http']['auth'];
+  logger: Logger;
+  limits?: Partial<ApiLimits>;
+  topics?: Partial<IngestTopics>;
+}

@@ -1,0 +1,277 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Express, Request } from 'express';
+import type { z } from 'zod';
+import type { AlertSeverity } from '../../processors/records';
+import type { ApiLimits } from '../deps';
+import { NotFoundError } from '../errors';
+import {
+  alertsQuerySchema,
+  correlationsQuerySchema,
+  logsQuerySchema,
+  parseQuery,
+  parseWith,
+  servicesQuerySchema,
+  traceParamsSchema,
+  workflowsQuerySchema,
+  type LogsQuery,
+  type RawQuery,
+} from '../http/params';
+import type { RouteDoc } from '../http/route-doc';
+import { buildAlertsQuery, type AlertRow } from '../query/alerts-sql';
+import { selectRows } from '../query/clickhouse';
+import { buildCorrelationsQuery, type CorrelationRow } from '../query/correlations-sql';
+import { decodeCursor, encodeCursor } from '../query/cursor';
+import { WORKFLOW_ID_KEYS, type LogFilter } from '../query/log-filter';
+import { buildLogsQuery, buildTraceLogsQuery, type LogRow } from '../query/logs-sql';
+import { buildServicesQuery, type ServiceRow } from '../query/services-sql';
+import { nanosToIso } from '../query/time';
+import { buildTraceTree } from '../query/trace-tree';
+import { buildTraceSpansQuery, type SpanRow } from '../query/traces-sql';
+import type { BuiltQuery } from '../query/sql';
+import { buildWorkflowsQuery, type WorkflowRow } from '../query/workflows-sql';
+import { ATTRIBUTE_PARAMS } from '../http/params';
+
+export interface QueryRouteDeps {
+  clickhouse: ClickHouseClient;
+  database: string;
+  limits: ApiLimits;
+}
+
+/** Turns validated log parameters (REST or live) into a LogFilter. */
+export function logFilterOf(
+  params: Omit<LogsQuery, 'limit' | 'cursor'>,
+  attributes: [string, string][],
+): LogFilter {
+  const promoted = ATTRIBUTE_PARAMS.flatMap((k) =>
+    params[k] === undefined ? [] : [[k, params[k]] as [string, string]],
+  );
+  return {
+    service: params.service,
+    minSeverity: params.level,
+    traceId: params.trace_id,
+    spanId: params.span_id,
+    workflowId: params.workflow_id,
+    text: params.q,
+    startNanos: params.start_time,
+    endNanos: params.end_time,
+    attributes: [...promoted, ...attributes],
+  };
+}
+
+function presentLog(row: LogRow) {
+  const { row_key: _key, ...rest } = row;
+  return {
+    ...rest,
+    time: nanosToIso(row.time_unix_nano),
+    severity_number: num(row.severity_number),
+    workflow_id:
+      WORKFLOW_ID_KEYS.map((k) => row.log_attributes[k] || row.resource_attributes[k]).find((v) => v) ?? '',
+  };
+}
+
+const num = (v: string | number) => Number(v);
+
+/** Back to the Correlation shape of processors/records.ts, plus ISO times for display. */
+function presentCorrelation(row: CorrelationRow) {
+  const startNs = BigInt(row.start_time_unix_nano);
+  const durationNs = BigInt(row.duration_ns);
+  return {
+    ...row,
+    start_time: nanosToIso(row.start_time_unix_nano),
+    end_time: nanosToIso(row.end_time_unix_nano),
+    start_ms: Number(startNs / 1_000_000n),
+    duration_ms: Number(durationNs / 1_000n) / 1_000,
+    span_count: num(row.span_count),
+    error_count: num(row.error_count),
+    log_count: num(row.log_count),
+    log_counts: Object.fromEntries(Object.entries(row.log_counts).map(([k, v]) => [k, num(v)])),
+    gen_ai_input_tokens: num(row.gen_ai_input_tokens),
+    gen_ai_output_tokens: num(row.gen_ai_output_tokens),
+    log_ids_dropped: num(row.log_ids_dropped),
+    version: num(row.version),
+  };
+}
+
+/** Back to the seeds' alert event format (optional fields null, not ''). */
+function presentAlert(row: AlertRow) {
+  const { created_at_ms, window_start_ms, ...rest } = row;
+  return {
+    ...rest,
+    automation_action: row.automation_action === '' ? null : row.automation_action,
+    related_trace_id: row.related_trace_id === '' ? null : row.related_trace_id,
+    confidence: num(row.confidence),
+    count: num(row.count),
+    created_at: new Date(Number(created_at_ms)).toISOString(),
+    window_start: new Date(Number(window_start_ms)).toISOString(),
+  };
+}
+
+export function registerQueryRoutes(app: Express, deps: QueryRouteDeps): RouteDoc[] {
+  const { clickhouse: ch, database: db, limits } = deps;
+  const logsSchema = logsQuerySchema(
+    limits.defaultPageSize,
+    limits.maxPageSize,
+  ) as unknown as z.ZodType<LogsQuery>;
+  const correlationsSchema = correlationsQuerySchema(limits.defaultPageSize, limits.maxPageSize);
+  const alertsSchema = alertsQuerySchema(limits.defaultPageSize, limits.maxPageSize);
+  const workflowsSchema = workflowsQuerySchema(limits.defaultPageSize, limits.maxPageSize);
+  const query = (req: Request) => req.query as RawQuery;
+  const select = <T>(built: BuiltQuery) => selectRows<T>(ch, built, limits.queryTimeoutSeconds);
+
+  app.get('/api/logs', async (req, res) => {
+    const { params, attributes } = parseQuery(logsSchema, query(req), true);
+    const cursor = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
+    const rows = await select<LogRow>(
+      buildLogsQuery(db, logFilterOf(params, attributes), params.limit, cursor),
+    );
+    const page = rows.slice(0, params.limit);
+    const last = page[page.length - 1];
+    const next =
+      rows.length > params.limit && last !== undefined
+        ? encodeCursor({ timeNanos: BigInt(last.time_unix_nano), rowKey: last.row_key })
+        : null;
+    res.json({ logs: page.map(presentLog), next_cursor: next });
+  });
+
+  app.get('/api/traces/:traceId', async (req, res) => {
+    const { traceId } = parseWith(traceParamsSchema, req.params);
+    const [spans, logs] = await Promise.all([
+      select<SpanRow>(buildTraceSpansQuery(db, traceId, limits.maxTraceSpans)),
+      select<LogRow>(buildTraceLogsQuery(db, traceId, limits.maxTraceLogs)),
+    ]);
+    if (spans.length === 0 && logs.length === 0)
+      throw new NotFoundError(`no spans or logs for trace ${traceId}`);
+    res.json({ ...buildTraceTree(traceId, spans), logs: logs.map(presentLog) });
+  });
+
+  app.get('/api/correlations', async (req, res) => {
+    const p = parseWith(correlationsSchema, query(req));
+    const rows = await select<CorrelationRow>(
+      buildCorrelationsQuery(
+        db,
+        { traceId: p.trace_id, service: p.service, startNanos: p.start_time, endNanos: p.end_time },
+        p.limit,
+      ),
+    );
+    res.json({ correlations: rows.map(presentCorrelation) });
+  });
+
+  app.get('/api/alerts', async (req, res) => {
+    const p = parseWith(alertsSchema, query(req));
+    const filter = {
+      minSeverity: p.severity as AlertSeverity | undefined,
+      service: p.service,
+      issueCode: p.issue_code,
+      traceId: p.trace_id,
+      startNanos: p.start_time,
+      endNanos: p.end_time,
+    };
+    const rows = await select<AlertRow>(buildAlertsQuery(db, filter, p.limit));
+    res.json({ alerts: rows.map(presentAlert) });
+  });
+
+  app.get('/api/services', async (req, res) => {
+    const p = parseWith(servicesQuerySchema, query(req));
+    const end = p.end_time ?? BigInt(Date.now()) * 1_000_000n;
+    const start = p.start_time ?? end - BigInt(p.window) * 1_000_000_000n;
+    const rows = await select<ServiceRow>(buildServicesQuery(db, start, end));
+    res.json({
+      start_time: nanosToIso(start.toString()),
+      end_time: nanosToIso(end.toString()),
+      services: rows.map((r) => {
+        const logs = num(r.log_count);
+        const spans = num(r.span_count);
+        const logErrors = num(r.error_log_count);
+        const spanErrors = num(r.error_span_count);
+        return {
+          service: r.service,
+          log_count: logs,
+          error_log_count: logErrors,
+          span_count: spans,
+          error_span_count: spanErrors,
+          error_rate: logs + spans === 0 ? 0 : (logErrors + spanErrors) / (logs + spans),
+          last_seen: nanosToIso(r.last_seen_unix_nano),
+        };
+      }),
+    });
+  });
+
+  app.get('/api/workflows', async (req, res) => {
+    const p = parseWith(workflowsSchema, query(req));
+    const since = BigInt(Date.now()) * 1_000_000n - BigInt(p.window) * 1_000_000_000n;
+    const rows = await select<WorkflowRow>(buildWorkflowsQuery(db, since, p.limit, p.service));
+    res.json({
+      workflows: rows.map((r) => ({
+        workflow_id: r.workflow_id,
+        first_seen: nanosToIso(r.first_seen_unix_nano),
+        last_activity: nanosToIso(r.last_activity_unix_nano),
+        log_count: num(r.log_count),
+        error_count: num(r.error_count),
+        services: r.services,
+        last_severity_text: r.last_severity_text,
+        last_message: r.last_message,
+      })),
+    });
+  });
+
+  const common = {
+    400: 'A parameter is invalid (named in detail)',
+    401: 'Missing or invalid credentials',
+    503: 'ClickHouse is unavailable',
+  };
+  return [
+    {
+      method: 'get',
+      path: '/api/logs',
+      tag: 'query',
+      summary: 'Logs, newest first, filtered; cursor pagination stable under concurrent inserts',
+      query: logsSchema,
+      attributeFilters: true,
+      responses: { 200: '{ logs, next_cursor }', ...common },
+    },
+    {
+      method: 'get',
+      path: '/api/traces/:traceId',
+      tag: 'query',
+      summary: "A trace's spans as a tree with timings, and its logs in time order",
+      params: traceParamsSchema,
+      responses: {
+        200: '{ trace_id, start/end, duration_ms, span_count, error_count, services, roots, logs }',
+        404: 'Unknown trace',
+        ...common,
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/correlations',
+      tag: 'query',
+      summary: 'Per-trace correlations, most recent first',
+      query: correlationsSchema,
+      responses: { 200: '{ correlations }', ...common },
+    },
+    {
+      method: 'get',
+      path: '/api/alerts',
+      tag: 'query',
+      summary: 'Alerts, newest first',
+      query: alertsSchema,
+      responses: { 200: '{ alerts }', ...common },
+    },
+    {
+      method: 'get',
+      path: '/api/services',
+      tag: 'query',
+      summary: 'Services with log/span counts and error rates over a window',
+      query: servicesQuerySchema,
+      responses: { 200: '{ start_time, end_time, services }', ...common },
+    },
+    {
+      method: 'get',
+      path: '/api/workflows',
+      tag: 'query',
+      summary: 'Workflows active within a window, with their last activity',
+      query: workflowsSchema,
+      responses: { 200: '{ workflows }', ...common },
+    },
+  ];
+}
