@@ -53,6 +53,19 @@ describe('ArchiveWriter on the file system', () => {
     ).toEqual({ resourceSpans: [{ v: 2 }] });
   });
 
+  it('lists keys under a prefix at any depth, like S3, and gets objects back', async () => {
+    const store = new FileSystemArchiveStore(dir);
+    await store.put('logs/a/t-0-1-2.json.gz', Buffer.from('one'));
+    await store.put('logs/b/t-0-3-4.json.gz', Buffer.from('two'));
+    await store.put('traces/a/t-0-1-2.json.gz', Buffer.from('three'));
+    expect((await store.list('logs/')).sort()).toEqual(['logs/a/t-0-1-2.json.gz', 'logs/b/t-0-3-4.json.gz']);
+    expect(await store.list('logs/a/t-0-1-')).toEqual(['logs/a/t-0-1-2.json.gz']);
+    expect(await store.list('logs/a/t-0-9-')).toEqual([]);
+    expect(await store.list('nothing/here/')).toEqual([]);
+    expect((await store.get('logs/b/t-0-3-4.json.gz'))?.toString()).toBe('two');
+    expect(await store.get('logs/b/missing.json.gz')).toBeUndefined();
+  });
+
   it('refuses a key that leaves the directory', async () => {
     const store = new FileSystemArchiveStore(dir);
     await expect(store.put('../outside.json.gz', Buffer.from('x'))).rejects.toBeInstanceOf(

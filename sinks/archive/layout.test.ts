@@ -1,5 +1,12 @@
 import { InvalidSourceRangeError, type SourceRange } from '../source-range';
-import { InvalidArchiveTimeError, archiveKey, hivePartition } from './layout';
+import {
+  InvalidArchiveTimeError,
+  archiveKey,
+  archiveKeyPrefix,
+  continuationKey,
+  hivePartition,
+  lastOffsetOf,
+} from './layout';
 
 const source: SourceRange = { topic: 'otel-logs', partition: 3, firstOffset: '100', lastOffset: '199' };
 
@@ -50,5 +57,39 @@ describe('archive layout', () => {
   it('rejects a time that is not a number of milliseconds', () => {
     expect(() => hivePartition(Number.NaN)).toThrow(InvalidArchiveTimeError);
     expect(() => hivePartition(8.64e15 + 1)).toThrow(InvalidArchiveTimeError);
+  });
+
+  it('gives the key prefix of any object starting at an offset, and reads the last offset back', () => {
+    const at = Date.UTC(2026, 10, 22, 8, 0);
+    const key = archiveKey({ prefix: 'p/', signal: 'logs', source, timeMs: at });
+    const keyPrefix = archiveKeyPrefix({
+      prefix: 'p/',
+      signal: 'logs',
+      topic: 'otel-logs',
+      partition: 3,
+      firstOffset: '100',
+      timeMs: at,
+    });
+    expect(keyPrefix).toBe('p/logs/year=2026/month=11/day=22/hour=08/minute=00/otel-logs-3-100-');
+    expect(key.startsWith(keyPrefix)).toBe(true);
+    expect(lastOffsetOf(key, keyPrefix)).toBe('199');
+  });
+
+  it('does not take an object of another topic or range for one starting at the offset', () => {
+    const keyPrefix = 'logs/x/otel-logs-1-5-';
+    // topic otel-logs-1, partition 5, offsets 7..9 shares the prefix
+    expect(lastOffsetOf('logs/x/otel-logs-1-5-7-9.json.gz', keyPrefix)).toBeUndefined();
+    expect(lastOffsetOf('logs/x/otel-logs-1-50-60.json.gz', 'logs/x/otel-logs-1-5-')).toBeUndefined();
+    expect(lastOffsetOf('logs/x/otel-logs-1-5-9.json.gz.tmp', keyPrefix)).toBeUndefined();
+    expect(lastOffsetOf('logs/x/otel-logs-1-5-9.json.gz', keyPrefix)).toBe('9');
+  });
+
+  it('keeps continuation markers outside the signal folders', () => {
+    expect(
+      continuationKey({ prefix: 'p/', signal: 'traces', topic: 'otel-traces', partition: 2, offset: '42' }),
+    ).toBe('p/_stacklens/continuations/traces/otel-traces-2-42.json');
+    expect(() =>
+      continuationKey({ prefix: '', signal: 'logs', topic: '../x', partition: 0, offset: '1' }),
+    ).toThrow(InvalidSourceRangeError);
   });
 });

@@ -35,3 +35,49 @@ export function archiveKey(options: {
 }): string {
   return `${options.prefix}${options.signal}/${hivePartition(options.timeMs)}/${sourceRangeLabel(options.source)}.json.gz`;
 }
+
+/**
+ * The start of the key of any object of `signal` whose range starts at `firstOffset` in that
+ * partition and whose first message has the time `timeMs`: what `archiveKey` gives up to the last
+ * offset. The archive sink lists it to find out whether (and up to where) a range starting there
+ * was already written.
+ */
+export function archiveKeyPrefix(options: {
+  prefix: string;
+  signal: ArchiveSignal;
+  topic: string;
+  partition: number;
+  firstOffset: string;
+  timeMs: number;
+}): string {
+  const { prefix, signal, topic, partition, firstOffset, timeMs } = options;
+  const label = sourceRangeLabel({ topic, partition, firstOffset, lastOffset: firstOffset });
+  return `${prefix}${signal}/${hivePartition(timeMs)}/${label.slice(0, label.length - firstOffset.length)}`;
+}
+
+/**
+ * The last offset of the object under `key`, listed with `keyPrefix` (see archiveKeyPrefix), or
+ * undefined when the key is not such an object: a key of a topic whose name extends ours (topic
+ * `a-1` partition 2 next to topic `a` partition 1) has more than one offset after the prefix.
+ */
+export function lastOffsetOf(key: string, keyPrefix: string): string | undefined {
+  if (!key.startsWith(keyPrefix)) return undefined;
+  return /^(0|[1-9][0-9]{0,18})\.json\.gz$/.exec(key.slice(keyPrefix.length))?.[1];
+}
+
+/**
+ * Where the archive sink notes that offsets from `offset` on are already inside an object written
+ * for an earlier, longer range (see ./archive-sink.ts). Outside the signal folders, so readers of
+ * the archive's partitions never see it.
+ */
+export function continuationKey(options: {
+  prefix: string;
+  signal: ArchiveSignal;
+  topic: string;
+  partition: number;
+  offset: string;
+}): string {
+  const { prefix, signal, topic, partition, offset } = options;
+  const label = sourceRangeLabel({ topic, partition, firstOffset: offset, lastOffset: offset });
+  return `${prefix}_stacklens/continuations/${signal}/${label.slice(0, label.length - offset.length - 1)}.json`;
+}

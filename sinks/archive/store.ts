@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
 import { StackLensError } from '../../common/errors';
 
 /** A key that would leave the archive's directory. */
@@ -11,6 +18,10 @@ export class InvalidArchiveKeyError extends StackLensError {}
 export interface ArchiveStore {
   /** Writes the object, replacing any object under the same key. */
   put(key: string, body: Buffer, meta: { contentType: string; contentEncoding: string }): Promise<void>;
+  /** Keys that start with `prefix`; its part after the last `/` may be the start of a name. */
+  list(prefix: string): Promise<string[]>;
+  /** The object's body as stored, or undefined when there is no object under the key. */
+  get(key: string): Promise<Buffer | undefined>;
   /** Releases connections; the store is unusable afterwards. */
   close(): void;
 }
@@ -57,6 +68,35 @@ export class S3ArchiveStore implements ArchiveStore {
     );
   }
 
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.options.bucket,
+          Prefix: prefix,
+          ContinuationToken: continuationToken,
+        }),
+      );
+      for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
+      continuationToken = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (continuationToken !== undefined);
+    return keys;
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
+      return object.Body === undefined
+        ? Buffer.alloc(0)
+        : Buffer.from(await object.Body.transformToByteArray());
+    } catch (err) {
+      if (err instanceof NoSuchKey) return undefined;
+      throw err;
+    }
+  }
+
   close(): void {
     this.client.destroy();
   }
@@ -85,6 +125,34 @@ export class FileSystemArchiveStore implements ArchiveStore {
     }
   }
 
+  async list(prefix: string): Promise<string[]> {
+    // Like S3: every key under the prefix, at any depth.
+    const slash = prefix.lastIndexOf('/');
+    const folder = prefix.slice(0, slash + 1);
+    const start = prefix.slice(slash + 1);
+    let paths: string[];
+    try {
+      const dir = folder === '' ? this.root : this.pathOf(folder.slice(0, -1));
+      paths = (await readdir(dir, { recursive: true, withFileTypes: true }))
+        .filter((entry) => entry.isFile())
+        .map((entry) => relative(dir, join(entry.parentPath, entry.name)).split(sep).join('/'));
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+    // Temporary files of a put in progress (see put) are not objects.
+    return paths.filter((p) => p.startsWith(start) && !p.endsWith('.tmp')).map((p) => `${folder}${p}`);
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.pathOf(key));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
   close(): void {
     // Nothing held open.
   }
@@ -97,6 +165,11 @@ export class FileSystemArchiveStore implements ArchiveStore {
     }
     return path;
   }
+}
+
+function isNotFound(err: unknown): boolean {
+  // Structural: errors thrown by node:fs may come from another realm (e.g. under jest).
+  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === 'ENOENT';
 }
 
 /** S3 when an endpoint is configured, the directory otherwise; both lay objects out identically. */

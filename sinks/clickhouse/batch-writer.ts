@@ -94,21 +94,36 @@ export class BatchWriter<Row extends object> {
   }
 
   async flush(source: SourceRange): Promise<FlushResult> {
-    this.assertIdle('flush');
     const token = deduplicationToken(source);
-    if (this.rows.length === 0) return { rows: 0, token };
+    return { rows: await this.flushWithToken(token), token };
+  }
+
+  /**
+   * Inserts the buffered rows under `token` (see ../replay-plan.ts for how the ClickHouse sink
+   * chooses it); without a token, ClickHouse deduplicates by the block's content hash instead.
+   * Returns the number of rows inserted; on failure the rows stay buffered, as with `flush`.
+   */
+  async flushWithToken(token: string | undefined): Promise<number> {
+    this.assertIdle('flush');
+    if (this.rows.length === 0) return 0;
     this.flushing = true;
     try {
       await this.insertWithRetries(this.rows, token);
       const rows = this.rows.length;
       this.rows = [];
-      return { rows, token };
+      return rows;
     } finally {
       this.flushing = false;
     }
   }
 
-  private async insertWithRetries(rows: Row[], token: string): Promise<void> {
+  /** Drops the buffered rows (their writer gave up on them, e.g. to plan the flush again). */
+  clear(): void {
+    this.assertIdle('clear');
+    this.rows = [];
+  }
+
+  private async insertWithRetries(rows: Row[], token: string | undefined): Promise<void> {
     const { client, table, log, onRetry } = this.options;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -116,13 +131,13 @@ export class BatchWriter<Row extends object> {
           table,
           values: rows,
           format: 'JSONEachRow',
-          clickhouse_settings: { insert_deduplication_token: token },
+          clickhouse_settings: token === undefined ? {} : { insert_deduplication_token: token },
         });
         return;
       } catch (error) {
         if (attempt >= this.retry.attempts) {
           throw new ClickHouseWriteError(
-            `insert of ${rows.length} rows into ${table} failed ${attempt} times (token ${token})`,
+            `insert of ${rows.length} rows into ${table} failed ${attempt} times (token ${token ?? 'none'})`,
             {
               cause: error,
             },

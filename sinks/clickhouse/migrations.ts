@@ -7,15 +7,18 @@ export const TABLES = {
   traceIdTimestamps: 'otel_traces_trace_id_ts',
   correlations: 'stacklens_correlations',
   alerts: 'stacklens_alerts',
+  sinkProgress: 'stacklens_sink_progress',
 } as const;
 
 /**
- * How many recent insert blocks per table MergeTree remembers for `insert_deduplication_token`. The
- * batch writer tags every insert with its Kafka source range, so a range replayed after a crash
- * (inserted, offsets not yet committed) is dropped instead of doubled; only the last few flushes can
- * be replayed, so 1000 is ample. Without this setting a non-replicated MergeTree ignores tokens.
+ * How many recent insert blocks per table MergeTree remembers for `insert_deduplication_token`.
+ * Without this setting a non-replicated MergeTree ignores tokens. The ClickHouse sink re-inserts
+ * under its token only a write whose insert may have landed before a crash (see
+ * ../replay-plan.ts); that token must still be remembered when the replay comes, after every other
+ * partition's inserts into the table in the meantime (e.g. 24 partitions flushing each second fill
+ * 1000 blocks in 40 s). 10 000 covers minutes of a restart; each entry is a short hash.
  */
-export const DEDUPLICATION_WINDOW = 1000;
+export const DEDUPLICATION_WINDOW = 10_000;
 
 const SETTINGS = `SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`;
 
@@ -214,6 +217,30 @@ ORDER BY (id)
 ${SETTINGS}`;
 
 /**
+ * The ClickHouse sinks' ledger of their writes (see ../replay-plan.ts and ./progress-ledger.ts): per
+ * sink and source partition, each write's offsets, the offset its deduplication token ends at and
+ * whether the insert completed. A write is announced (complete = 0) before its insert and confirmed
+ * (complete = 1) after it, as further rows; readers aggregate the rows of a write. Plain MergeTree,
+ * no deduplication: a repeated ledger row changes nothing after aggregation. Only the writes around
+ * the committed offsets matter, so rows expire after a week (whole daily parts, ttl_only_drop_parts).
+ */
+const SINK_PROGRESS = `
+CREATE TABLE IF NOT EXISTS ${TABLES.sinkProgress} (
+    sink LowCardinality(String),
+    topic LowCardinality(String),
+    partition UInt32,
+    first_offset UInt64,
+    last_offset UInt64,
+    token_last_offset UInt64,
+    complete UInt8,
+    written_at DateTime DEFAULT now()
+) ENGINE = MergeTree()
+PARTITION BY toDate(written_at)
+ORDER BY (sink, topic, partition, first_offset)
+TTL written_at + INTERVAL 7 DAY
+SETTINGS ttl_only_drop_parts = 1`;
+
+/**
  * Tables that must deduplicate by token even if they were created before StackLens ran (for example
  * by a Collector's exporter, whose DDL has no deduplication window): raised on every start.
  */
@@ -227,6 +254,7 @@ export const MIGRATIONS: readonly string[] = [
   OTEL_TRACES_TRACE_ID_TS_MV,
   CORRELATIONS,
   ALERTS,
+  SINK_PROGRESS,
 ];
 
 /** Idempotent: creates what is missing, leaves existing tables and their data alone. */

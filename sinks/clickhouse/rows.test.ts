@@ -123,6 +123,13 @@ describe('ClickHouse rows', () => {
     expect(row['Links.Attributes']).toEqual([{ why: 'batch' }]);
   });
 
+  it('pads times to 19 nanosecond digits, which ClickHouse reads as ticks rather than a date', () => {
+    expect(logRow({ ...log, time_unix_nano: '0' }).Timestamp).toBe('0000000000000000000');
+    expect(logRow({ ...log, time_unix_nano: '12' }).Timestamp).toBe('0000000000000000012');
+    expect(logRow(log).Timestamp).toBe(log.time_unix_nano);
+    expect(spanRow({ ...span, start_time_unix_nano: '1000000000' }).Timestamp).toBe('0000000001000000000');
+  });
+
   it('gives a span without events or links empty arrays, not missing keys', () => {
     const row = spanRow({ ...span, events: [], links: [] });
     expect(row['Events.Name']).toEqual([]);

@@ -10,7 +10,10 @@ export class InvalidRowError extends StackLensError {}
  * Times go in as integer ticks in decimal strings (nanoseconds for DateTime64(9), milliseconds for
  * DateTime64(3)): ClickHouse reads an integer as a Unix timestamp scaled to the column's precision,
  * in UTC whatever the server's time zone, and a string keeps all 19 digits that a JSON number would
- * round away.
+ * round away. Zero-padded to the digits of a current time (19 for ns, 13 for ms): ClickHouse only
+ * reads a digit string that long as ticks; shorter ones are read as date parts or seconds
+ * (verified on chDB 3.4: "0" fails, "12" is 2026-01-12, "1000000000" is 2001-09-09 in seconds), and
+ * an unset OTLP time, or a correlation without errors, is 0.
  */
 
 export interface OtelLogRow {
@@ -104,7 +107,7 @@ export interface AlertRow {
 
 export function logRow(log: LogRecord): OtelLogRow {
   return {
-    Timestamp: log.time_unix_nano,
+    Timestamp: nanos(log.time_unix_nano),
     TraceId: log.trace_id,
     SpanId: log.span_id,
     TraceFlags: log.trace_flags,
@@ -129,7 +132,7 @@ export function logRow(log: LogRecord): OtelLogRow {
 
 export function spanRow(span: SpanRecord): OtelTraceRow {
   return {
-    Timestamp: span.start_time_unix_nano,
+    Timestamp: nanos(span.start_time_unix_nano),
     TraceId: span.trace_id,
     SpanId: span.span_id,
     ParentSpanId: span.parent_span_id,
@@ -145,7 +148,7 @@ export function spanRow(span: SpanRecord): OtelTraceRow {
     StatusCode: span.status_code,
     StatusMessage: span.status_message,
     // Nested columns are parallel arrays, one per sub-column.
-    'Events.Timestamp': span.events.map((e) => e.time_unix_nano),
+    'Events.Timestamp': span.events.map((e) => nanos(e.time_unix_nano)),
     'Events.Name': span.events.map((e) => e.name),
     'Events.Attributes': span.events.map((e) => e.attributes),
     'Links.TraceId': span.links.map((l) => l.trace_id),
@@ -163,15 +166,15 @@ export function correlationRow(c: Correlation): CorrelationRow {
     root_span_name: c.root_span_name,
     root_service: c.root_service,
     services: c.services,
-    start_time: c.start_time_unix_nano,
-    end_time: c.end_time_unix_nano,
+    start_time: nanos(c.start_time_unix_nano),
+    end_time: nanos(c.end_time_unix_nano),
     duration_ns: c.duration_ns,
     span_count: c.span_count,
     error_count: c.error_count,
     log_count: c.log_count,
     log_counts: { ...c.log_counts },
     first_error_message: c.first_error_message,
-    first_error_time: c.first_error_time_unix_nano,
+    first_error_time: nanos(c.first_error_time_unix_nano),
     first_error_code: c.first_error_code,
     gen_ai_input_tokens: c.gen_ai_input_tokens,
     gen_ai_output_tokens: c.gen_ai_output_tokens,
@@ -205,7 +208,12 @@ export function alertRow(a: Alert): AlertRow {
 
 function isoToEpochMillis(iso: string, field: string): string {
   const ms = Date.parse(iso);
-  if (Number.isNaN(ms))
-    throw new InvalidRowError(`alert ${field} is not an ISO-8601 time: ${JSON.stringify(iso)}`);
-  return String(ms);
+  if (Number.isNaN(ms) || ms < 0)
+    throw new InvalidRowError(`alert ${field} is not an ISO-8601 time after 1970: ${JSON.stringify(iso)}`);
+  return String(ms).padStart(13, '0');
+}
+
+/** Nanosecond ticks for a DateTime64(9) column (see the header comment for the padding). */
+function nanos(ticks: string): string {
+  return ticks.padStart(19, '0');
 }

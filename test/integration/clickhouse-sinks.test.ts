@@ -61,6 +61,7 @@ describe('ClickHouse sinks on chDB', () => {
       'otel_traces_trace_id_ts_mv',
       'stacklens_alerts',
       'stacklens_correlations',
+      'stacklens_sink_progress',
     ]);
     expect(
       await rows('SELECT count() AS n FROM otel_logs WHERE StackLensRecordId = {id:String}', {

@@ -1,0 +1,268 @@
+import { StackLensError } from '../../common/errors';
+import type { Logger } from '../../common/logger';
+import type { SourcePosition, SourceRange, StreamRecord } from '../../topology/processor/record';
+import type { Sink } from '../../topology/sink';
+import { planReplay, type LedgerEntry } from '../replay-plan';
+import {
+  ArchiveWriter,
+  type ArchiveBatch,
+  type OtlpJsonLogsRequest,
+  type OtlpJsonTracesRequest,
+} from './archive-writer';
+import { archiveKeyPrefix, continuationKey, lastOffsetOf, type ArchiveSignal } from './layout';
+import type { ArchiveStore } from './store';
+
+/** `write` would take the sink past its bound (see ArchiveSinkOptions.maxBufferedRequests). */
+export class ArchiveBufferFullError extends StackLensError {}
+
+/**
+ * A record reached the archive sink from outside the ranges it is flushed with: the sink must be
+ * wired to the source stream itself (each record its own input message), not after a punctuation.
+ */
+export class UnrangedArchiveRecordError extends StackLensError {}
+
+/** The archive's continuation marker is not what this sink writes. */
+export class InvalidContinuationError extends StackLensError {}
+
+/** An OTLP/JSON export request of either signal (canonical JSON mapping, see ./archive-writer.ts). */
+export type OtlpJsonRequest = OtlpJsonLogsRequest & OtlpJsonTracesRequest;
+
+/** One run of the runtime holds at most maxInFlightRecords (5 000) writes; this is a safety net. */
+export const DEFAULT_MAX_BUFFERED_REQUESTS = 100_000;
+
+export interface ArchiveSinkOptions {
+  store: ArchiveStore;
+  signal: ArchiveSignal;
+  /** Prepended to every key, e.g. 'stacklens/'; '' for the bucket root. */
+  prefix?: string;
+  /** Default `archive:<signal>`. */
+  name?: string;
+  maxBufferedRequests?: number;
+  log?: Logger;
+}
+
+interface Buffered {
+  readonly offset: bigint;
+  readonly timestamp: number;
+  readonly request: OtlpJsonRequest;
+}
+
+interface Continuation {
+  topic: string;
+  partition: number;
+  offset: string;
+  coveredTo: string;
+}
+
+/**
+ * A topology sink archiving the input messages of one signal: each record is one Kafka message's
+ * export request, decoded to OTLP/JSON; each flush writes one object per source range (see
+ * ./archive-writer.ts), in the time folder of the range's first message — the record's timestamp,
+ * which must be the Kafka timestamp (the default timestamp extractor), never the wall clock — so a
+ * replay computes the same key.
+ *
+ * How often: the runtime flushes at every commit. Archive objects are wanted every
+ * ARCHIVE_FLUSH_SECONDS, so the archive runs as its own consumer group (application id
+ * `${APPLICATION_ID}-archive`) with commitIntervalMs = ARCHIVE_FLUSH_SECONDS * 1000, and this sink
+ * writes at each flush: an object per partition and commit interval.
+ *
+ * Replays write every message into exactly one object (see ../replay-plan.ts). The objects are
+ * their own ledger: a PUT is atomic, so an object that exists is complete, and its key ends with the
+ * range's offsets. Before writing a range starting at `a`, the sink lists the keys starting with
+ * `<signal>/<time folder of a's message>/<topic>-<partition>-<a>-`: a listed object [a, b] means a
+ * flush of [a, b] happened and was not committed. Its offsets are skipped and only (b, b'] is
+ * written, as a new object. A replay shorter than the object (b' < b) writes nothing; as the runtime
+ * then commits b' + 1, which no object starts at, the sink first leaves a continuation marker
+ * (`_stacklens/continuations/<signal>/<topic>-<partition>-<b'+1>.json`, outside the data folders)
+ * saying that offsets up to b are archived, which the next flush starting there reads.
+ *
+ * Limit: a replayed range in which no message reaches the sink (all of them dead-lettered before
+ * it) has no time folder to look in; if it is shorter than the object it replays, the rest of that
+ * object's messages are archived a second time by the next range.
+ */
+export class ArchiveSink<K> implements Sink<K, OtlpJsonRequest> {
+  readonly name: string;
+  private readonly writer: ArchiveWriter;
+  private readonly prefix: string;
+  private readonly maxBufferedRequests: number;
+  private buffers = new Map<string, Buffered[]>();
+  private count = 0;
+
+  constructor(private readonly options: ArchiveSinkOptions) {
+    this.name = options.name ?? `archive:${options.signal}`;
+    this.prefix = options.prefix ?? '';
+    this.maxBufferedRequests = options.maxBufferedRequests ?? DEFAULT_MAX_BUFFERED_REQUESTS;
+    this.writer = new ArchiveWriter(options.store, this.prefix);
+  }
+
+  /** Requests held until the next flush (for metrics). */
+  get bufferedRequests(): number {
+    return this.count;
+  }
+
+  write(record: StreamRecord<K, OtlpJsonRequest>, source: SourcePosition): void {
+    if (this.count >= this.maxBufferedRequests) {
+      throw new ArchiveBufferFullError(
+        `${this.name}: ${this.count} requests buffered, bound ${this.maxBufferedRequests}; flush before writing more`,
+      );
+    }
+    const key = partitionKey(source.topic, source.partition);
+    let buffer = this.buffers.get(key);
+    if (buffer === undefined) this.buffers.set(key, (buffer = []));
+    buffer.push({ offset: BigInt(source.offset), timestamp: record.timestamp, request: record.value });
+    this.count += 1;
+  }
+
+  async flush(ranges: readonly SourceRange[]): Promise<void> {
+    const byRange = new Map<SourceRange, Buffered[]>();
+    for (const [key, buffered] of this.buffers) {
+      for (const entry of buffered) {
+        const range = ranges.find(
+          (r) =>
+            partitionKey(r.topic, r.partition) === key &&
+            BigInt(r.firstOffset) <= entry.offset &&
+            entry.offset <= BigInt(r.lastOffset),
+        );
+        if (range === undefined) {
+          throw new UnrangedArchiveRecordError(
+            `${this.name}: a record of ${key.replace('\u0000', '/')} at offset ${entry.offset} is outside the flushed ranges`,
+          );
+        }
+        let list = byRange.get(range);
+        if (list === undefined) byRange.set(range, (list = []));
+        list.push(entry);
+      }
+    }
+    for (const [range, buffered] of byRange) await this.flushRange(range, buffered);
+    this.discard();
+  }
+
+  discard(): void {
+    this.buffers = new Map();
+    this.count = 0;
+  }
+
+  private async flushRange(range: SourceRange, buffered: readonly Buffered[]): Promise<void> {
+    const first = BigInt(range.firstOffset);
+    const last = BigInt(range.lastOffset);
+    const known = await this.writtenFrom(range, buffered);
+    for (const segment of planReplay({ first, last }, known)) {
+      if (segment.kind === 'skip') {
+        this.options.log?.info(
+          { sink: this.name, range, skipped: [String(segment.first), String(segment.last)] },
+          'replayed offsets are already archived',
+        );
+        if (segment.last === last && segment.coveredTo > last) {
+          await this.writeContinuation({
+            topic: range.topic,
+            partition: range.partition,
+            offset: String(last + 1n),
+            coveredTo: String(segment.coveredTo),
+          });
+        }
+        continue;
+      }
+      // Every known write is an existing object, i.e. complete: the plan has only 'skip' and 'new'.
+      const records = buffered.filter((b) => segment.first <= b.offset && b.offset <= segment.last);
+      if (records.length === 0) continue;
+      await this.writer.write(
+        this.batch(
+          {
+            topic: range.topic,
+            partition: range.partition,
+            firstOffset: String(segment.first),
+            lastOffset: String(segment.last),
+          },
+          records,
+        ),
+      );
+    }
+  }
+
+  private batch(source: SourceRange, records: readonly Buffered[]): ArchiveBatch {
+    const timeMs = (records[0] as Buffered).timestamp;
+    const requests = records.map((r) => r.request);
+    return this.options.signal === 'logs'
+      ? { signal: 'logs', source, timeMs, requests }
+      : { signal: 'traces', source, timeMs, requests };
+  }
+
+  /**
+   * The objects (and continuation markers) holding offsets from the range's start on, following
+   * one to the next: what a crashed flush of this partition wrote without being committed.
+   */
+  private async writtenFrom(range: SourceRange, buffered: readonly Buffered[]): Promise<LedgerEntry[]> {
+    const last = BigInt(range.lastOffset);
+    const found: LedgerEntry[] = [];
+    for (let at = BigInt(range.firstOffset); at <= last;) {
+      const entry = await this.writtenAt(range, at, buffered);
+      if (entry === undefined) break;
+      found.push(entry);
+      at = entry.last + 1n;
+    }
+    return found;
+  }
+
+  private async writtenAt(
+    range: SourceRange,
+    at: bigint,
+    buffered: readonly Buffered[],
+  ): Promise<LedgerEntry | undefined> {
+    const firstMessage = buffered.find((b) => b.offset >= at);
+    if (firstMessage !== undefined) {
+      const keyPrefix = archiveKeyPrefix({
+        prefix: this.prefix,
+        signal: this.options.signal,
+        topic: range.topic,
+        partition: range.partition,
+        firstOffset: String(at),
+        timeMs: firstMessage.timestamp,
+      });
+      const ends = (await this.options.store.list(keyPrefix))
+        .map((key) => lastOffsetOf(key, keyPrefix))
+        .filter((end): end is string => end !== undefined)
+        .map((end) => BigInt(end));
+      if (ends.length > 0) {
+        const end = ends.reduce((a, b) => (a > b ? a : b));
+        return { first: at, last: end, tokenLast: end, complete: true };
+      }
+    }
+    const marker = await this.options.store.get(
+      continuationKey({
+        prefix: this.prefix,
+        signal: this.options.signal,
+        topic: range.topic,
+        partition: range.partition,
+        offset: String(at),
+      }),
+    );
+    if (marker === undefined) return undefined;
+    const coveredTo = parseContinuation(marker);
+    return { first: at, last: coveredTo, tokenLast: coveredTo, complete: true };
+  }
+
+  private async writeContinuation(continuation: Continuation): Promise<void> {
+    const key = continuationKey({ prefix: this.prefix, signal: this.options.signal, ...continuation });
+    await this.options.store.put(key, Buffer.from(JSON.stringify(continuation), 'utf8'), {
+      contentType: 'application/json',
+      contentEncoding: 'identity',
+    });
+  }
+}
+
+function parseContinuation(body: Buffer): bigint {
+  let coveredTo: unknown;
+  try {
+    coveredTo = (JSON.parse(body.toString('utf8')) as Partial<Continuation>).coveredTo;
+  } catch (err) {
+    throw new InvalidContinuationError('archive continuation marker is not JSON', { cause: err });
+  }
+  if (typeof coveredTo !== 'string' || !/^(0|[1-9][0-9]{0,18})$/.test(coveredTo)) {
+    throw new InvalidContinuationError(`archive continuation marker has no valid coveredTo offset`);
+  }
+  return BigInt(coveredTo);
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}

@@ -1,0 +1,265 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { StackLensError } from '../../common/errors';
+import type { Logger } from '../../common/logger';
+import type { Alert, Correlation, LogRecord, SpanRecord } from '../../processors/records';
+import type { SourcePosition, SourceRange, StreamRecord } from '../../topology/processor/record';
+import type { Sink } from '../../topology/sink';
+import { planReplay, type Segment } from '../replay-plan';
+import { BatchWriter, deduplicationToken, type RetryPolicy } from './batch-writer';
+import { TABLES } from './migrations';
+import { ClickHouseProgressLedger, type LedgerRecord } from './progress-ledger';
+import {
+  alertRow,
+  correlationRow,
+  logRow,
+  spanRow,
+  type AlertRow,
+  type CorrelationRow,
+  type OtelLogRow,
+  type OtelTraceRow,
+} from './rows';
+
+/** `write` would take the sink past its row bound (see ClickHouseSinkOptions.maxBufferedRows). */
+export class SinkBufferFullError extends StackLensError {}
+
+/**
+ * Rows buffered by a sink past its bound should never happen: the runtime ends a run (and flushes)
+ * after maxInFlightRecords (5 000 by default) outputs and sink writes, so a sink holds one run's rows.
+ * The bound is a safety net against a misconfiguration or a mapper that explodes a record into very
+ * many rows, generous enough never to trip otherwise.
+ */
+export const DEFAULT_MAX_BUFFERED_ROWS = 200_000;
+
+export interface ClickHouseSinkOptions<K, V, Row extends object> {
+  client: ClickHouseClient;
+  table: string;
+  /** A record's rows (usually one); throwing rejects the record at `write`, where it is attributable. */
+  toRows: (record: StreamRecord<K, V>) => Row | readonly Row[];
+  /**
+   * The sink's name, and its key in the progress ledger: stable across restarts and unique per
+   * application and table. Default `clickhouse:<table>`.
+   */
+  name?: string;
+  maxBufferedRows?: number;
+  /**
+   * The table collapses a replayed row with its original by itself (a ReplacingMergeTree keyed by
+   * the row's identity, with a version that a replay reproduces): then replays need no ledger and
+   * no range tokens, and a flush is a single insert. On chDB the ledger's query and two small
+   * inserts cost several times a data insert, so this matters for the derived tables.
+   */
+  collapsesReplays?: boolean;
+  /** The batch writer's retries within one flush; the runtime retries the whole flush after that. */
+  retry?: Partial<RetryPolicy>;
+  log?: Logger;
+}
+
+interface Buffered<Row> {
+  readonly offset: bigint;
+  readonly rows: readonly Row[];
+}
+
+/**
+ * A topology sink inserting into one ClickHouse table (otel_logs, otel_traces,
+ * stacklens_correlations, stacklens_alerts): `write` maps the record to rows and buffers them by
+ * source partition and offset; `flush(ranges)` inserts them, then the runtime commits the offsets.
+ *
+ * Replays insert nothing twice (see ../replay-plan.ts): each flushed range is cut along the writes
+ * the progress ledger (./progress-ledger.ts) knows of, then for each new write the sink
+ * 1. announces it in the ledger (offsets, token, not complete),
+ * 2. inserts its rows with insert_deduplication_token = the write's (topic, partition, first, last),
+ * 3. confirms it in the ledger (complete),
+ * so after a crash anywhere in between, the replay skips what is confirmed, re-inserts an announced
+ * write under its own token (ClickHouse drops it if the first insert had landed) and inserts the rest
+ * as new writes. The ledger is read on every flush, one indexed query per partition: the Sink
+ * contract does not tell a sink when a partition was assigned to it, and a partition that came back
+ * from another instance may carry that instance's announced writes, so a cache could not be
+ * trusted. Rows written outside any flushed range (a wall-clock punctuation's output, flushed with
+ * no range) are inserted without a token, which ClickHouse deduplicates by content instead.
+ *
+ * Tables that collapse replayed rows themselves (stacklens_correlations, stacklens_alerts) skip all
+ * this: see `collapsesReplays`.
+ *
+ * One flush at a time, as the runtime calls it; a failed flush keeps the rows, and the runtime's
+ * retry plans it again from the ledger.
+ */
+export class ClickHouseSink<K, V, Row extends object> implements Sink<K, V> {
+  readonly name: string;
+  private readonly writer: BatchWriter<Row>;
+  private readonly ledger: ClickHouseProgressLedger;
+  private readonly maxBufferedRows: number;
+  /** Buffered rows by `topic \0 partition`, in write (= offset) order. */
+  private buffers = new Map<string, Buffered<Row>[]>();
+  private rowCount = 0;
+
+  constructor(private readonly options: ClickHouseSinkOptions<K, V, Row>) {
+    this.name = options.name ?? `clickhouse:${options.table}`;
+    this.maxBufferedRows = options.maxBufferedRows ?? DEFAULT_MAX_BUFFERED_ROWS;
+    this.writer = new BatchWriter<Row>({
+      client: options.client,
+      table: options.table,
+      maxBufferedRows: this.maxBufferedRows,
+      retry: options.retry,
+      log: options.log,
+    });
+    this.ledger = new ClickHouseProgressLedger(options.client, this.name);
+  }
+
+  /** Rows held until the next flush (for metrics). */
+  get bufferedRows(): number {
+    return this.rowCount;
+  }
+
+  write(record: StreamRecord<K, V>, source: SourcePosition): void {
+    const mapped = this.options.toRows(record);
+    const rows: readonly Row[] = Array.isArray(mapped) ? mapped : [mapped as Row];
+    if (this.rowCount + rows.length > this.maxBufferedRows) {
+      throw new SinkBufferFullError(
+        `${this.name}: ${this.rowCount} rows buffered, bound ${this.maxBufferedRows}; flush before writing more`,
+      );
+    }
+    const key = partitionKey(source.topic, source.partition);
+    let buffer = this.buffers.get(key);
+    if (buffer === undefined) this.buffers.set(key, (buffer = []));
+    buffer.push({ offset: BigInt(source.offset), rows });
+    this.rowCount += rows.length;
+  }
+
+  async flush(ranges: readonly SourceRange[]): Promise<void> {
+    if (this.options.collapsesReplays === true) {
+      await this.insert(
+        [...this.buffers.values()].flatMap((buffered) => buffered.flatMap((b) => b.rows)),
+        undefined,
+      );
+      this.discard();
+      return;
+    }
+    const unranged: Row[] = [];
+    const byRange = new Map<SourceRange, Buffered<Row>[]>();
+    for (const [key, buffered] of this.buffers) {
+      for (const entry of buffered) {
+        const range = ranges.find(
+          (r) =>
+            partitionKey(r.topic, r.partition) === key &&
+            BigInt(r.firstOffset) <= entry.offset &&
+            entry.offset <= BigInt(r.lastOffset),
+        );
+        if (range === undefined) {
+          unranged.push(...entry.rows);
+        } else {
+          let list = byRange.get(range);
+          if (list === undefined) byRange.set(range, (list = []));
+          list.push(entry);
+        }
+      }
+    }
+    for (const [range, buffered] of byRange) await this.flushRange(range, buffered);
+    if (unranged.length > 0) await this.insert(unranged, undefined);
+    this.discard();
+  }
+
+  discard(): void {
+    this.buffers = new Map();
+    this.rowCount = 0;
+  }
+
+  private async flushRange(range: SourceRange, buffered: readonly Buffered<Row>[]): Promise<void> {
+    const first = BigInt(range.firstOffset);
+    const last = BigInt(range.lastOffset);
+    const known = await this.ledger.overlapping(range.topic, range.partition, first, last);
+    const writes: { segment: Exclude<Segment, { kind: 'skip' }>; rows: Row[] }[] = [];
+    for (const segment of planReplay({ first, last }, known)) {
+      if (segment.kind === 'skip') continue;
+      const rows = buffered
+        .filter((b) => segment.first <= b.offset && b.offset <= segment.last)
+        .flatMap((b) => b.rows);
+      // A new write without rows needs no name: nothing of it can be replayed twice.
+      if (segment.kind === 'new' && rows.length === 0) continue;
+      writes.push({ segment, rows });
+    }
+    const ledgerRecord = (segment: Exclude<Segment, { kind: 'skip' }>, complete: boolean): LedgerRecord => ({
+      topic: range.topic,
+      partition: range.partition,
+      first: segment.first,
+      last: segment.last,
+      tokenLast: segment.kind === 'new' ? segment.last : segment.tokenLast,
+      complete,
+    });
+    // Announce before inserting: a write that may have happened must be findable by the replay.
+    await this.ledger.record(
+      writes
+        .filter(({ segment }) => segment.kind !== 'rewrite')
+        .map(({ segment }) => ledgerRecord(segment, false)),
+    );
+    for (const { segment, rows } of writes) {
+      if (segment.kind === 'truncate') {
+        this.options.log?.warn(
+          { sink: this.name, range, pending: [String(segment.first), String(segment.pendingLast)] },
+          'replay is shorter than an unconfirmed insert; if that insert had landed, its rows after the replay end will be inserted again',
+        );
+      }
+      const tokenLast = segment.kind === 'new' ? segment.last : segment.tokenLast;
+      await this.insert(
+        rows,
+        deduplicationToken({
+          topic: range.topic,
+          partition: range.partition,
+          firstOffset: String(segment.first),
+          lastOffset: String(tokenLast),
+        }),
+      );
+    }
+    await this.ledger.record(writes.map(({ segment }) => ledgerRecord(segment, true)));
+  }
+
+  private async insert(rows: readonly Row[], token: string | undefined): Promise<void> {
+    if (rows.length === 0) return;
+    this.writer.add(rows);
+    try {
+      await this.writer.flushWithToken(token);
+    } catch (error) {
+      this.writer.clear(); // the sink still holds the rows; the retried flush adds them again
+      throw error;
+    }
+  }
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+type TableSinkOptions = Omit<ClickHouseSinkOptions<never, never, object>, 'table' | 'toRows'>;
+
+/** otel_logs from normalized log records. */
+export function otelLogsSink<K>(options: TableSinkOptions): ClickHouseSink<K, LogRecord, OtelLogRow> {
+  return new ClickHouseSink({ ...options, table: TABLES.logs, toRows: (r) => logRow(r.value) });
+}
+
+/** otel_traces from normalized spans. */
+export function otelTracesSink<K>(options: TableSinkOptions): ClickHouseSink<K, SpanRecord, OtelTraceRow> {
+  return new ClickHouseSink({ ...options, table: TABLES.traces, toRows: (r) => spanRow(r.value) });
+}
+
+/**
+ * stacklens_correlations: a replayed correlation has the trace id and version of its original,
+ * and ReplacingMergeTree(version) keeps one of them (see ./migrations.ts), so no ledger.
+ */
+export function correlationsSink<K>(
+  options: TableSinkOptions,
+): ClickHouseSink<K, Correlation, CorrelationRow> {
+  return new ClickHouseSink({
+    ...options,
+    table: TABLES.correlations,
+    toRows: (r) => correlationRow(r.value),
+    collapsesReplays: true,
+  });
+}
+
+/** stacklens_alerts: a replayed alert has the id and count of its original (ReplacingMergeTree(count)). */
+export function alertsSink<K>(options: TableSinkOptions): ClickHouseSink<K, Alert, AlertRow> {
+  return new ClickHouseSink({
+    ...options,
+    table: TABLES.alerts,
+    toRows: (r) => alertRow(r.value),
+    collapsesReplays: true,
+  });
+}
