@@ -7,6 +7,8 @@ const transform: Config['transform'] = {
 };
 
 const config: Config = {
+  // A global option (ignored inside a project): integration tests wait on real services.
+  testTimeout: 120_000,
   reporters: ['default', '<rootDir>/test/support/totals-reporter.cjs'],
   projects: [
     {
@@ -24,7 +26,6 @@ const config: Config = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      testTimeout: 120_000,
     },
   ],
 };

@@ -96,9 +96,11 @@ export function createApi(deps: ApiDeps): Api {
       );
     },
     close() {
-      for (const detach of detachers.splice(0)) detach();
+      // Channels first: each live client gets its `server_closing` notice while its socket is still open;
+      // detaching first would close the WebSockets before the notice could be sent.
       logs.close();
       alerts.close();
+      for (const detach of detachers.splice(0)) detach();
       return Promise.resolve();
     },
   };

@@ -1,0 +1,222 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { Partitioners, type Kafka } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { createApi, DEFAULT_LIMITS, KafkaLiveFeed, kafkaIngestProducer } from '../api';
+import { StackLensError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import type { StackLensConfig } from '../config/config';
+import {
+  archiveProbe,
+  clickhouseProbe,
+  kafkaProbe,
+  pipelineProbe,
+  schemaRegistryProbe,
+  singleFlight,
+} from './readiness-probes';
+
+/** The API could not be started; the message says which part failed and the cause carries the detail. */
+export class ApiServerStartError extends StackLensError {}
+
+/** Another process listens on the configured port. */
+export class ApiPortInUseError extends ApiServerStartError {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `cannot serve the API on ${host}:${port}: the port is in use (set HTTP_PORT to a free port)`,
+      options,
+    );
+  }
+}
+
+/** The topics the API touches: ingest produces to `logs`/`traces`, live streams read `enriched`/`alerts`. */
+export interface ApiServerTopics {
+  logs: string;
+  traces: string;
+  enriched: string;
+  alerts: string;
+}
+
+export interface ApiServerDeps {
+  config: StackLensConfig;
+  logger: Logger;
+  /** prom-client registry shared with the runtime; served at /metrics. */
+  registry: Registry;
+  /** Already created and migrated by the caller, who also closes it. */
+  clickhouse: ClickHouseClient;
+  /** Caller-owned; the server creates (and disconnects) its own producer, admin and live consumer on it. */
+  kafka: Kafka;
+  /** Decodes the Avro records of the live topics. */
+  schemaRegistry: SchemaRegistry;
+  /** True while the streams app's consumer group has partitions assigned to this process (readiness). */
+  pipelineAssigned: () => boolean;
+  topics: ApiServerTopics;
+}
+
+export interface ApiServer {
+  /** The port actually listened on (the configured one, or the one the OS chose for port 0). */
+  readonly port: number;
+  /** Stops serving and releases everything the server created; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/** How long close() lets live clients finish their closing handshake before cutting their connections. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+/**
+ * Serves the API on config.http.host:port: REST, SSE and WebSocket endpoints, ingest through an
+ * idempotent producer of its own, live streams from one KafkaLiveFeed, and /ready over every dependency
+ * (kafka, schema_registry, clickhouse, archive, live_feed, pipeline). The archive probe is built here
+ * from config.archive. Kafka clients connect before the port opens, so no request meets a producer
+ * that is not connected yet. Throws ApiServerStartError (ApiPortInUseError for a busy port) after
+ * releasing whatever it had already opened.
+ */
+export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
+  const { config, kafka, topics } = deps;
+  const logger = deps.logger.child({ component: 'api' });
+  const probeTimeoutMs = DEFAULT_LIMITS.probeTimeoutMs;
+
+  // Not the runtime's transactional producer: ingest answers once the broker acknowledged (acks -1),
+  // and idempotence keeps the producer's own retries from duplicating.
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  const admin = kafka.admin();
+  const feed = new KafkaLiveFeed({
+    kafka,
+    groupPrefix: config.kafka.applicationId,
+    logsTopic: topics.enriched,
+    alertsTopic: topics.alerts,
+    registry: deps.schemaRegistry,
+    logger,
+  });
+  const archive = archiveProbe(config.archive, probeTimeoutMs);
+
+  const api = createApi({
+    clickhouse: deps.clickhouse,
+    database: config.clickhouse.database,
+    live: feed,
+    ingest: kafkaIngestProducer(producer),
+    probes: {
+      kafka: singleFlight(kafkaProbe(admin)),
+      schema_registry: singleFlight(schemaRegistryProbe(config.schemaRegistry.url, probeTimeoutMs)),
+      clickhouse: singleFlight(clickhouseProbe(deps.clickhouse)),
+      archive: singleFlight(archive.probe),
+      live_feed: () => feed.probe(),
+      pipeline: pipelineProbe(deps.pipelineAssigned),
+    },
+    registry: deps.registry,
+    auth: config.http.auth,
+    logger,
+    topics: { logs: topics.logs, traces: topics.traces },
+  });
+
+  /** Kafka clients and the S3 client, in dependency order; failures are logged, the rest still released. */
+  const releaseClients = async () => {
+    const steps: [string, () => Promise<void> | void][] = [
+      ['live feed', () => feed.stop()],
+      ['ingest producer', () => producer.disconnect()],
+      ['admin client', () => admin.disconnect()],
+      ['archive probe', () => archive.close()],
+    ];
+    for (const [what, release] of steps) {
+      try {
+        await release();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, `could not release the API's ${what}`);
+      }
+    }
+  };
+
+  const server = createServer(api.app);
+  api.attach(server);
+  // Upgraded (WebSocket) and streaming (SSE) connections never go idle: close() may have to cut them.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  let port: number;
+  try {
+    await Promise.all([producer.connect(), admin.connect()]).catch((err: unknown) => {
+      throw new ApiServerStartError(
+        `cannot connect the API's Kafka clients to ${config.kafka.brokers.join(',')}`,
+        { cause: err },
+      );
+    });
+    await feed.start().catch((err: unknown) => {
+      throw new ApiServerStartError(`cannot start the live feed on ${topics.enriched}, ${topics.alerts}`, {
+        cause: err,
+      });
+    });
+    port = await listen(server, config.http.host, config.http.port);
+  } catch (err) {
+    await api.close();
+    await releaseClients();
+    throw err;
+  }
+  logger.info({ host: config.http.host, port }, 'API listening');
+
+  let closing: Promise<void> | undefined;
+  const shutdown = async () => {
+    // 1. Stop accepting; `stopped` settles once the last connection has ended.
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    // 2. Live clients get a notice and a close; finished keep-alive connections are dropped.
+    await api.close();
+    server.closeIdleConnections();
+    if (!(await settlesWithin(stopped, SHUTDOWN_GRACE_MS))) {
+      logger.warn({ connections: sockets.size }, 'cutting API connections that did not close in time');
+      for (const socket of sockets) socket.destroy();
+      await stopped;
+    }
+    // 3. Then the clients the server's routes used.
+    await releaseClients();
+    logger.info('API stopped');
+  };
+  return {
+    port,
+    close: () => (closing ??= shutdown()),
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new ApiPortInUseError(host, port, { cause: err })
+          : new ApiServerStartError(`cannot serve the API on ${host}:${port}: ${err.code ?? err.message}`, {
+              cause: err,
+            }),
+      );
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
