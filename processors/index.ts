@@ -20,3 +20,5 @@ export {
 } from './avro/schemas';
 export { LogContractSchema, logContractJsonSchema } from './json-log/contract';
 export type { LogContractRecord } from './json-log/contract';
+export * from './otlp/to-otlp-json';
+export type * from './otlp/otlp-json-types';

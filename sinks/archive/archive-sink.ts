@@ -2,13 +2,9 @@ import { StackLensError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { SourcePosition, SourceRange, StreamRecord } from '../../topology/processor/record';
 import type { Sink } from '../../topology/sink';
+import type { OtlpJsonLogsRequest, OtlpJsonTracesRequest } from '../../processors/otlp/otlp-json-types';
 import { planReplay, type LedgerEntry } from '../replay-plan';
-import {
-  ArchiveWriter,
-  type ArchiveBatch,
-  type OtlpJsonLogsRequest,
-  type OtlpJsonTracesRequest,
-} from './archive-writer';
+import { ArchiveWriter, type ArchiveBatch } from './archive-writer';
 import { archiveKeyPrefix, continuationKey, lastOffsetOf, type ArchiveSignal } from './layout';
 import type { ArchiveStore } from './store';
 
@@ -24,7 +20,7 @@ export class UnrangedArchiveRecordError extends StackLensError {}
 /** The archive's continuation marker is not what this sink writes. */
 export class InvalidContinuationError extends StackLensError {}
 
-/** An OTLP/JSON export request of either signal (canonical JSON mapping, see ./archive-writer.ts). */
+/** An OTLP/JSON export request of either signal (canonical JSON mapping, see processors/otlp/to-otlp-json.ts). */
 export type OtlpJsonRequest = OtlpJsonLogsRequest & OtlpJsonTracesRequest;
 
 /** One run of the runtime holds at most maxInFlightRecords (5 000) writes; this is a safety net. */

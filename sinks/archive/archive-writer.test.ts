@@ -14,15 +14,24 @@ describe('mergeRequests', () => {
         signal: 'traces',
         source,
         timeMs: 0,
-        requests: [{ resourceSpans: [{ a: 1 }] }, {}, { resourceSpans: [{ b: 2 }, { c: 3 }] }],
+        requests: [
+          { resourceSpans: [{ schemaUrl: 'a' }] },
+          {},
+          { resourceSpans: [{ schemaUrl: 'b' }, { schemaUrl: 'c' }] },
+        ],
       }),
-    ).toEqual({ resourceSpans: [{ a: 1 }, { b: 2 }, { c: 3 }] });
+    ).toEqual({ resourceSpans: [{ schemaUrl: 'a' }, { schemaUrl: 'b' }, { schemaUrl: 'c' }] });
   });
 
   it('keeps logs as logs', () => {
     expect(
-      mergeRequests({ signal: 'logs', source, timeMs: 0, requests: [{ resourceLogs: [{ x: 1 }] }] }),
-    ).toEqual({ resourceLogs: [{ x: 1 }] });
+      mergeRequests({
+        signal: 'logs',
+        source,
+        timeMs: 0,
+        requests: [{ resourceLogs: [{ schemaUrl: 'x' }] }],
+      }),
+    ).toEqual({ resourceLogs: [{ schemaUrl: 'x' }] });
   });
 });
 
@@ -39,18 +48,18 @@ describe('ArchiveWriter on the file system', () => {
       signal: 'traces' as const,
       source,
       timeMs: Date.UTC(2026, 10, 22, 8, 5),
-      requests: [{ resourceSpans: [{ v: 1 }] }],
+      requests: [{ resourceSpans: [{ schemaUrl: 'v1' }] }],
     };
 
     const key = await writer.write(batch);
-    await writer.write({ ...batch, requests: [{ resourceSpans: [{ v: 2 }] }] });
+    await writer.write({ ...batch, requests: [{ resourceSpans: [{ schemaUrl: 'v2' }] }] });
 
     expect(key).toBe('traces/year=2026/month=11/day=22/hour=08/minute=05/otel-traces-0-7-8.json.gz');
     const folder = join(dir, 'traces', 'year=2026', 'month=11', 'day=22', 'hour=08', 'minute=05');
     expect(readdirSync(folder)).toEqual(['otel-traces-0-7-8.json.gz']);
     expect(
       JSON.parse(gunzipSync(readFileSync(join(folder, 'otel-traces-0-7-8.json.gz'))).toString('utf8')),
-    ).toEqual({ resourceSpans: [{ v: 2 }] });
+    ).toEqual({ resourceSpans: [{ schemaUrl: 'v2' }] });
   });
 
   it('lists keys under a prefix at any depth, like S3, and gets objects back', async () => {

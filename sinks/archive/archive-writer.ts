@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import type { OtlpJsonLogsRequest, OtlpJsonTracesRequest } from '../../processors/otlp/otlp-json-types';
 import type { SourceRange } from '../source-range';
 import { archiveKey } from './layout';
 import type { ArchiveStore } from './store';
@@ -7,18 +8,9 @@ import type { ArchiveStore } from './store';
 const gzipAsync = promisify(gzip);
 
 /**
- * OTLP/JSON export requests (ExportLogsServiceRequest / ExportTraceServiceRequest) in the canonical
- * JSON mapping — hex ids, 64-bit integers as strings — which is what the caller must hand over: the
- * archive serializes them as they are.
+ * The messages of one Kafka source range, as OTLP/JSON export requests in the canonical JSON mapping
+ * (processors/otlp/to-otlp-json.ts makes them): the archive serializes them as they are.
  */
-export interface OtlpJsonLogsRequest {
-  resourceLogs?: readonly unknown[];
-}
-export interface OtlpJsonTracesRequest {
-  resourceSpans?: readonly unknown[];
-}
-
-/** The messages of one Kafka source range, decoded to OTLP/JSON. */
 export type ArchiveBatch =
   | { signal: 'logs'; source: SourceRange; timeMs: number; requests: readonly OtlpJsonLogsRequest[] }
   | { signal: 'traces'; source: SourceRange; timeMs: number; requests: readonly OtlpJsonTracesRequest[] };
