@@ -1,0 +1,81 @@
+/**
+ * A small streams application run as a child process by the topology integration tests (so it can
+ * be killed with SIGKILL). It re-keys numbered records by group through a repartition topic and
+ * counts them per group in a key-value store: every output names the input id and the running count,
+ * which lets a test check exactly-once (each id once, counts 1..n per group) after crashes.
+ */
+import { Registry } from 'prom-client';
+import { createLogger } from '../../common/logger';
+import {
+  keyValueStoreSpec,
+  TopologyBuilder,
+  type Processor,
+  type ProcessorContext,
+  type StreamRecord,
+} from '../../topology';
+import type { ProcessingGuarantee } from '../../topology/runtime/options';
+import { stopOnSignals } from '../../topology/runtime/shutdown';
+import { StreamsApp } from '../../topology/runtime/streams-app';
+
+export interface FixtureInput {
+  readonly id: number;
+  readonly group: string;
+}
+
+export interface FixtureOutput {
+  readonly id: number;
+  readonly count: number;
+}
+
+class CountPerGroup implements Processor<string, FixtureInput, string, FixtureOutput> {
+  private context!: ProcessorContext<string, FixtureOutput>;
+
+  init(context: ProcessorContext<string, FixtureOutput>): void {
+    this.context = context;
+  }
+
+  process(record: StreamRecord<string, FixtureInput>): void {
+    const store = this.context.keyValueStore<string, number>('group-counts');
+    const count = (store.get(record.key) ?? 0) + 1;
+    store.put(record.key, count);
+    this.context.forward({ ...record, value: { id: record.value.id, count } });
+  }
+}
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const logger = createLogger({ level: 'info', format: 'json', name: 'fixture' });
+  const builder = new TopologyBuilder();
+  builder.addStateStore(keyValueStoreSpec<string, number>('group-counts'));
+  builder
+    .stream<string, FixtureInput>('in', env('FIXTURE_INPUT'))
+    .selectKey('by-group', (r) => r.value.group)
+    .repartition('by-group')
+    .process('count', () => new CountPerGroup(), { stores: ['group-counts'] })
+    .to('out', env('FIXTURE_OUTPUT'));
+  const app = new StreamsApp(builder.build(), {
+    applicationId: env('FIXTURE_APP_ID'),
+    instanceId: env('FIXTURE_INSTANCE'),
+    brokers: env('FIXTURE_BROKERS').split(','),
+    processingGuarantee: env('FIXTURE_GUARANTEE') as ProcessingGuarantee,
+    maxInFlightRecords: 200,
+    sessionTimeoutMs: 6_000,
+    heartbeatIntervalMs: 1_000,
+    transactionTimeoutMs: 10_000,
+    logger,
+    registry: new Registry(),
+  });
+  stopOnSignals(app, logger);
+  await app.start();
+  logger.info('fixture started');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(2);
+});

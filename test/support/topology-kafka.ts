@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel, Partitioners, type KafkaMessage, type Message } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { createLogger } from '../../common/logger';
+import { kafkaBootstrap } from '../../infra/services/kafka';
+import { stackSettingsFromEnv } from '../../infra/stack-settings';
+
+/** Helpers of the topology integration tests: real broker, unique names, bounded waits. */
+export const BROKERS = [kafkaBootstrap(stackSettingsFromEnv())];
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+export function testKafka(): Kafka {
+  return new Kafka({ clientId: uniqueName('topology-test'), brokers: BROKERS, logLevel: logLevel.NOTHING });
+}
+
+export function quietLogger() {
+  return createLogger({ level: process.env.TOPOLOGY_TEST_LOG === '1' ? 'debug' : 'silent', format: 'text' });
+}
+
+export function newRegistry(): Registry {
+  return new Registry();
+}
+
+export async function createTopics(
+  kafka: Kafka,
+  topics: { topic: string; partitions: number }[],
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function produce(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += 1000) {
+      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 1000) });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export interface ReadRecord {
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | null;
+  readonly value: string | null;
+  readonly timestamp: number;
+  readonly headers: Record<string, string>;
+}
+
+/** Polls `condition` until it holds; fails with `what` after `timeoutMs`. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Reads a topic from the beginning (read_committed) until every partition is read up to the
+ * high watermark taken at the call and `until` holds on what was read.
+ */
+export async function readTopic(
+  kafka: Kafka,
+  topic: string,
+  options: { until?: (records: ReadRecord[]) => boolean; timeoutMs?: number } = {},
+): Promise<ReadRecord[]> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const records: ReadRecord[] = [];
+  const admin = kafka.admin();
+  await admin.connect();
+  const consumer = kafka.consumer({
+    groupId: uniqueName('reader'),
+    readUncommitted: false,
+    maxWaitTimeInMs: 200,
+  });
+  const positions = new Map<number, number>();
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      positions.set(
+        payload.partition,
+        Math.max(positions.get(payload.partition) ?? 0, Number(payload.lastOffset) + 1),
+      );
+    });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        records.push(toReadRecord(partition, message));
+      },
+    });
+    const caughtUp = async (): Promise<boolean> => {
+      if (options.until && !options.until(records)) return false;
+      const highs = await admin.fetchTopicOffsets(topic);
+      return highs.every((h) => Number(h.high) === 0 || (positions.get(h.partition) ?? 0) >= Number(h.high));
+    };
+    await waitFor(caughtUp, timeoutMs, `topic ${topic} to be read (${records.length} records so far)`);
+    return records;
+  } finally {
+    await consumer.disconnect();
+    await admin.disconnect();
+  }
+}
+
+function toReadRecord(partition: number, message: KafkaMessage): ReadRecord {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+  return {
+    partition,
+    offset: message.offset,
+    key: message.key?.toString() ?? null,
+    value: message.value?.toString() ?? null,
+    timestamp: Number(message.timestamp),
+    headers,
+  };
+}

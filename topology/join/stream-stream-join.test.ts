@@ -1,0 +1,78 @@
+import { TopologyBuilder } from '../dsl/topology-builder';
+import { TopologyTestDriver } from '../testing/topology-test-driver';
+import { joinWindows } from './join-windows';
+
+function joinDriver(timeDifferenceMs: number, graceMs: number) {
+  const builder = new TopologyBuilder();
+  const orders = builder.stream<string, string>('orders', 'orders');
+  const payments = builder.stream<string, number>('payments', 'payments');
+  orders
+    .join('order-payment', payments, (order, amount, key) => `${key}:${order}:${amount}`, {
+      windows: joinWindows({ timeDifferenceMs, graceMs }),
+    })
+    .to('out', 'joined');
+  const driver = new TopologyTestDriver(builder.build(), { applicationId: 'app' });
+  return {
+    driver,
+    orders: driver.createInputTopic<string, string>('orders'),
+    payments: driver.createInputTopic<string, number>('payments'),
+    output: driver.createOutputTopic<string, string>('joined'),
+    late: driver.createOutputTopic<string, unknown>(driver.lateTopic),
+  };
+}
+
+describe('windowed stream-stream join', () => {
+  it('joins records of the same key within the time difference, both ways, with the larger timestamp', () => {
+    const { driver, orders, payments, output } = joinDriver(10, 100);
+    orders.pipe('k1', 'o1', 100);
+    payments.pipe('k1', 5, 110); // |110 - 100| = 10: joins
+    payments.pipe('k2', 6, 105); // other key: no join
+    payments.pipe('k1', 7, 89); // 11 before: no join
+    orders.pipe('k1', 'o2', 95); // joins 5@110? 15 apart, no; 7@89: 6 apart, yes
+    expect(output.readRecords().map((r) => [r.key, r.value, r.timestamp])).toEqual([
+      ['k1', 'k1:o1:5', 110],
+      ['k1', 'k1:o2:7', 95],
+    ]);
+    driver.close();
+  });
+
+  it('joins every pair, duplicates included', () => {
+    const { driver, orders, payments, output } = joinDriver(5, 100);
+    orders.pipe('k', 'a', 10);
+    orders.pipe('k', 'b', 10);
+    payments.pipe('k', 1, 12);
+    payments.pipe('k', 2, 8);
+    expect(output.readKeyValues().map((kv) => kv.value)).toEqual(['k:a:1', 'k:b:1', 'k:a:2', 'k:b:2']);
+    driver.close();
+  });
+
+  it('sends records to the late topic once no on-time record can join them', () => {
+    const { driver, orders, payments, output, late } = joinDriver(10, 5);
+    orders.pipe('k', 'a', 100);
+    payments.pipe('x', 0, 200); // stream time 200
+    payments.pipe('k', 1, 184); // 184 + 10 + 5 = 199 < 200: late
+    payments.pipe('k', 2, 185); // 200, not late; but order 'a' at 100 was evicted long ago
+    expect(late.readRecords().map((r) => [r.key, r.value])).toEqual([['k', 1]]);
+    expect(output.isEmpty()).toBe(true);
+    orders.pipe('k', 'b', 190);
+    expect(output.readKeyValues()).toEqual([{ key: 'k', value: 'k:b:2' }]);
+    driver.close();
+  });
+
+  it('evicts buffered records no on-time record can reach (bounded state)', () => {
+    const { driver, orders } = joinDriver(10, 5);
+    for (let t = 0; t < 1000; t += 1) orders.pipe(`k${t}`, 'x', t);
+    // Kept: t >= 999 - 2*10 - 5 = 974.
+    expect(driver.windowStore('order-payment-left-store').size()).toBe(26);
+    driver.close();
+  });
+
+  it('joining a stream whose key was changed without repartition is refused', () => {
+    const builder = new TopologyBuilder();
+    const a = builder.stream<string, string>('a', 'a').selectKey('rekey', (r) => r.value);
+    const b = builder.stream<string, string>('b', 'b');
+    expect(() =>
+      a.join('j', b, (x, y) => x + y, { windows: joinWindows({ timeDifferenceMs: 1, graceMs: 0 }) }),
+    ).toThrow(/repartition/);
+  });
+});

@@ -1,0 +1,67 @@
+/** Record headers; binary header values are decoded as UTF-8. */
+export type Headers = Readonly<Record<string, string>>;
+
+/**
+ * A record flowing through a topology. `topic`, `partition` and `offset` name the input record it
+ * descends from (its provenance), kept through every operator so errors and sinks can point at it.
+ * `timestamp` is event time, as given by the source's timestamp extractor.
+ */
+export interface StreamRecord<K, V> {
+  readonly key: K;
+  readonly value: V;
+  readonly timestamp: number;
+  readonly headers: Headers;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+
+/** A record as read from a topic, before deserialization. */
+export interface RawRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Kafka record timestamp (ms). */
+  readonly timestamp: number;
+  readonly headers: Headers;
+}
+
+/** A record the topology wants written to a topic (output, repartition, changelog, late, DLQ). */
+export interface ProducedRecord {
+  readonly topic: string;
+  /** Unset: the producer's default (murmur2 on the key, Kafka-compatible) partitioner picks it. */
+  readonly partition?: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly timestamp: number;
+  readonly headers: Headers;
+}
+
+/** Where a record came from, given to external sinks so their writes can be made idempotent. */
+export interface SourcePosition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+
+/** A contiguous range of input offsets whose effects a sink flush covers (both ends inclusive). */
+export interface SourceRange {
+  readonly topic: string;
+  readonly partition: number;
+  readonly firstOffset: string;
+  readonly lastOffset: string;
+}
+
+/** Header names the runtime sets on DLQ and late records. */
+export const HEADER = {
+  error: 'stacklens.error',
+  errorType: 'stacklens.error.type',
+  sourceTopic: 'stacklens.source.topic',
+  sourcePartition: 'stacklens.source.partition',
+  sourceOffset: 'stacklens.source.offset',
+  lateProcessor: 'stacklens.late.processor',
+  lateWindowEnd: 'stacklens.late.window-end',
+  lateStreamTime: 'stacklens.late.stream-time',
+} as const;

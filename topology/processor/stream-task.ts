@@ -1,0 +1,365 @@
+import { share, Subject, type Observable, type Subscription } from 'rxjs';
+import { DeserializationError, TopologyDefinitionError } from '../errors';
+import type { TopologyMetrics } from '../metrics';
+import type { Sink } from '../sink';
+import type { KeyValueStore } from '../state/key-value-store';
+import { changelogTopicName, type StateStore } from '../state/store';
+import type { WindowStore } from '../state/window-store';
+import {
+  resolveTopic,
+  type AnyRecord,
+  type NodeRuntime,
+  type SourceNode,
+  type SubTopology,
+  type Topology,
+  type TopologyNode,
+} from '../topology';
+import type { LateRecord, ProcessorContext } from './processor';
+import { PunctuationQueue } from './punctuation';
+import {
+  HEADER,
+  type Headers,
+  type ProducedRecord,
+  type RawRecord,
+  type SourcePosition,
+  type StreamRecord,
+} from './record';
+
+/** Where a task puts what it produces; the runtime makes it durable at commit. */
+export interface TaskCollector {
+  send(record: ProducedRecord): void;
+  sinkWrite(sink: Sink<unknown, unknown>, record: AnyRecord, source: SourcePosition): void;
+}
+
+export interface StreamTaskOptions {
+  readonly applicationId: string;
+  readonly topology: Topology;
+  readonly subTopology: SubTopology;
+  readonly partition: number;
+  readonly collector: TaskCollector;
+  readonly lateTopic: string;
+  readonly dlqTopic: string;
+  /** Wall clock, injectable so the test driver controls wall-clock punctuation. */
+  readonly clock: () => number;
+  readonly metrics?: TopologyMetrics;
+  /** Called for every record sent to the DLQ (the runtime logs it). */
+  readonly onDeadLetter?: (error: unknown, raw: RawRecord) => void;
+  /** Called when a wall-clock punctuation throws (there is no input record to dead-letter). */
+  readonly onPunctuationError?: (error: unknown) => void;
+}
+
+/**
+ * One task: a sub-topology instantiated for one partition, with its own stores, stream time and
+ * punctuation schedules. Records are pushed synchronously through the RxJS pipeline, one at a time,
+ * so the task is done with a record when `process` returns. Operators must therefore be
+ * synchronous; asynchronous work belongs to sinks, which are flushed at commit.
+ *
+ * A record whose deserialization or processing throws goes to the DLQ with headers naming the
+ * error and its source; the pipeline is then rebuilt (operator-internal state is lost, stores are
+ * kept) and processing goes on.
+ */
+export class StreamTask {
+  readonly id: string;
+  readonly stores = new Map<string, StateStore>();
+  private readonly sourcesByTopic = new Map<string, SourceNode>();
+  private readonly punctuation = new PunctuationQueue();
+  private subjects = new Map<string, Subject<AnyRecord>>();
+  private subscriptions: Subscription[] = [];
+  private pipelineError: unknown = undefined;
+  private streamTimeMs = Number.NEGATIVE_INFINITY;
+  private current: SourcePosition | undefined;
+  private lastPosition: SourcePosition | undefined;
+
+  constructor(private readonly options: StreamTaskOptions) {
+    const { topology, subTopology, partition, applicationId } = options;
+    this.id = `${subTopology.id}_${partition}`;
+    for (const storeName of subTopology.stores) {
+      const spec = topology.stores.get(storeName);
+      if (!spec) throw new TopologyDefinitionError(`unknown store ${storeName}`);
+      const topic = changelogTopicName(applicationId, storeName);
+      this.stores.set(
+        storeName,
+        spec.create({
+          append: (key, value) =>
+            options.collector.send({
+              topic,
+              partition,
+              key,
+              value,
+              timestamp: this.changeTimestamp(),
+              headers: {},
+            }),
+        }),
+      );
+    }
+    for (const name of subTopology.nodes) {
+      const node = topology.nodes.get(name);
+      if (node?.kind === 'source') {
+        for (const ref of node.topics) this.sourcesByTopic.set(resolveTopic(ref, applicationId), node);
+      }
+    }
+    this.buildPipeline();
+  }
+
+  get partition(): number {
+    return this.options.partition;
+  }
+
+  streamTime(): number {
+    return this.streamTimeMs;
+  }
+
+  /** Resumes from the stream time committed before a restart (never moves it backwards). */
+  restoreStreamTime(streamTime: number): void {
+    this.streamTimeMs = Math.max(this.streamTimeMs, streamTime);
+  }
+
+  /** Resolved names of the topics this task reads (partition = the task's partition). */
+  sourceTopics(): string[] {
+    return [...this.sourcesByTopic.keys()];
+  }
+
+  /** Processes one input record: deserialize, advance stream time, run the pipeline, punctuate. */
+  process(raw: RawRecord): void {
+    const source = this.sourcesByTopic.get(raw.topic);
+    if (!source) throw new TopologyDefinitionError(`task ${this.id} has no source for topic ${raw.topic}`);
+    const started = process.hrtime.bigint();
+    this.current = { topic: raw.topic, partition: raw.partition, offset: raw.offset };
+    this.lastPosition = this.current;
+    try {
+      let record: AnyRecord;
+      try {
+        record = this.deserialize(source, raw);
+      } catch (error) {
+        this.deadLetter(new DeserializationError(errorMessage(error), { cause: error }), raw);
+        return;
+      }
+      this.streamTimeMs = Math.max(this.streamTimeMs, record.timestamp);
+      this.pipelineError = undefined;
+      this.subjects.get(source.name)?.next(record);
+      if (this.pipelineError === undefined) this.punctuation.fire('stream-time', this.streamTimeMs);
+      if (this.pipelineError !== undefined) {
+        this.deadLetter(this.pipelineError, raw);
+        this.rebuildPipeline();
+        return;
+      }
+      this.options.metrics?.recordsProcessed.inc({
+        application: this.options.applicationId,
+        topic: raw.topic,
+      });
+    } finally {
+      this.current = undefined;
+      this.options.metrics?.processingLatency.observe(
+        { application: this.options.applicationId },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+    }
+  }
+
+  /** Fires due wall-clock punctuations; an error there is reported and the pipeline rebuilt. */
+  punctuateWallClock(): void {
+    this.pipelineError = undefined;
+    this.punctuation.fire('wall-clock', this.options.clock());
+    if (this.pipelineError !== undefined) {
+      this.options.onPunctuationError?.(this.pipelineError);
+      this.rebuildPipeline();
+    }
+  }
+
+  close(): void {
+    this.teardownPipeline();
+  }
+
+  private deserialize(source: SourceNode, raw: RawRecord): AnyRecord {
+    const key = source.keySerde.deserialize(raw.key);
+    const value = source.valueSerde.deserialize(raw.value);
+    const timestamp = source.timestampExtractor({
+      key,
+      value,
+      headers: raw.headers,
+      recordTimestamp: raw.timestamp,
+    });
+    if (!Number.isFinite(timestamp) || timestamp < 0) {
+      throw new DeserializationError(`timestamp extractor returned an invalid timestamp: ${timestamp}`);
+    }
+    return {
+      key,
+      value,
+      timestamp,
+      headers: raw.headers,
+      topic: raw.topic,
+      partition: raw.partition,
+      offset: raw.offset,
+    };
+  }
+
+  private deadLetter(error: unknown, raw: RawRecord): void {
+    const type = error instanceof Error ? error.name : 'Error';
+    const headers: Headers = {
+      ...raw.headers,
+      [HEADER.error]: errorMessage(error),
+      [HEADER.errorType]: type,
+      [HEADER.sourceTopic]: raw.topic,
+      [HEADER.sourcePartition]: String(raw.partition),
+      [HEADER.sourceOffset]: raw.offset,
+    };
+    this.options.collector.send({
+      topic: this.options.dlqTopic,
+      key: raw.key,
+      value: raw.value,
+      timestamp: raw.timestamp,
+      headers,
+    });
+    this.options.metrics?.dlqRecords.inc({ application: this.options.applicationId, error: type });
+    this.options.onDeadLetter?.(error, raw);
+  }
+
+  private reportLate(processorName: string, late: LateRecord): void {
+    const { record } = late;
+    this.options.collector.send({
+      topic: this.options.lateTopic,
+      key: late.key,
+      value: late.value,
+      timestamp: record.timestamp,
+      headers: {
+        ...record.headers,
+        [HEADER.sourceTopic]: record.topic,
+        [HEADER.sourcePartition]: String(record.partition),
+        [HEADER.sourceOffset]: record.offset,
+        [HEADER.lateProcessor]: processorName,
+        [HEADER.lateWindowEnd]: String(late.windowEnd),
+        [HEADER.lateStreamTime]: String(this.streamTimeMs),
+      },
+    });
+    this.options.metrics?.lateRecords.inc({
+      application: this.options.applicationId,
+      processor: processorName,
+    });
+  }
+
+  /** Changelog records carry the stream time at which the change happened. */
+  private changeTimestamp(): number {
+    return Number.isFinite(this.streamTimeMs) ? this.streamTimeMs : this.options.clock();
+  }
+
+  private position(): SourcePosition {
+    return (
+      this.current ?? this.lastPosition ?? { topic: '', partition: this.options.partition, offset: '-1' }
+    );
+  }
+
+  private rebuildPipeline(): void {
+    this.teardownPipeline();
+    this.buildPipeline();
+  }
+
+  private teardownPipeline(): void {
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    this.subscriptions = [];
+    this.subjects = new Map();
+    this.punctuation.clear();
+  }
+
+  private buildPipeline(): void {
+    const { topology, subTopology } = this.options;
+    const runtime = this.nodeRuntime();
+    const outputs = new Map<string, Observable<AnyRecord>>();
+    const hasChildren = new Set<string>();
+    const nodes = subTopology.nodes.map((name) => topology.nodes.get(name) as TopologyNode);
+    for (const node of nodes) for (const parent of node.parents) hasChildren.add(parent);
+    const onError = (error: unknown): void => {
+      this.pipelineError ??= error;
+    };
+    for (const node of nodes) {
+      const inputs = node.parents.map((parent) => outputs.get(parent) as Observable<AnyRecord>);
+      if (node.kind === 'source') {
+        const subject = new Subject<AnyRecord>();
+        this.subjects.set(node.name, subject);
+        outputs.set(node.name, subject.pipe(share()));
+      } else if (node.kind === 'processor') {
+        outputs.set(node.name, node.build(inputs, runtime).pipe(share()));
+      } else {
+        for (const input of inputs) {
+          this.subscriptions.push(
+            input.subscribe({
+              next: (record) => {
+                try {
+                  node.write(record, runtime);
+                } catch (error) {
+                  onError(error);
+                }
+              },
+              error: onError,
+            }),
+          );
+        }
+      }
+    }
+    // Leaves that are not sinks (e.g. a terminal peek) still run: subscribe to them too.
+    for (const node of nodes) {
+      if (node.kind !== 'sink' && !hasChildren.has(node.name)) {
+        this.subscriptions.push(
+          (outputs.get(node.name) as Observable<AnyRecord>).subscribe({ error: onError }),
+        );
+      }
+    }
+  }
+
+  private nodeRuntime(): NodeRuntime {
+    const { applicationId, collector, partition } = this.options;
+    return {
+      applicationId,
+      send: (record) => collector.send(record),
+      sinkWrite: (sink, record) => collector.sinkWrite(sink, record, this.position()),
+      processorContext: <KOut, VOut>(
+        node: TopologyNode,
+        forward: (record: StreamRecord<KOut, VOut>) => void,
+      ): ProcessorContext<KOut, VOut> => {
+        const store = (name: string): StateStore => {
+          const found = node.stores.includes(name) ? this.stores.get(name) : undefined;
+          if (!found)
+            throw new TopologyDefinitionError(`processor ${node.name} did not declare store ${name}`);
+          return found;
+        };
+        return {
+          applicationId,
+          taskId: this.id,
+          partition,
+          processorName: node.name,
+          streamTime: () => this.streamTimeMs,
+          position: () => this.position(),
+          forward,
+          keyValueStore: <K, V>(name: string) => {
+            const s = store(name);
+            if (s.kind !== 'key-value')
+              throw new TopologyDefinitionError(`store ${name} is not a key-value store`);
+            return s as KeyValueStore<K, V>;
+          },
+          windowStore: <K, V>(name: string) => {
+            const s = store(name);
+            if (s.kind !== 'window') throw new TopologyDefinitionError(`store ${name} is not a window store`);
+            return s as WindowStore<K, V>;
+          },
+          schedule: (intervalMs, type, punctuator) =>
+            this.punctuation.schedule(
+              intervalMs,
+              type,
+              (time) => {
+                try {
+                  punctuator(time);
+                } catch (error) {
+                  this.pipelineError ??= error;
+                }
+              },
+              this.options.clock(),
+            ),
+          reportLate: (late) => this.reportLate(node.name, late),
+        };
+      },
+    };
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

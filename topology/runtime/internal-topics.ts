@@ -1,0 +1,72 @@
+import type { Admin } from 'kafkajs';
+import { TopologyDefinitionError } from '../errors';
+import { changelogTopicName } from '../state/store';
+import type { Topology } from '../topology';
+import type { PartitionPlan } from './partition-plan';
+
+export interface TopicToCreate {
+  readonly topic: string;
+  readonly numPartitions: number;
+  readonly compacted: boolean;
+}
+
+/** Repartition topics, one compacted changelog per store (partitions = tasks of its sub-topology), late and DLQ topics. */
+export function internalTopics(
+  topology: Topology,
+  applicationId: string,
+  plan: PartitionPlan,
+  extra: { lateTopic: string; dlqTopic: string },
+): TopicToCreate[] {
+  const topics: TopicToCreate[] = [];
+  for (const [topic, numPartitions] of plan.repartitionPartitions)
+    topics.push({ topic, numPartitions, compacted: false });
+  for (const sub of topology.subTopologies) {
+    for (const store of sub.stores) {
+      topics.push({
+        topic: changelogTopicName(applicationId, store),
+        numPartitions: plan.subTopologyPartitions.get(sub.id) as number,
+        compacted: true,
+      });
+    }
+  }
+  topics.push({ topic: extra.lateTopic, numPartitions: 1, compacted: false });
+  topics.push({ topic: extra.dlqTopic, numPartitions: 1, compacted: false });
+  return topics;
+}
+
+/**
+ * Creates the topics that are missing and checks the partition count of the ones that exist
+ * (a changelog or repartition topic with another count would break task-to-partition mapping).
+ * Late and DLQ topics may have been created with any count by operators.
+ */
+export async function ensureTopics(
+  admin: Admin,
+  topics: readonly TopicToCreate[],
+  replicationFactor: number,
+  flexibleCount: ReadonlySet<string>,
+): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t.topic));
+  if (missing.length > 0) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((t) => ({
+        topic: t.topic,
+        numPartitions: t.numPartitions,
+        replicationFactor,
+        configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+      })),
+    });
+  }
+  const present = topics.filter((t) => existing.has(t.topic) && !flexibleCount.has(t.topic));
+  if (present.length === 0) return;
+  const metadata = await admin.fetchTopicMetadata({ topics: present.map((t) => t.topic) });
+  for (const t of present) {
+    const found = metadata.topics.find((m) => m.name === t.topic);
+    if (found && found.partitions.length !== t.numPartitions) {
+      throw new TopologyDefinitionError(
+        `internal topic ${t.topic} has ${found.partitions.length} partitions, the topology needs ${t.numPartitions}`,
+      );
+    }
+  }
+}

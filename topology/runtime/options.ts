@@ -1,0 +1,78 @@
+import type { Registry } from 'prom-client';
+import type { Logger } from '../../common/logger';
+
+export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
+
+/** Knobs of a streams application; the config module maps environment variables onto them. */
+export interface StreamsAppOptions {
+  /** Consumer group id, prefix of internal topics and of the transactional id. */
+  readonly applicationId: string;
+  readonly brokers: readonly string[];
+  /**
+   * Identifies this instance among those sharing the application id; part of the transactional id
+   * (`${applicationId}-${instanceId}`). Keep it stable across restarts of the same instance (e.g.
+   * the pod name): a restarted instance then fences its predecessor and aborts its open transaction
+   * at once instead of after the transaction timeout. Two live instances must never share it.
+   */
+  readonly instanceId: string;
+  /** Default exactly_once. */
+  readonly processingGuarantee?: ProcessingGuarantee;
+  /**
+   * Bounds of work processed but not yet durable, per partition. When reached, the partition is
+   * paused, its outputs flushed and offsets committed, then it resumes. Defaults 5 000 / 8 MiB.
+   */
+  readonly maxInFlightRecords?: number;
+  readonly maxInFlightBytes?: number;
+  /** Upper bound of one fetch per partition (kafkajs maxBytesPerPartition). Default 1 MiB. */
+  readonly maxFetchBytesPerPartition?: number;
+  /** How long an idle fetch waits on the broker; bounds shutdown and idle latency. Default 500 ms. */
+  readonly fetchMaxWaitMs?: number;
+  /**
+   * Bytes a fetch waits for (up to fetchMaxWaitMs) before the broker answers (kafkajs minBytes).
+   * Default 1. Raised together with fetchMaxWaitMs, it makes runs, and so commits and sink flushes,
+   * happen every fetchMaxWaitMs or every fetchMinBytes, whichever comes first: how the archive
+   * writes one object per partition every ARCHIVE_FLUSH_SECONDS.
+   */
+  readonly fetchMinBytes?: number;
+  /** Default `${applicationId}-late`. */
+  readonly lateTopic?: string;
+  /** Default `${applicationId}-dlq`. */
+  readonly dlqTopic?: string;
+  /** Transaction timeout (exactly_once). Default 60 000 ms. */
+  readonly transactionTimeoutMs?: number;
+  readonly sessionTimeoutMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  /** How often wall-clock punctuation is checked. Default 1 000 ms. */
+  readonly wallClockTickMs?: number;
+  /** Backoff of a failing sink flush: doubles from initial to max. Defaults 100 ms / 10 000 ms. */
+  readonly sinkRetryInitialMs?: number;
+  readonly sinkRetryMaxMs?: number;
+  /** Replication factor of the topics the application creates. Default 1 (single broker). */
+  readonly replicationFactor?: number;
+  readonly logger: Logger;
+  /** Registry for the runtime's metrics; never the global one. */
+  readonly registry: Registry;
+}
+
+export type ResolvedOptions = Required<StreamsAppOptions>;
+
+export function resolveOptions(options: StreamsAppOptions): ResolvedOptions {
+  return {
+    processingGuarantee: 'exactly_once',
+    maxInFlightRecords: 5_000,
+    maxInFlightBytes: 8 * 1024 * 1024,
+    maxFetchBytesPerPartition: 1024 * 1024,
+    fetchMaxWaitMs: 500,
+    fetchMinBytes: 1,
+    lateTopic: `${options.applicationId}-late`,
+    dlqTopic: `${options.applicationId}-dlq`,
+    transactionTimeoutMs: 60_000,
+    sessionTimeoutMs: 30_000,
+    heartbeatIntervalMs: 3_000,
+    wallClockTickMs: 1_000,
+    sinkRetryInitialMs: 100,
+    sinkRetryMaxMs: 10_000,
+    replicationFactor: 1,
+    ...options,
+  };
+}

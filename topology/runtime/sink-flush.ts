@@ -1,0 +1,41 @@
+import { BatchAbandonedError } from '../errors';
+import type { SourceRange } from '../processor/record';
+import type { Sink } from '../sink';
+
+export interface FlushRetry {
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+  /** Keeps the consumer's group membership alive while waiting. */
+  readonly keepAlive: () => Promise<void>;
+  /** False once the batch must be given up (stopping, partition revoked). */
+  readonly shouldContinue: () => boolean;
+  readonly onRetry: (sink: Sink<unknown, unknown>, attempt: number, error: unknown) => void;
+}
+
+/**
+ * Flushes every sink a batch wrote to, retrying a failing one with exponential backoff for as long
+ * as it takes (nothing is skipped), unless the batch must be given up, which throws
+ * BatchAbandonedError so the batch is replayed later instead of committed.
+ */
+export async function flushSinks(
+  sinks: Iterable<Sink<unknown, unknown>>,
+  ranges: readonly SourceRange[],
+  retry: FlushRetry,
+): Promise<void> {
+  for (const sink of sinks) {
+    let backoff = retry.initialBackoffMs;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await sink.flush(ranges);
+        break;
+      } catch (error) {
+        if (!retry.shouldContinue())
+          throw new BatchAbandonedError(`sink ${sink.name} flush given up`, { cause: error });
+        retry.onRetry(sink, attempt, error);
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        await retry.keepAlive();
+        backoff = Math.min(backoff * 2, retry.maxBackoffMs);
+      }
+    }
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * A window of event time. For time windows (tumbling, hopping) `end` is exclusive: the window holds
+ * timestamps in [start, end). For session windows both ends are inclusive: start and end are the
+ * timestamps of the first and last record of the session.
+ */
+export interface Window {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Key of a windowed aggregation result. */
+export interface Windowed<K> {
+  readonly key: K;
+  readonly window: Window;
+}
+
+/** Fixed-size windows (tumbling or hopping): every timestamp maps to a known set of windows. */
+export interface TimeWindows {
+  readonly kind: 'tumbling' | 'hopping';
+  readonly sizeMs: number;
+  readonly advanceMs: number;
+  readonly graceMs: number;
+  /** Windows containing `timestamp`, oldest first. */
+  windowsFor(timestamp: number): Window[];
+}
+
+/** Windows whose bounds come from the data: records closer than `inactivityGapMs` share a session. */
+export interface SessionWindows {
+  readonly kind: 'session';
+  readonly inactivityGapMs: number;
+  readonly graceMs: number;
+}
+
+export type WindowSpec = TimeWindows | SessionWindows;
+
+/**
+ * A time window [start, end) is closed once stream time reaches end + grace: no record it can
+ * still hold (timestamp <= end - 1) is on time any more.
+ */
+export function isTimeWindowClosed(window: Window, graceMs: number, streamTime: number): boolean {
+  return window.end + graceMs <= streamTime;
+}
+
+/** A record is late for a session window when the session it would end up in has end + grace < stream time. */
+export function isLateForSession(merged: Window, graceMs: number, streamTime: number): boolean {
+  return merged.end + graceMs < streamTime;
+}
+
+export function assertDuration(name: string, value: number, { positive }: { positive: boolean }): void {
+  if (!Number.isInteger(value) || value < 0 || (positive && value === 0)) {
+    throw new RangeError(
+      `${name} must be a ${positive ? 'positive' : 'non-negative'} integer of ms, got ${value}`,
+    );
+  }
+}
