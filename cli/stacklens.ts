@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { StackLensError } from '../common/errors';
+import { runCommand } from './run-command';
 import { stackCommand } from './stack-command';
 
 const program = new Command('stacklens')
   .description('OpenTelemetry logs and traces from Kafka, correlated, queryable and alertable')
   .showHelpAfterError()
+  .addCommand(runCommand())
   .addCommand(stackCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -19,7 +19,6 @@ describe('loadConfig', () => {
       brokers: ['127.0.0.1:9092'],
       applicationId: 'stacklens',
       processingGuarantee: 'exactly_once',
-      commitIntervalMs: 1000,
     });
     expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, auth: { kind: 'none' } });
     expect(config.clickhouse.url).toBeUndefined();
@@ -79,7 +78,6 @@ describe('loadConfig', () => {
       /ARCHIVE_FLUSH_SECONDS: must be a whole number of seconds between 1 and 3600/,
     ],
     ['CORR_WINDOW_SECONDS', '1.5', /CORR_WINDOW_SECONDS: .*got "1.5"/],
-    ['COMMIT_INTERVAL_MS', '-1', /COMMIT_INTERVAL_MS: .*got "-1"/],
     ['API_AUTH', 'oauth', /API_AUTH: must be one of none, basic, token/],
     ['LOG_LEVEL', 'verbose', /LOG_LEVEL: must be one of trace, debug, info/],
     ['LOG_FORMAT', 'xml', /LOG_FORMAT: must be one of json, text/],

@@ -109,7 +109,6 @@ const envSchema = z.object({
   KAFKA_BROKERS: brokerList,
   APPLICATION_ID: identifier('stacklens', 'used for the consumer group and internal topic names'),
   PROCESSING_GUARANTEE: oneOf(['exactly_once', 'at_least_once'] as const, 'exactly_once'),
-  COMMIT_INTERVAL_MS: integer(1_000, 10, 600_000, ' of milliseconds'),
   SCHEMA_REGISTRY_URL: httpUrl('schema registry').default('http://127.0.0.1:8081/apis/ccompat/v7'),
   CLICKHOUSE_URL: optionalHttpUrl('ClickHouse HTTP interface'),
   CLICKHOUSE_USER: z.string().default('default'),
@@ -172,7 +171,6 @@ export interface StackLensConfig {
     brokers: string[];
     applicationId: string;
     processingGuarantee: 'exactly_once' | 'at_least_once';
-    commitIntervalMs: number;
   };
   schemaRegistry: { url: string };
   /** `url` undefined means the embedded chDB engine at `chdbPath`. */
@@ -222,7 +220,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       brokers: e.KAFKA_BROKERS,
       applicationId: e.APPLICATION_ID,
       processingGuarantee: e.PROCESSING_GUARANTEE,
-      commitIntervalMs: e.COMMIT_INTERVAL_MS,
     },
     schemaRegistry: { url: e.SCHEMA_REGISTRY_URL },
     clickhouse: {

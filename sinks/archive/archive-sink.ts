@@ -59,7 +59,7 @@ interface Continuation {
  *
  * How often: the runtime flushes at every commit. Archive objects are wanted every
  * ARCHIVE_FLUSH_SECONDS, so the archive runs as its own consumer group (application id
- * `${APPLICATION_ID}-archive`) with commitIntervalMs = ARCHIVE_FLUSH_SECONDS * 1000, and this sink
+ * `${APPLICATION_ID}-archive`) whose fetches wait ARCHIVE_FLUSH_SECONDS (fetchMaxWaitMs), and this sink
  * writes at each flush: an object per partition and commit interval.
  *
  * Replays write every message into exactly one object (see ../replay-plan.ts). The objects are

@@ -1,0 +1,78 @@
+import type { Logger } from '../common/logger';
+import type { StackLensConfig } from '../config/config';
+import { startApiServer } from './api-server';
+import { startDemoProducers } from './demo/demo-producers';
+import { kafkaClient, startStackLens, TOPICS } from './stacklens-app';
+
+export interface RunOptions {
+  config: StackLensConfig;
+  logger: Logger;
+  /** Mock producers writing like the OpenTelemetry Collector, `rate` traces per second. */
+  demo?: { rate: number };
+}
+
+/**
+ * `stacklens run`: the pipeline, the API and, with `--demo`, the mock producers; stopped in reverse
+ * order on SIGTERM/SIGINT. Resolves when the pipeline stops; rejects if it fails.
+ */
+export async function runStackLens(options: RunOptions): Promise<void> {
+  const { config, logger } = options;
+  const pipeline = await startStackLens({ config, logger });
+  const api = await startApiServer({
+    config,
+    logger,
+    registry: pipeline.registry,
+    clickhouse: pipeline.clickhouse,
+    kafka: kafkaClient(config, logger, `${config.kafka.applicationId}-api`),
+    schemaRegistry: pipeline.schemaRegistry,
+    pipelineAssigned: () => pipeline.streams.assignedTaskCount() > 0,
+    topics: TOPICS,
+  });
+
+  let stopDemo = async (): Promise<void> => undefined;
+  if (options.demo !== undefined) {
+    const producer = kafkaClient(config, logger, `${config.kafka.applicationId}-demo`).producer();
+    await producer.connect();
+    const demo = startDemoProducers({
+      producer,
+      topics: { logs: TOPICS.logs, traces: TOPICS.traces },
+      rate: options.demo.rate,
+      log: logger.child({ component: 'demo' }),
+    });
+    stopDemo = async () => {
+      await demo.stop();
+      await producer.disconnect();
+    };
+    logger.info({ rate: options.demo.rate }, 'demo producers writing to otel-logs and otel-traces');
+  }
+
+  const stop = async (): Promise<void> => {
+    await stopDemo();
+    await api.close();
+    await pipeline.stop();
+  };
+  stopOnSignals(stop, logger);
+  try {
+    await pipeline.done;
+  } catch (err) {
+    logger.fatal({ err }, 'the pipeline failed');
+    await stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Runs `stop` once on SIGTERM or SIGINT, then exits 0 (1 if stopping failed). */
+function stopOnSignals(stop: () => Promise<void>, logger: Logger): void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, 'shutting down');
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}

@@ -1,0 +1,200 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+import type { Logger } from '../common/logger';
+import type { StackLensConfig } from '../config/config';
+import { parseAlertRulesText, type AlertRules } from '../processors/alerts';
+import { createRecordPipeline } from '../processors/pipeline';
+import { ArchiveSink } from '../sinks/archive/archive-sink';
+import { createArchiveStore, type S3ArchiveOptions } from '../sinks/archive/store';
+import { createClickHouse } from '../sinks/clickhouse/client';
+import {
+  alertsSink,
+  correlationsSink,
+  otelLogsSink,
+  otelTracesSink,
+} from '../sinks/clickhouse/clickhouse-sink';
+import { migrate } from '../sinks/clickhouse/migrations';
+import { registerProductSerdes } from '../sinks/kafka/product-serdes';
+import { ensureTopics, productTopicSpecs, PRODUCT_TOPICS } from '../sinks/kafka/topics';
+import { StreamsApp } from '../topology/runtime/streams-app';
+import { buildArchiveTopology } from './pipeline/archive-topology';
+import { buildStackLensTopology, type StackLensTopics } from './pipeline/stacklens-topology';
+
+/** Everything a running StackLens holds, closed in reverse order by `stop`. */
+export interface RunningStackLens {
+  readonly streams: StreamsApp;
+  /** The archive runs as its own application, committing every ARCHIVE_FLUSH_SECONDS. */
+  readonly archive: StreamsApp;
+  readonly clickhouse: ClickHouseClient;
+  readonly registry: Registry;
+  readonly schemaRegistry: SchemaRegistry;
+  /** Settles when the pipeline stops: rejects on a fatal runtime error. */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StackLensAppOptions {
+  config: StackLensConfig;
+  logger: Logger;
+  /** Stable per instance (the transactional id derives from it); default: the host name. */
+  instanceId?: string;
+}
+
+export const TOPICS: StackLensTopics = {
+  logs: PRODUCT_TOPICS.otelLogs,
+  traces: PRODUCT_TOPICS.otelTraces,
+  enriched: PRODUCT_TOPICS.enriched,
+  alerts: PRODUCT_TOPICS.alerts,
+};
+
+function s3ArchiveOptions(config: StackLensConfig): S3ArchiveOptions | undefined {
+  const s3 = config.archive.s3;
+  if (s3 === undefined) return undefined;
+  const { accessKeyId, secretAccessKey } = s3;
+  return {
+    endpoint: s3.endpoint,
+    bucket: s3.bucket,
+    region: s3.region,
+    credentials:
+      accessKeyId !== undefined && secretAccessKey !== undefined
+        ? { accessKeyId, secretAccessKey }
+        : undefined,
+  };
+}
+
+/** Reads and validates the alert rules file named by ALERT_RULES_FILE. */
+export function loadAlertRules(path: string): AlertRules {
+  return parseAlertRulesText(readFileSync(path, 'utf8'));
+}
+
+export function kafkaClient(config: StackLensConfig, logger: Logger, clientId: string): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: [...config.kafka.brokers],
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry) => {
+      const { message, ...extra } = entry.log;
+      logger[entry.level === logLevel.ERROR ? 'error' : 'warn'](
+        { kafkajs: entry.namespace, ...extra },
+        message,
+      );
+    },
+  });
+}
+
+/**
+ * The composition root: from validated configuration to a running pipeline. Order matters: the
+ * product topics, ClickHouse tables and registry subjects exist before the first record is read.
+ */
+export async function startStackLens(options: StackLensAppOptions): Promise<RunningStackLens> {
+  const { config, logger } = options;
+  const log = logger.child({ component: 'app' });
+  const alertRules = loadAlertRules(config.alerts.rulesFile);
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const redactions = new Counter({
+    name: 'stacklens_redactions_total',
+    help: 'Values replaced by PII redaction',
+    registers: [registry],
+  });
+
+  const kafka = kafkaClient(config, logger, `${config.kafka.applicationId}-setup`);
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, productTopicSpecs(config.topics), { logger });
+  } finally {
+    await admin.disconnect();
+  }
+
+  const clickhouse = await createClickHouse({
+    url: config.clickhouse.url,
+    username: config.clickhouse.user,
+    password: config.clickhouse.password,
+    database: config.clickhouse.database,
+    chdbPath: config.clickhouse.chdbPath,
+  });
+  await migrate(clickhouse);
+  log.info({ database: config.clickhouse.database }, 'ClickHouse tables ready');
+
+  const schemaRegistry = new SchemaRegistry({ host: config.schemaRegistry.url });
+  const serdes = await registerProductSerdes(schemaRegistry);
+  log.info('Avro schemas registered');
+
+  const sinkOptions = { client: clickhouse, log: logger };
+  const topology = buildStackLensTopology({
+    applicationId: config.kafka.applicationId,
+    topics: TOPICS,
+    records: createRecordPipeline(),
+    alertRules,
+    correlation: {
+      windowMs: config.correlation.windowSeconds * 1_000,
+      graceMs: config.correlation.graceSeconds * 1_000,
+      retentionMs: 10 * config.correlation.windowSeconds * 1_000,
+    },
+    serdes: { enrichedLog: serdes.enriched, alert: serdes.alerts },
+    sinks: {
+      logs: otelLogsSink(sinkOptions),
+      spans: otelTracesSink(sinkOptions),
+      correlations: correlationsSink(sinkOptions),
+      alerts: alertsSink(sinkOptions),
+    },
+    onRedacted: (count) => redactions.inc(count),
+  });
+
+  const instanceId = options.instanceId ?? hostname();
+  const streams = new StreamsApp(topology, {
+    applicationId: config.kafka.applicationId,
+    brokers: config.kafka.brokers,
+    instanceId,
+    processingGuarantee: config.kafka.processingGuarantee,
+    logger,
+    registry,
+  });
+
+  const archiveStore = createArchiveStore({ s3: s3ArchiveOptions(config), dir: config.archive.dir });
+  const archive = new StreamsApp(
+    buildArchiveTopology({
+      topics: TOPICS,
+      sinks: {
+        logs: new ArchiveSink({ store: archiveStore, signal: 'logs', log: logger }),
+        traces: new ArchiveSink({ store: archiveStore, signal: 'traces', log: logger }),
+      },
+    }),
+    {
+      applicationId: `${config.kafka.applicationId}-archive`,
+      brokers: config.kafka.brokers,
+      instanceId,
+      processingGuarantee: config.kafka.processingGuarantee,
+      // One run, so one object per partition, every ARCHIVE_FLUSH_SECONDS or 4 MiB.
+      fetchMaxWaitMs: config.archive.flushSeconds * 1_000,
+      fetchMinBytes: 4 * 1024 * 1024,
+      logger,
+      registry,
+    },
+  );
+  log.info(`topology:\n${streams.describe()}\narchive topology:\n${archive.describe()}`);
+  await streams.start();
+  await archive.start();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    streams,
+    archive,
+    clickhouse,
+    registry,
+    schemaRegistry,
+    done: Promise.all([streams.done, archive.done]).then(() => undefined),
+    stop: () =>
+      (stopping ??= (async () => {
+        await Promise.all([streams.stop(), archive.stop()]);
+        await clickhouse.close();
+        archiveStore.close();
+      })()),
+  };
+}
