@@ -20,6 +20,7 @@ import {
 import { migrate } from '../sinks/clickhouse/migrations';
 import { registerProductSerdes } from '../sinks/kafka/product-serdes';
 import { ensureTopics, productTopicSpecs, PRODUCT_TOPICS } from '../sinks/kafka/topics';
+import { kafkajsLogCreator } from '../topology/runtime/kafkajs-log';
 import { StreamsApp } from '../topology/runtime/streams-app';
 import { buildArchiveTopology } from './pipeline/archive-topology';
 import { buildStackLensTopology, type StackLensTopics } from './pipeline/stacklens-topology';
@@ -76,13 +77,7 @@ export function kafkaClient(config: StackLensConfig, logger: Logger, clientId: s
     clientId,
     brokers: [...config.kafka.brokers],
     logLevel: logLevel.WARN,
-    logCreator: () => (entry) => {
-      const { message, ...extra } = entry.log;
-      logger[entry.level === logLevel.ERROR ? 'error' : 'warn'](
-        { kafkajs: entry.namespace, ...extra },
-        message,
-      );
-    },
+    logCreator: kafkajsLogCreator(logger),
   });
 }
 

@@ -25,4 +25,15 @@ describe('TopologyMetrics', () => {
       expect(text).toContain(`stacklens_topology_${name}`);
     }
   });
+
+  it('lets two applications share one registry, told apart by their label', async () => {
+    const registry = new Registry();
+    const pipeline = new TopologyMetrics(registry, 'pipeline');
+    const archive = new TopologyMetrics(registry, 'archive');
+    pipeline.dlqRecords.inc({ application: 'pipeline', error: 'DecodeError' });
+    archive.dlqRecords.inc({ application: 'archive', error: 'DecodeError' }, 2);
+    const text = await registry.metrics();
+    expect(text).toContain('stacklens_topology_dlq_records_total{application="pipeline",error="DecodeError"} 1');
+    expect(text).toContain('stacklens_topology_dlq_records_total{application="archive",error="DecodeError"} 2');
+  });
 });

@@ -39,6 +39,30 @@ describe('planPartitions', () => {
     expect(plan.repartitionPartitions.get('app-rk-repartition')).toBe(3);
   });
 
+  it('sizes repartition topics that are joined with each other from their largest writer', () => {
+    const b = new TopologyBuilder();
+    const left = b
+      .stream<string, string>('a', 'a')
+      .selectKey('ka', (r) => r.value)
+      .repartition('ra');
+    const right = b
+      .stream<string, string>('b', 'b')
+      .selectKey('kb', (r) => r.value)
+      .repartition('rb');
+    left.join('j', right, (x, y) => x + y, window).to('out', 'out');
+    const plan = planPartitions(
+      b.build(),
+      'app',
+      new Map([
+        ['a', 2],
+        ['b', 5],
+      ]),
+    );
+    expect(plan.repartitionPartitions.get('app-ra-repartition')).toBe(5);
+    expect(plan.repartitionPartitions.get('app-rb-repartition')).toBe(5);
+    expect(plan.subTopologyPartitions.get(plan.subTopologyOfTopic.get('app-ra-repartition')!)).toBe(5);
+  });
+
   it('refuses joined topics that are not co-partitioned, naming them', () => {
     const b = new TopologyBuilder();
     b.stream<string, string>('a', 'a')

@@ -17,8 +17,8 @@ export interface PartitionPlan {
  * - A sub-topology's source topics must all have the same partition count, because task p reads
  *   partition p of each of them (joined or merged streams must be co-partitioned).
  * - A repartition topic without an explicit count takes the count of the other sources of the
- *   sub-topology reading it, or, if it is that sub-topology's only source, the largest count of the
- *   sub-topology writing it.
+ *   sub-topology reading it, or, if that sub-topology reads only repartition topics, the largest
+ *   count of the sub-topologies writing them.
  */
 export function planPartitions(
   topology: Topology,
@@ -73,15 +73,17 @@ export function planPartitions(
         }
       }
     }
-    // Repartition topics still unknown and alone in their reading sub-topology: size from the writer.
-    for (const [topic, writer] of writerOf) {
-      if (repartition.has(topic)) continue;
-      const writerCount = counts.get(writer);
-      const reader = topology.subTopologies[subTopologyOfTopic.get(topic) as number];
-      const readerHasOtherSizedSource = reader?.sourceTopics.some(
-        (ref) => resolveTopic(ref, applicationId) !== topic,
-      );
-      if (writerCount !== undefined && !readerHasOtherSizedSource) repartition.set(topic, writerCount);
+    // A sub-topology none of whose sources is sized yet reads only repartition topics: size them
+    // all from the largest count of the sub-topologies writing them (as Kafka Streams does), which
+    // keeps them co-partitioned.
+    for (const reader of topology.subTopologies) {
+      if (counts.has(reader.id)) continue;
+      const topics = reader.sourceTopics.map((ref) => resolveTopic(ref, applicationId));
+      if (reader.sourceTopics.some((ref) => ref.kind !== 'repartition')) continue;
+      const writerCounts = topics.map((topic) => counts.get(writerOf.get(topic) ?? -1));
+      if (writerCounts.some((count) => count === undefined)) continue;
+      const count = Math.max(...(writerCounts as number[]));
+      for (const topic of topics) if (!repartition.has(topic)) repartition.set(topic, count);
     }
   }
   for (const sub of topology.subTopologies) {

@@ -22,6 +22,7 @@ import { ChangelogRestorer } from './restorer';
 import { SerialQueue } from './serial-queue';
 import { committedStreamTimes, encodeStreamTime } from './stream-time';
 import { flushSinks } from './sink-flush';
+import { kafkajsLogCreator } from './kafkajs-log';
 import { BatchAbandonedError, StreamsRuntimeError } from '../errors';
 import { taskAssignor } from './task-assignor';
 
@@ -75,12 +76,7 @@ export class StreamsApp {
       clientId: `${this.options.applicationId}-${this.options.instanceId}`,
       brokers: [...this.options.brokers],
       logLevel: logLevel.WARN,
-      logCreator: () => (entry) => {
-        const { message, ...extra } = entry.log;
-        const level =
-          entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
-        this.log[level]({ kafkajs: entry.namespace, ...extra }, message);
-      },
+      logCreator: kafkajsLogCreator(this.log),
     });
     this.done = new Promise<void>((resolve, reject) => {
       this.finish = resolve;
@@ -130,6 +126,10 @@ export class StreamsApp {
             maxInFlightRequests: 1,
             transactionTimeout: this.options.transactionTimeoutMs,
             createPartitioner: Partitioners.DefaultPartitioner,
+            // Right after a commit the broker still completes the transaction and answers the next
+            // one's AddPartitionsToTxn with CONCURRENT_TRANSACTIONS; the Java client retries that
+            // after 20 ms, kafkajs's default of 300 ms would stall every run.
+            retry: { initialRetryTime: 20, maxRetryTime: 1_000, retries: 10 },
           })
         : this.kafka.producer({
             idempotent: true,
