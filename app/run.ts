@@ -2,7 +2,7 @@ import type { Logger } from '../common/logger';
 import type { StackLensConfig } from '../config/config';
 import { startApiServer } from './api-server';
 import { startDemoProducers } from './demo/demo-producers';
-import { kafkaClient, startStackLens, TOPICS } from './stacklens-app';
+import { kafkaClient, stackLensTopics, startStackLens } from './stacklens-app';
 
 export interface RunOptions {
   config: StackLensConfig;
@@ -18,6 +18,7 @@ export interface RunOptions {
 export async function runStackLens(options: RunOptions): Promise<void> {
   const { config, logger } = options;
   const pipeline = await startStackLens({ config, logger });
+  const topics = stackLensTopics(config);
   const api = await startApiServer({
     config,
     logger,
@@ -26,7 +27,7 @@ export async function runStackLens(options: RunOptions): Promise<void> {
     kafka: kafkaClient(config, logger, `${config.kafka.applicationId}-api`),
     schemaRegistry: pipeline.schemaRegistry,
     pipelineAssigned: () => pipeline.streams.assignedTaskCount() > 0,
-    topics: TOPICS,
+    topics,
   });
 
   let stopDemo = async (): Promise<void> => undefined;
@@ -35,7 +36,7 @@ export async function runStackLens(options: RunOptions): Promise<void> {
     await producer.connect();
     const demo = startDemoProducers({
       producer,
-      topics: { logs: TOPICS.logs, traces: TOPICS.traces },
+      topics: { logs: topics.logs, traces: topics.traces },
       rate: options.demo.rate,
       log: logger.child({ component: 'demo' }),
     });

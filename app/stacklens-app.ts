@@ -19,7 +19,7 @@ import {
 } from '../sinks/clickhouse/clickhouse-sink';
 import { migrate } from '../sinks/clickhouse/migrations';
 import { registerProductSerdes } from '../sinks/kafka/product-serdes';
-import { ensureTopics, productTopicSpecs, PRODUCT_TOPICS } from '../sinks/kafka/topics';
+import { ensureTopics, productTopicNames, productTopicSpecs } from '../sinks/kafka/topics';
 import { kafkajsLogCreator } from '../topology/runtime/kafkajs-log';
 import { StreamsApp } from '../topology/runtime/streams-app';
 import { buildArchiveTopology } from './pipeline/archive-topology';
@@ -45,12 +45,11 @@ export interface StackLensAppOptions {
   instanceId?: string;
 }
 
-export const TOPICS: StackLensTopics = {
-  logs: PRODUCT_TOPICS.otelLogs,
-  traces: PRODUCT_TOPICS.otelTraces,
-  enriched: PRODUCT_TOPICS.enriched,
-  alerts: PRODUCT_TOPICS.alerts,
-};
+/** The topics StackLens reads and writes, with TOPIC_PREFIX applied. */
+export function stackLensTopics(config: StackLensConfig): StackLensTopics {
+  const names = productTopicNames(config.topicPrefix);
+  return { logs: names.otelLogs, traces: names.otelTraces, enriched: names.enriched, alerts: names.alerts };
+}
 
 function s3ArchiveOptions(config: StackLensConfig): S3ArchiveOptions | undefined {
   const s3 = config.archive.s3;
@@ -102,7 +101,7 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
   const admin: Admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, productTopicSpecs(config.topics), { logger });
+    await ensureTopics(admin, productTopicSpecs(config.topics, { prefix: config.topicPrefix }), { logger });
   } finally {
     await admin.disconnect();
   }
@@ -118,13 +117,13 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
   log.info({ database: config.clickhouse.database }, 'ClickHouse tables ready');
 
   const schemaRegistry = new SchemaRegistry({ host: config.schemaRegistry.url });
-  const serdes = await registerProductSerdes(schemaRegistry);
+  const serdes = await registerProductSerdes(schemaRegistry, { prefix: config.topicPrefix });
   log.info('Avro schemas registered');
 
   const sinkOptions = { client: clickhouse, log: logger };
   const topology = buildStackLensTopology({
     applicationId: config.kafka.applicationId,
-    topics: TOPICS,
+    topics: stackLensTopics(config),
     records: createRecordPipeline(),
     alertRules,
     correlation: {
@@ -155,7 +154,7 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
   const archiveStore = createArchiveStore({ s3: s3ArchiveOptions(config), dir: config.archive.dir });
   const archive = new StreamsApp(
     buildArchiveTopology({
-      topics: TOPICS,
+      topics: stackLensTopics(config),
       sinks: {
         logs: new ArchiveSink({ store: archiveStore, signal: 'logs', log: logger }),
         traces: new ArchiveSink({ store: archiveStore, signal: 'traces', log: logger }),

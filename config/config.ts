@@ -145,6 +145,12 @@ const envSchema = z.object({
   LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
   LOG_FORMAT: oneOf(['json', 'text'] as const, 'json'),
   // Product topics, created at start when absent (sinks/kafka/topics.ts); defaults are the seeds' sizing.
+  TOPIC_PREFIX: z
+    .string()
+    .default('')
+    .refine((v) => /^[A-Za-z0-9._-]{0,100}$/.test(v), {
+      message: "may contain only letters, digits, '.', '_' or '-'",
+    }),
   TOPIC_OTEL_LOGS_PARTITIONS: integer(3, 1, 10_000),
   TOPIC_OTEL_LOGS_RETENTION_HOURS: integer(7 * 24, 1, MAX_RETENTION_HOURS, ' of hours'),
   TOPIC_OTEL_TRACES_PARTITIONS: integer(3, 1, 10_000),
@@ -193,6 +199,8 @@ export interface StackLensConfig {
       | { kind: 'token'; token: string };
   };
   log: { level: (typeof LOG_LEVELS)[number]; format: 'json' | 'text' };
+  /** Prepended to the product topics' names (otel-logs, otel-traces, stacklens-enriched, stacklens-alerts). */
+  topicPrefix: string;
   /** The product topics' sizing, keyed like PRODUCT_TOPICS in sinks/kafka/topics.ts. */
   topics: {
     otelLogs: TopicSettings;
@@ -247,6 +255,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     alerts: { rulesFile: resolve(cwd, e.ALERT_RULES_FILE) },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT, auth: authOf(e) },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
+    topicPrefix: e.TOPIC_PREFIX,
     topics: {
       otelLogs: {
         partitions: e.TOPIC_OTEL_LOGS_PARTITIONS,

@@ -18,6 +18,14 @@ export const PRODUCT_TOPICS = {
 
 export type ProductTopicKey = keyof typeof PRODUCT_TOPICS;
 
+/** The product topics' names with TOPIC_PREFIX applied. */
+export function productTopicNames(prefix: string): Record<ProductTopicKey, string> {
+  const names = {} as Record<ProductTopicKey, string>;
+  for (const key of Object.keys(PRODUCT_TOPICS) as ProductTopicKey[])
+    names[key] = `${prefix}${PRODUCT_TOPICS[key]}`;
+  return names;
+}
+
 /** What StackLens wants a topic to look like when it creates it. */
 export interface TopicSpec {
   topic: string;
