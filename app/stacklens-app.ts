@@ -8,6 +8,7 @@ import type { Logger } from '../common/logger';
 import type { StackLensConfig } from '../config/config';
 import { parseAlertRulesText, type AlertRules } from '../processors/alerts';
 import { createRecordPipeline } from '../processors/pipeline';
+import { createRedactor } from '../processors/redact';
 import { ArchiveSink } from '../sinks/archive/archive-sink';
 import { createArchiveStore, type S3ArchiveOptions } from '../sinks/archive/store';
 import { createClickHouse } from '../sinks/clickhouse/client';
@@ -155,6 +156,7 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
   const archive = new StreamsApp(
     buildArchiveTopology({
       topics: stackLensTopics(config),
+      redactor: createRedactor(),
       sinks: {
         logs: new ArchiveSink({ store: archiveStore, signal: 'logs', log: logger }),
         traces: new ArchiveSink({ store: archiveStore, signal: 'traces', log: logger }),

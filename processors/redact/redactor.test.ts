@@ -151,6 +151,41 @@ describe('redactLog / redactSpan', () => {
     expect(text('Authorization: Bearer abc').value).toBe(`Authorization: ${REDACTED}`);
   });
 
+  it('redacts scope attributes (shared like resource ones) and span link attributes', () => {
+    const scope = { 'team.contact': 'ops@example.com' };
+    const log = redactor.redactLog(sampleLog({ scope_attributes: scope }));
+    expect(log.record.scope_attributes).toEqual({ 'team.contact': '[REDACTED:email]' });
+    expect(log.count).toBe(1);
+    const span = redactor.redactSpan(
+      sampleSpan({
+        scope_attributes: scope,
+        links: [
+          {
+            trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+            span_id: '1111111111111111',
+            trace_state: '',
+            attributes: { cookie: 'sid=1' },
+          },
+        ],
+      }),
+    );
+    expect(span.record.scope_attributes).toBe(log.record.scope_attributes);
+    expect(span.record.links[0]!.attributes).toEqual({ cookie: REDACTED });
+    expect(span.count).toBe(2);
+    expect(scope['team.contact']).toBe('ops@example.com');
+  });
+
+  it('exposes the key verdict and the per-value attribute rule', () => {
+    expect(redactor.isSensitiveKey('db.password')).toBe(true);
+    expect(redactor.isSensitiveKey('gen_ai.usage.input_tokens')).toBe(false);
+    expect(redactor.redactAttribute('x-api-key', 'k')).toEqual({ value: REDACTED, count: 1 });
+    expect(redactor.redactAttribute('x-api-key', '')).toEqual({ value: '', count: 0 });
+    expect(redactor.redactAttribute('note', 'ssn 123-45-6789')).toEqual({
+      value: 'ssn [REDACTED:ssn]',
+      count: 1,
+    });
+  });
+
   it('redacts span status, attributes and event attributes', () => {
     const span = sampleSpan({
       status_message: 'user a@b.com not allowed',

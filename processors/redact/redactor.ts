@@ -1,5 +1,5 @@
 import { PatternConfigError } from '../errors';
-import type { Attributes, CustomAttributes, LogRecord, SpanEvent, SpanRecord } from '../records';
+import type { Attributes, CustomAttributes, LogRecord, SpanRecord } from '../records';
 import { CUSTOM_ATTRIBUTE_KEYS } from '../records';
 import { luhnValid } from './luhn';
 
@@ -56,7 +56,11 @@ export interface Redacted<T> {
 }
 
 export interface Redactor {
+  /** Whether a key names a secret, so its value is replaced whatever it is (see DEFAULT_SENSITIVE_KEYS). */
+  isSensitiveKey(key: string): boolean;
   redactText(text: string): { value: string; count: number };
+  /** The rule for one attribute value: all of it under a sensitive key, else its free-text secrets. */
+  redactAttribute(key: string, value: string): { value: string; count: number };
   redactAttributes(attributes: Attributes): { value: Attributes; count: number };
   redactLog(record: LogRecord): Redacted<LogRecord>;
   redactSpan(span: SpanRecord): Redacted<SpanRecord>;
@@ -168,36 +172,32 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
     return { value, count };
   }
 
+  function redactAttribute(key: string, value: string): { value: string; count: number } {
+    if (!isSensitiveKey(key)) return redactText(value);
+    return value === '' || value === REDACTED ? { value, count: 0 } : { value: REDACTED, count: 1 };
+  }
+
   function redactAttributes(attributes: Attributes): { value: Attributes; count: number } {
     let copy: Attributes | undefined;
     let count = 0;
     for (const key in attributes) {
-      const original = attributes[key]!;
-      let replacement: string;
-      if (isSensitiveKey(key)) {
-        if (original === '' || original === REDACTED) continue;
-        replacement = REDACTED;
-        count++;
-      } else {
-        const r = redactText(original);
-        if (r.count === 0) continue;
-        replacement = r.value;
-        count += r.count;
-      }
+      const r = redactAttribute(key, attributes[key]!);
+      if (r.count === 0) continue;
+      count += r.count;
       if (copy === undefined) copy = Object.assign(Object.create(null) as Attributes, attributes);
-      copy[key] = replacement;
+      copy[key] = r.value;
     }
     return { value: copy ?? attributes, count };
   }
 
-  // Resource attribute maps are shared by all records of a resource (see normalize), so their verdict is
-  // computed once per map object.
-  const resourceCache = new WeakMap<Attributes, { value: Attributes; count: number }>();
-  function redactResource(attributes: Attributes): { value: Attributes; count: number } {
-    let result = resourceCache.get(attributes);
+  // Resource and scope attribute maps are shared by all records of a resource/scope (see normalize), so
+  // their verdict is computed once per map object.
+  const sharedCache = new WeakMap<Attributes, { value: Attributes; count: number }>();
+  function redactShared(attributes: Attributes): { value: Attributes; count: number } {
+    let result = sharedCache.get(attributes);
     if (result === undefined) {
       result = redactAttributes(attributes);
-      resourceCache.set(attributes, result);
+      sharedCache.set(attributes, result);
     }
     return result;
   }
@@ -214,25 +214,32 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
     return count;
   }
 
-  function redactEvents(events: SpanEvent[]): { value: SpanEvent[]; count: number } {
-    let copy: SpanEvent[] | undefined;
+  /** Span events or links: the attributes of each (their other fields are names, ids and times). */
+  function redactEach<T extends { attributes: Attributes }>(items: T[]): { value: T[]; count: number } {
+    let copy: T[] | undefined;
     let count = 0;
-    events.forEach((event, i) => {
-      const r = redactAttributes(event.attributes);
+    items.forEach((item, i) => {
+      const r = redactAttributes(item.attributes);
       if (r.count === 0) return;
-      copy ??= events.slice();
-      copy[i] = { ...event, attributes: r.value };
+      copy ??= items.slice();
+      copy[i] = { ...item, attributes: r.value };
       count += r.count;
     });
-    return { value: copy ?? events, count };
+    return { value: copy ?? items, count };
   }
 
   function redactLog(record: LogRecord): Redacted<LogRecord> {
     const body = redactText(record.body);
     const logAttributes = redactAttributes(record.log_attributes);
-    const resourceAttributes = redactResource(record.resource_attributes);
+    const resourceAttributes = redactShared(record.resource_attributes);
+    const scopeAttributes = redactShared(record.scope_attributes);
     const custom: Partial<CustomAttributes> = {};
-    const count = body.count + logAttributes.count + resourceAttributes.count + redactCustom(record, custom);
+    const count =
+      body.count +
+      logAttributes.count +
+      resourceAttributes.count +
+      scopeAttributes.count +
+      redactCustom(record, custom);
     if (count === 0) return { record, count };
     return {
       record: {
@@ -241,6 +248,7 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
         body: body.value,
         log_attributes: logAttributes.value,
         resource_attributes: resourceAttributes.value,
+        scope_attributes: scopeAttributes.value,
         redacted_count: record.redacted_count + count,
       },
       count,
@@ -250,14 +258,18 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
   function redactSpan(span: SpanRecord): Redacted<SpanRecord> {
     const status = redactText(span.status_message);
     const spanAttributes = redactAttributes(span.span_attributes);
-    const resourceAttributes = redactResource(span.resource_attributes);
-    const events = redactEvents(span.events);
+    const resourceAttributes = redactShared(span.resource_attributes);
+    const scopeAttributes = redactShared(span.scope_attributes);
+    const events = redactEach(span.events);
+    const links = redactEach(span.links);
     const custom: Partial<CustomAttributes> = {};
     const count =
       status.count +
       spanAttributes.count +
       resourceAttributes.count +
+      scopeAttributes.count +
       events.count +
+      links.count +
       redactCustom(span, custom);
     if (count === 0) return { record: span, count };
     return {
@@ -267,12 +279,14 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
         status_message: status.value,
         span_attributes: spanAttributes.value,
         resource_attributes: resourceAttributes.value,
+        scope_attributes: scopeAttributes.value,
         events: events.value,
+        links: links.value,
         redacted_count: span.redacted_count + count,
       },
       count,
     };
   }
 
-  return { redactText, redactAttributes, redactLog, redactSpan };
+  return { isSensitiveKey, redactText, redactAttribute, redactAttributes, redactLog, redactSpan };
 }
