@@ -1,18 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import {
-  StackServiceError,
-  isPortOpen,
-  runningPid,
-  startDetached,
-  stopByPidFile,
-  waitUntil,
-} from '../process';
-import type { ServiceStatus, StackContext, StackService } from '../service';
+import { pidLifecycle } from '../pid-lifecycle';
+import { StackServiceError, isPortOpen, runningPid, startDetached, waitUntil } from '../process';
+import type { StackContext, StackService } from '../service';
 import type { StackSettings } from '../stack-settings';
 import { findJava } from './java';
 import { copyDependencies, installOnce } from './maven';
@@ -291,29 +285,15 @@ function newClusterId(): string {
   }
 }
 
-async function stop({ settings, log }: StackContext): Promise<void> {
-  const paths = kafkaPaths(settings);
-  if (await stopByPidFile(paths.pidFile, STOP_GRACE_MS)) log.info('Kafka stopped');
-}
-
-async function status({ settings }: StackContext): Promise<ServiceStatus> {
-  const paths = kafkaPaths(settings);
-  const pid = runningPid(paths.pidFile);
-  return {
+export const kafkaService: StackService = {
+  name: SERVICE,
+  install,
+  start,
+  ...pidLifecycle({
     name: SERVICE,
-    running: pid !== undefined,
-    pid,
-    endpoint: kafkaBootstrap(settings),
-    logFile: paths.logFile,
-  };
-}
-
-async function wipe({ settings, log }: StackContext): Promise<void> {
-  const paths = kafkaPaths(settings);
-  if (runningPid(paths.pidFile) !== undefined)
-    throw new StackServiceError('stop Kafka before wiping its data');
-  rmSync(paths.data, { recursive: true, force: true });
-  log.info({ dir: paths.data }, 'Kafka data wiped');
-}
-
-export const kafkaService: StackService = { name: SERVICE, install, start, stop, status, wipe };
+    title: 'Kafka',
+    paths: kafkaPaths,
+    endpoint: kafkaBootstrap,
+    stopGraceMs: STOP_GRACE_MS,
+  }),
+};

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -10,15 +10,9 @@ import {
   S3ServiceException,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import {
-  StackServiceError,
-  isPortOpen,
-  runningPid,
-  startDetached,
-  stopByPidFile,
-  waitUntil,
-} from '../process';
-import type { ServiceStatus, StackContext, StackService } from '../service';
+import { pidLifecycle } from '../pid-lifecycle';
+import { StackServiceError, isPortOpen, runningPid, startDetached, waitUntil } from '../process';
+import type { StackContext, StackService } from '../service';
 import type { StackSettings } from '../stack-settings';
 import { installOnce } from './maven';
 
@@ -238,31 +232,12 @@ async function ensureBucketWritable(client: S3Client): Promise<boolean> {
 }
 
 /**
- * SIGTERM, then the default grace. SeaweedFS takes ~15 s to stop: the filer's gRPC server waits out
- * its graceful-stop timeout for the S3 gateway's metadata subscription before closing its store.
+ * Stopping takes ~15 s (within the default grace): the filer's gRPC server waits out its
+ * graceful-stop timeout for the S3 gateway's metadata subscription before closing its store.
  */
-async function stop({ settings, log }: StackContext): Promise<void> {
-  if (await stopByPidFile(s3Paths(settings).pidFile)) log.info('SeaweedFS stopped');
-}
-
-async function status({ settings }: StackContext): Promise<ServiceStatus> {
-  const paths = s3Paths(settings);
-  const pid = runningPid(paths.pidFile);
-  return {
-    name: SERVICE,
-    running: pid !== undefined,
-    pid,
-    endpoint: localS3Endpoint(settings),
-    logFile: paths.logFile,
-  };
-}
-
-async function wipe({ settings, log }: StackContext): Promise<void> {
-  const paths = s3Paths(settings);
-  if (runningPid(paths.pidFile) !== undefined)
-    throw new StackServiceError('stop SeaweedFS before wiping its data');
-  rmSync(paths.data, { recursive: true, force: true });
-  log.info({ dir: paths.data }, 'S3 data wiped');
-}
-
-export const s3Service: StackService = { name: SERVICE, install, start, stop, status, wipe };
+export const s3Service: StackService = {
+  name: SERVICE,
+  install,
+  start,
+  ...pidLifecycle({ name: SERVICE, title: 'SeaweedFS', paths: s3Paths, endpoint: localS3Endpoint }),
+};

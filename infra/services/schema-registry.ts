@@ -2,15 +2,9 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  StackServiceError,
-  isPortOpen,
-  runningPid,
-  startDetached,
-  stopByPidFile,
-  waitUntil,
-} from '../process';
-import type { ServiceStatus, StackContext, StackService } from '../service';
+import { pidLifecycle } from '../pid-lifecycle';
+import { StackServiceError, isPortOpen, runningPid, startDetached, waitUntil } from '../process';
+import type { StackContext, StackService } from '../service';
 import type { StackSettings } from '../stack-settings';
 import { kafkaBootstrap } from './kafka';
 import { findJava } from './java';
@@ -160,32 +154,18 @@ async function isRegistryHealthy(settings: StackSettings): Promise<boolean> {
   return subjects.ok && Array.isArray(await subjects.json());
 }
 
-async function stop({ settings, log }: StackContext): Promise<void> {
-  if (await stopByPidFile(registryPaths(settings).pidFile)) log.info('the schema registry stopped');
-}
-
-async function status({ settings }: StackContext): Promise<ServiceStatus> {
-  const paths = registryPaths(settings);
-  const pid = runningPid(paths.pidFile);
-  return {
-    name: SERVICE,
-    running: pid !== undefined,
-    pid,
-    endpoint: schemaRegistryUrl(settings),
-    logFile: paths.logFile,
-  };
-}
-
 /**
- * Deletes the registry's working files. The schemas themselves are records of Kafka's
+ * `wipe` deletes the registry's working files. The schemas themselves are records of Kafka's
  * REGISTRY_JOURNAL_TOPIC and go with Kafka's data (`stack down --wipe` wipes both).
  */
-async function wipe({ settings, log }: StackContext): Promise<void> {
-  const paths = registryPaths(settings);
-  if (runningPid(paths.pidFile) !== undefined)
-    throw new StackServiceError('stop the schema registry before wiping its data');
-  rmSync(paths.data, { recursive: true, force: true });
-  log.info({ dir: paths.data }, 'schema registry data wiped');
-}
-
-export const schemaRegistryService: StackService = { name: SERVICE, install, start, stop, status, wipe };
+export const schemaRegistryService: StackService = {
+  name: SERVICE,
+  install,
+  start,
+  ...pidLifecycle({
+    name: SERVICE,
+    title: 'the schema registry',
+    paths: registryPaths,
+    endpoint: schemaRegistryUrl,
+  }),
+};
