@@ -33,7 +33,11 @@ describe('TopologyMetrics', () => {
     pipeline.dlqRecords.inc({ application: 'pipeline', error: 'DecodeError' });
     archive.dlqRecords.inc({ application: 'archive', error: 'DecodeError' }, 2);
     const text = await registry.metrics();
-    expect(text).toContain('stacklens_topology_dlq_records_total{application="pipeline",error="DecodeError"} 1');
-    expect(text).toContain('stacklens_topology_dlq_records_total{application="archive",error="DecodeError"} 2');
+    expect(text).toContain(
+      'stacklens_topology_dlq_records_total{application="pipeline",error="DecodeError"} 1',
+    );
+    expect(text).toContain(
+      'stacklens_topology_dlq_records_total{application="archive",error="DecodeError"} 2',
+    );
   });
 });

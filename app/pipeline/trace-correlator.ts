@@ -20,11 +20,20 @@ export interface TraceCorrelatorOptions {
   checkIntervalMs: number;
 }
 
+/**
+ * Span ids remembered per trace so that a replayed span is not counted twice. Logs need no such list
+ * (addLog ignores a log id it holds); spans carry none in the correlation. Beyond this many spans a
+ * trace's further spans are counted without the check, which keeps the state's size bounded.
+ */
+export const MAX_TRACKED_SPAN_IDS = 1_000;
+
 /** Per trace: the correlation so far, the latest event time seen, and the version last emitted. */
 interface TraceState {
   correlation: Correlation;
   lastEventMs: number;
   emittedVersion: number;
+  /** Ids of the spans counted so far (at most MAX_TRACKED_SPAN_IDS); absent in states written before. */
+  spanIds?: string[];
 }
 
 /**
@@ -82,12 +91,20 @@ export class TraceCorrelator implements Processor<string, CorrelationInput, stri
       emittedVersion: 0,
     };
     const input = record.value;
+    const spanIds = state.spanIds ?? [];
+    // Input replayed after its correlation was stored (offsets reset, an at-least-once retry) brings
+    // the same spans again: counted once, a replay changes nothing.
+    if (input.kind === 'span' && spanIds.includes(input.span.span_id)) return;
     const correlation =
       input.kind === 'log' ? addLog(state.correlation, input.log) : addSpan(state.correlation, input.span);
     const next: TraceState = {
       correlation,
       lastEventMs: Math.max(state.lastEventMs, record.timestamp),
       emittedVersion: state.emittedVersion,
+      spanIds:
+        input.kind === 'span' && spanIds.length < MAX_TRACKED_SPAN_IDS
+          ? [...spanIds, input.span.span_id]
+          : spanIds,
     };
     if (state.emittedVersion > 0 && correlation.version > state.emittedVersion) {
       // Already emitted once: a late arrival updates the materialized correlation right away.

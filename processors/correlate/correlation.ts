@@ -15,7 +15,8 @@ import {
  * the same result: minima/maxima and sums, ties broken by value, log ids kept as the smallest N.
  *
  * At-least-once input: a log already in `log_ids` is ignored (replays are idempotent while the trace has
- * at most MAX_CORRELATION_LOG_IDS logs); spans carry no dedup state, so a replayed span counts twice.
+ * at most MAX_CORRELATION_LOG_IDS logs); spans carry no dedup state here, so a replayed span would count twice: the pipeline's trace
+ * correlator (app/pipeline/trace-correlator.ts) remembers the span ids it folded and skips repeats.
  */
 
 /** Compares decimal ns strings (normalized: no leading zeros). */

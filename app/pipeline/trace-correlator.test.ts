@@ -1,0 +1,93 @@
+import type { Correlation } from '../../processors/records';
+import {
+  CollectingSink,
+  jsonSerde,
+  keyValueStoreSpec,
+  stringSerde,
+  TopologyBuilder,
+  TopologyTestDriver,
+} from '../../topology';
+import { sampleLog, sampleSpan } from '../../test/support/otlp-fixtures';
+import type { CorrelationInput } from './correlation-input';
+import { MAX_TRACKED_SPAN_IDS, TRACE_CORRELATIONS_STORE, TraceCorrelator } from './trace-correlator';
+
+const WINDOW_MS = 2_000;
+const GRACE_MS = 1_000;
+const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+
+function correlator() {
+  const sink = new CollectingSink<string, Correlation>('stacklens_correlations');
+  const builder = new TopologyBuilder();
+  builder.addStateStore(keyValueStoreSpec(TRACE_CORRELATIONS_STORE, { keySerde: stringSerde() }));
+  builder
+    .stream<string, CorrelationInput>('inputs', 'inputs', {
+      keySerde: stringSerde(),
+      valueSerde: jsonSerde<CorrelationInput>(),
+    })
+    .process<string, Correlation>(
+      'correlate',
+      () =>
+        new TraceCorrelator({
+          windowMs: WINDOW_MS,
+          graceMs: GRACE_MS,
+          retentionMs: 10 * WINDOW_MS,
+          checkIntervalMs: 1_000,
+        }),
+      { stores: [TRACE_CORRELATIONS_STORE] },
+    )
+    .toSink('to-sink', sink);
+  const driver = new TopologyTestDriver(builder.build(), { applicationId: 'corr' });
+  const input = driver.createInputTopic<string, CorrelationInput>('inputs', {
+    keySerde: stringSerde(),
+    valueSerde: jsonSerde<CorrelationInput>(),
+  });
+  const latest = () => sink.buffered.map((w) => w.record.value).at(-1);
+  return { driver, input, sink, latest };
+}
+
+const span = (spanId: string, startMs: number, trace = traceId) =>
+  sampleSpan({ trace_id: trace, span_id: spanId, start_ms: startMs, parent_span_id: 'aaaaaaaaaaaaaaaa' });
+/** A span of another trace, far enough in event time to close the first trace's window. */
+const later = (timeMs: number): CorrelationInput => ({
+  kind: 'span',
+  span: span('00000000000000b1', timeMs, '0af7651916cd43dd8448eb211c80319c'),
+});
+
+describe('TraceCorrelator', () => {
+  const t0 = Date.UTC(2026, 0, 15, 10, 30);
+
+  it('counts a replayed span once, before and after its correlation was emitted', () => {
+    const c = correlator();
+    const inputs: CorrelationInput[] = [
+      { kind: 'span', span: span('00000000000000a1', t0) },
+      { kind: 'span', span: span('00000000000000a2', t0 + 5) },
+      { kind: 'log', log: sampleLog({ trace_id: traceId, id: 'otel-logs:0:1:0' }) },
+    ];
+    for (const value of [...inputs, ...inputs]) c.input.pipe(traceId, value, t0 + 10);
+    c.input.pipe('0af7651916cd43dd8448eb211c80319c', later(t0 + 60_000), t0 + 60_000);
+    expect(c.latest()).toMatchObject({ trace_id: traceId, span_count: 2, log_count: 1 });
+    const emitted = c.sink.buffered.length;
+
+    // The same records again, after the emission: nothing changes, nothing is emitted.
+    for (const value of inputs) c.input.pipe(traceId, value, t0 + 10);
+    expect(c.sink.buffered).toHaveLength(emitted);
+
+    // A span not seen before still updates the emitted correlation at once.
+    c.input.pipe(traceId, { kind: 'span', span: span('00000000000000a3', t0 + 7) }, t0 + 10);
+    expect(c.latest()).toMatchObject({ trace_id: traceId, span_count: 3 });
+    c.driver.close();
+  });
+
+  it(`stops remembering span ids after ${MAX_TRACKED_SPAN_IDS} spans and counts the rest`, () => {
+    const c = correlator();
+    const many = MAX_TRACKED_SPAN_IDS + 2;
+    for (let i = 0; i < many; i++) {
+      c.input.pipe(traceId, { kind: 'span', span: span(i.toString(16).padStart(16, '0'), t0) }, t0);
+    }
+    const last = (many - 1).toString(16).padStart(16, '0');
+    c.input.pipe(traceId, { kind: 'span', span: span(last, t0) }, t0);
+    c.input.pipe('0af7651916cd43dd8448eb211c80319c', later(t0 + 60_000), t0 + 60_000);
+    expect(c.latest()).toMatchObject({ trace_id: traceId, span_count: many + 1 });
+    c.driver.close();
+  });
+});
