@@ -1,17 +1,22 @@
-import type { Consumer, Producer } from 'kafkajs';
+import type { Consumer, Producer, Transaction } from 'kafkajs';
 import type { ProducedRecord, SourceRange } from '../processor/record';
-import { topicMessages } from './kafka-records';
+import { boundedSends } from './bounded-sends';
+import { isFencingError, isTooLargeError, ProducedRecordTooLargeError } from './kafka-errors';
+import { producedBytes, topicMessages } from './kafka-records';
 
 /**
  * Makes a batch's topic outputs and its input offsets durable together. `metadata` is stored with
  * the committed offset where the guarantee allows it (the task's stream time, see stream-time.ts).
  */
 export interface Committer {
+  /** Connects the producer (exactly_once: InitProducerId, fencing a previous incarnation). */
+  connect(): Promise<void>;
   commit(
     records: readonly ProducedRecord[],
     range: SourceRange | undefined,
     metadata: string | null,
   ): Promise<void>;
+  disconnect(): Promise<void>;
 }
 
 function nextOffset(range: SourceRange): string {
@@ -19,14 +24,96 @@ function nextOffset(range: SourceRange): string {
 }
 
 /**
+ * Owns the (idempotent or transactional) producer and replaces it after a failed commit. A failed
+ * produce leaves the producer's sequence numbers ahead of what the broker wrote, so every later
+ * send would fail with OUT_OF_ORDER_SEQUENCE_NUMBER: a new producer (same transactional id)
+ * gets a new epoch from InitProducerId, which resets sequences and aborts any open transaction.
+ * The replacement happens before the next commit (the replayed run), so a failing replacement is
+ * just another failed commit, tried again at the next one. Not after fencing: another instance
+ * owns the transactional id and re-initializing would fence it in turn.
+ */
+class RenewableProducer {
+  private producer: Producer;
+  private broken = false;
+
+  constructor(private readonly create: () => Producer) {
+    this.producer = create();
+  }
+
+  async connect(): Promise<void> {
+    await this.producer.connect();
+  }
+
+  /** The producer to use, replaced first if the previous commit failed. */
+  async current(): Promise<Producer> {
+    if (this.broken) {
+      await this.producer.disconnect().catch(() => undefined);
+      this.producer = this.create();
+      await this.producer.connect();
+      this.broken = false;
+    }
+    return this.producer;
+  }
+
+  failed(error: unknown): void {
+    if (!isFencingError(error)) this.broken = true;
+  }
+
+  async disconnect(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}
+
+/**
+ * Produces records in sends bounded per partition (see bounded-sends.ts); a refusal as too large
+ * becomes a ProducedRecordTooLargeError naming the biggest record of the refused send.
+ */
+async function sendBounded(
+  records: readonly ProducedRecord[],
+  maxBytesPerPartition: number,
+  send: (records: readonly ProducedRecord[]) => Promise<unknown>,
+): Promise<void> {
+  for (const chunk of boundedSends(records, maxBytesPerPartition)) {
+    try {
+      await send(chunk);
+    } catch (error) {
+      if (!isTooLargeError(error)) throw error;
+      const biggest = chunk.reduce((a, b) => (producedBytes(b) > producedBytes(a) ? b : a));
+      throw new ProducedRecordTooLargeError(
+        `the broker refused a record batch as too large: ${chunk.length} record(s), the biggest ` +
+          `~${producedBytes(biggest)} bytes to ${biggest.topic}` +
+          `${biggest.partition === undefined ? '' : `[${biggest.partition}]`}; records over the topic's ` +
+          `max.message.bytes cannot be produced (lower maxProduceBytesPerPartition, currently ` +
+          `${maxBytesPerPartition}, below it, or raise max.message.bytes)`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+/**
  * exactly_once: outputs (including repartition and changelog records) and the consumed offsets in
- * one Kafka transaction; read_committed readers see all of a batch's effects or none.
+ * one Kafka transaction; read_committed readers see all of a batch's effects or none. The records
+ * go in several sends of the same transaction when they exceed the per-partition bound.
  */
 export class TransactionalCommitter implements Committer {
+  private readonly producer: RenewableProducer;
+
   constructor(
-    private readonly producer: Producer,
+    createProducer: () => Producer,
     private readonly groupId: string,
-  ) {}
+    private readonly maxBytesPerPartition: number,
+  ) {
+    this.producer = new RenewableProducer(createProducer);
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
+  }
 
   async commit(
     records: readonly ProducedRecord[],
@@ -34,9 +121,14 @@ export class TransactionalCommitter implements Committer {
     metadata: string | null,
   ): Promise<void> {
     if (records.length === 0 && !range) return;
-    const transaction = await this.producer.transaction();
+    const producer = await this.producer.current();
+    let transaction: Transaction | undefined;
     try {
-      if (records.length > 0) await transaction.sendBatch({ topicMessages: topicMessages(records) });
+      transaction = await producer.transaction();
+      const tx = transaction;
+      await sendBounded(records, this.maxBytesPerPartition, (chunk) =>
+        tx.sendBatch({ topicMessages: topicMessages(chunk) }),
+      );
       if (range) {
         const topics = [
           {
@@ -44,11 +136,12 @@ export class TransactionalCommitter implements Committer {
             partitions: [{ partition: range.partition, offset: nextOffset(range), metadata }],
           },
         ];
-        await whileConcurrent(() => transaction.sendOffsets({ consumerGroupId: this.groupId, topics }));
+        await whileConcurrent(() => tx.sendOffsets({ consumerGroupId: this.groupId, topics }));
       }
-      await transaction.commit();
+      await tx.commit();
     } catch (error) {
-      if (transaction.isActive()) await transaction.abort().catch(() => undefined);
+      if (transaction?.isActive()) await transaction.abort().catch(() => undefined);
+      this.producer.failed(error);
       throw error;
     }
   }
@@ -77,18 +170,41 @@ async function whileConcurrent(step: () => Promise<void>): Promise<void> {
 }
 
 /**
- * at_least_once: outputs acknowledged by all in-sync replicas first, offsets committed after.
- * kafkajs's consumer commit cannot carry offset metadata, so no stream time is stored.
+ * at_least_once: outputs acknowledged by all in-sync replicas first (in bounded sends), offsets
+ * committed after. kafkajs's consumer commit cannot carry offset metadata, so no stream time is
+ * stored.
  */
 export class AtLeastOnceCommitter implements Committer {
+  private readonly producer: RenewableProducer;
+
   constructor(
-    private readonly producer: Producer,
+    createProducer: () => Producer,
     private readonly consumer: Consumer,
-  ) {}
+    private readonly maxBytesPerPartition: number,
+  ) {
+    this.producer = new RenewableProducer(createProducer);
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
+  }
 
   async commit(records: readonly ProducedRecord[], range: SourceRange | undefined): Promise<void> {
-    if (records.length > 0)
-      await this.producer.sendBatch({ topicMessages: topicMessages(records), acks: -1 });
+    if (records.length > 0) {
+      const producer = await this.producer.current();
+      try {
+        await sendBounded(records, this.maxBytesPerPartition, (chunk) =>
+          producer.sendBatch({ topicMessages: topicMessages(chunk), acks: -1 }),
+        );
+      } catch (error) {
+        this.producer.failed(error);
+        throw error;
+      }
+    }
     if (range) {
       await this.consumer.commitOffsets([
         { topic: range.topic, partition: range.partition, offset: nextOffset(range) },

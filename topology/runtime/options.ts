@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../common/logger';
+import type { BoundedRunOptions } from './bounds';
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
 
@@ -23,6 +24,14 @@ export interface StreamsAppOptions {
    */
   readonly maxInFlightRecords?: number;
   readonly maxInFlightBytes?: number;
+  /**
+   * Upper bound (estimated bytes) of the records one produce request carries to one partition.
+   * A run's outputs are produced in as many sends as needed (one transaction under exactly_once),
+   * so no record batch reaches the broker's max.message.bytes (1 MiB by default). Default 512 KiB;
+   * keep it well under the smallest max.message.bytes of the topics written. A single record over
+   * it is sent alone; if the broker refuses it, the application fails (ProducedRecordTooLargeError).
+   */
+  readonly maxProduceBytesPerPartition?: number;
   /** Upper bound of one fetch per partition (kafkajs maxBytesPerPartition). Default 1 MiB. */
   readonly maxFetchBytesPerPartition?: number;
   /** How long an idle fetch waits on the broker; bounds shutdown and idle latency. Default 500 ms. */
@@ -49,12 +58,17 @@ export interface StreamsAppOptions {
   readonly sinkRetryMaxMs?: number;
   /** Replication factor of the topics the application creates. Default 1 (single broker). */
   readonly replicationFactor?: number;
+  /**
+   * Makes the application a bounded run (a replay): a fixed offset range of its external source
+   * topics, after which it stops by itself (see ./bounds.ts). Unset: an unbounded, live application.
+   */
+  readonly bounds?: BoundedRunOptions;
   readonly logger: Logger;
   /** Registry for the runtime's metrics; never the global one. */
   readonly registry: Registry;
 }
 
-export type ResolvedOptions = Required<StreamsAppOptions>;
+export type ResolvedOptions = Required<Omit<StreamsAppOptions, 'bounds'>> & Pick<StreamsAppOptions, 'bounds'>;
 
 export function resolveOptions(options: StreamsAppOptions): ResolvedOptions {
   return {
@@ -62,6 +76,7 @@ export function resolveOptions(options: StreamsAppOptions): ResolvedOptions {
     maxInFlightRecords: 5_000,
     maxInFlightBytes: 8 * 1024 * 1024,
     maxFetchBytesPerPartition: 1024 * 1024,
+    maxProduceBytesPerPartition: 512 * 1024,
     fetchMaxWaitMs: 500,
     fetchMinBytes: 1,
     lateTopic: `${options.applicationId}-late`,

@@ -11,9 +11,12 @@ import type { Logger } from '../../common/logger';
 import { describeTopology } from '../describe';
 import { TopologyMetrics } from '../metrics';
 import { StreamTask } from '../processor/stream-task';
+import { changelogTopicName } from '../state/store';
 import { resolveTopic, type Topology } from '../topology';
+import { highWatermarks, prepareBoundedRun, type BoundTracker } from './bounds';
 import { AtLeastOnceCommitter, TransactionalCommitter, type Committer } from './committer';
 import { InFlightBatch } from './in-flight-batch';
+import { isFencingError, isRebalanceError, ProducedRecordTooLargeError } from './kafka-errors';
 import { ensureTopics, internalTopics } from './internal-topics';
 import { toRawRecord } from './kafka-records';
 import { resolveOptions, type ResolvedOptions, type StreamsAppOptions } from './options';
@@ -52,14 +55,19 @@ export class StreamsApp {
   private memberId: string | undefined;
   private plan: PartitionPlan | undefined;
   private admin: Admin | undefined;
-  private producer: Producer | undefined;
   private consumer: Consumer | undefined;
   private committer: Committer | undefined;
   private restorer: ChangelogRestorer | undefined;
   private wallClockTimer: NodeJS.Timeout | undefined;
   private state: State = 'created';
+  /** A bounded run's positions and ends (options.bounds); undefined for a live application. */
+  private bounds: BoundTracker | undefined;
+  private internalSourceTopics: string[] = [];
+  private endReached = false;
   /** Where tasks' outputs go: the in-flight batch being processed. */
-  private current = new InFlightBatch();
+  private current: InFlightBatch;
+  /** Store changelog topics: their records are cached per key within a run (in-flight-batch.ts). */
+  private readonly changelogTopics: ReadonlySet<string>;
   private failure: ((error: unknown) => void) | undefined;
   /** Settles when the application stops: resolves on stop(), rejects on a fatal error (e.g. fenced). */
   readonly done: Promise<void>;
@@ -72,6 +80,12 @@ export class StreamsApp {
     this.options = resolveOptions(options);
     this.log = this.options.logger.child({ component: 'streams', application: this.options.applicationId });
     this.metrics = new TopologyMetrics(this.options.registry, this.options.applicationId);
+    this.changelogTopics = new Set(
+      topology.subTopologies.flatMap((s) =>
+        s.stores.map((store) => changelogTopicName(this.options.applicationId, store)),
+      ),
+    );
+    this.current = new InFlightBatch(this.changelogTopics);
     this.kafka = new Kafka({
       clientId: `${this.options.applicationId}-${this.options.instanceId}`,
       brokers: [...this.options.brokers],
@@ -89,6 +103,11 @@ export class StreamsApp {
   /** How many tasks this instance has been assigned (0 before the first assignment). */
   assignedTaskCount(): number {
     return this.assigned.size;
+  }
+
+  /** A bounded run reached the end of its range (it stops once its linger is over). */
+  reachedEnd(): boolean {
+    return this.endReached;
   }
 
   describe(): string {
@@ -109,6 +128,22 @@ export class StreamsApp {
     await admin.connect();
     const plan = await this.planAndCreateTopics(admin);
     this.plan = plan;
+    if (this.options.bounds !== undefined) {
+      const internal = new Set(
+        this.topology.subTopologies.flatMap((s) =>
+          s.sourceTopics.filter((t) => t.kind !== 'external').map((t) => resolveTopic(t, applicationId)),
+        ),
+      );
+      this.internalSourceTopics = [...internal];
+      this.bounds = await prepareBoundedRun(
+        admin,
+        applicationId,
+        [...plan.subTopologyOfTopic.keys()].filter((t) => !internal.has(t)),
+        this.internalSourceTopics,
+        this.options.bounds,
+      );
+      this.options.bounds.onProgress?.(this.bounds.progress());
+    }
     this.restorer = new ChangelogRestorer(
       this.kafka,
       admin,
@@ -117,29 +152,6 @@ export class StreamsApp {
       this.log,
       this.metrics,
     );
-
-    const producer =
-      processingGuarantee === 'exactly_once'
-        ? this.kafka.producer({
-            transactionalId: `${applicationId}-${this.options.instanceId}`,
-            idempotent: true,
-            maxInFlightRequests: 1,
-            transactionTimeout: this.options.transactionTimeoutMs,
-            createPartitioner: Partitioners.DefaultPartitioner,
-            // Right after a commit the broker still completes the transaction and answers the next
-            // one's AddPartitionsToTxn with CONCURRENT_TRANSACTIONS; the Java client retries that
-            // after 20 ms, kafkajs's default of 300 ms would stall every run.
-            retry: { initialRetryTime: 20, maxRetryTime: 1_000, retries: 10 },
-          })
-        : this.kafka.producer({
-            idempotent: true,
-            maxInFlightRequests: 1,
-            createPartitioner: Partitioners.DefaultPartitioner,
-          });
-    this.producer = producer;
-    // For a transactional producer, connecting (InitProducerId) fences a previous incarnation with
-    // the same transactional id and aborts its open transaction.
-    await producer.connect();
 
     const consumer = this.kafka.consumer({
       groupId: applicationId,
@@ -153,13 +165,24 @@ export class StreamsApp {
       partitionAssigners: [taskAssignor(plan.subTopologyOfTopic)],
     });
     this.consumer = consumer;
-    this.committer =
+    const { maxProduceBytesPerPartition } = this.options;
+    const committer =
       processingGuarantee === 'exactly_once'
-        ? new TransactionalCommitter(producer, applicationId)
-        : new AtLeastOnceCommitter(producer, consumer);
+        ? new TransactionalCommitter(() => this.createProducer(), applicationId, maxProduceBytesPerPartition)
+        : new AtLeastOnceCommitter(() => this.createProducer(), consumer, maxProduceBytesPerPartition);
+    this.committer = committer;
+    // For a transactional producer, connecting (InitProducerId) fences a previous incarnation with
+    // the same transactional id and aborts its open transaction.
+    await committer.connect();
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
       this.onAssignment(payload.memberId, payload.memberAssignment),
     );
+    // A fetch holding only transaction markers (or aborted records) never reaches eachBatch, yet
+    // moves the position: a bounded run must see it to reach the end of a transactional topic.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize === 0)
+        this.bounds?.advance(payload.topic, payload.partition, BigInt(payload.lastOffset) + 1n);
+    });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
     });
@@ -172,7 +195,12 @@ export class StreamsApp {
       eachBatch: (payload) => this.serial.run(() => this.onBatch(payload)),
     });
     this.wallClockTimer = setInterval(() => {
-      void this.serial.run(() => this.punctuateWallClock()).catch((error: unknown) => this.fail(error));
+      void this.serial
+        .run(async () => {
+          await this.punctuateWallClock();
+          await this.checkEnd();
+        })
+        .catch((error: unknown) => this.fail(error));
     }, this.options.wallClockTickMs);
     this.state = 'running';
   }
@@ -188,11 +216,56 @@ export class StreamsApp {
     for (const task of this.tasks.values()) task.close();
     this.tasks.clear();
     await this.consumer?.disconnect();
-    await this.producer?.disconnect();
+    await this.committer?.disconnect();
     await this.admin?.disconnect();
     this.state = 'stopped';
     this.log.info('stopped');
     this.finish();
+  }
+
+  /**
+   * Bounded run: once every external source partition reached its end and the internal topics were
+   * processed up to their (stable) high watermarks, the run is over: tasks not created yet are
+   * restored so their wall-clock punctuations fire during the linger, then the application stops.
+   */
+  private async checkEnd(): Promise<void> {
+    const bounds = this.bounds;
+    if (bounds === undefined || this.endReached || this.state !== 'running' || !bounds.sourcesDone()) return;
+    const highs = await highWatermarks(this.admin as Admin, this.internalSourceTopics);
+    if (!bounds.internalDone(highs)) return;
+    this.endReached = true;
+    await this.ensureTasks(async () => undefined);
+    const lingerMs = this.options.bounds?.lingerMs ?? 0;
+    this.log.info({ ...bounds.progress(), lingerMs }, 'bounded run reached its end');
+    setTimeout(() => void this.stop(), lingerMs).unref();
+  }
+
+  /**
+   * The instance's producer; created again by the committer after a failed commit (new epoch,
+   * sequence numbers reset), see committer.ts.
+   */
+  private createProducer(): Producer {
+    const { applicationId, instanceId, transactionTimeoutMs } = this.options;
+    if (this.options.processingGuarantee === 'exactly_once') {
+      return this.kafka.producer({
+        transactionalId: `${applicationId}-${instanceId}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionTimeout: transactionTimeoutMs,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // Right after a commit the broker still completes the transaction and answers the next
+        // one's AddPartitionsToTxn with CONCURRENT_TRANSACTIONS; the Java client retries that
+        // after 20 ms, kafkajs's default of 300 ms would stall every run.
+        // Unbounded retries, as kafkajs defaults to for idempotent producers (a bound would void the
+        // sequence guarantees); only retriable errors are retried, others surface at once.
+        retry: { initialRetryTime: 20, maxRetryTime: 1_000, retries: Number.MAX_SAFE_INTEGER },
+      });
+    }
+    return this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
   }
 
   private fail(error: unknown): void {
@@ -336,10 +409,14 @@ export class StreamsApp {
     const task = this.tasks.get(taskId) as StreamTask;
     const { topic, partition } = batch;
     const { maxInFlightRecords, maxInFlightBytes } = this.options;
-    const messages = batch.messages;
+    // A bounded run processes nothing at or past a partition's end, and stops fetching it there.
+    const end = this.bounds?.endOf(topic, partition);
+    const messages =
+      end === undefined ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) < end);
+    const atEnd = messages.length < batch.messages.length;
     let next = 0;
     while (next < messages.length && isRunning() && !isStale() && this.state === 'running') {
-      const inFlight = new InFlightBatch();
+      const inFlight = new InFlightBatch(this.changelogTopics);
       this.current = inFlight;
       while (
         next < messages.length &&
@@ -374,7 +451,13 @@ export class StreamsApp {
         this.metrics.inFlightRecords.set({ application: this.options.applicationId }, 0);
       }
       const range = inFlight.range();
-      if (range) resolveOffset(range.lastOffset);
+      if (range) {
+        resolveOffset(range.lastOffset);
+        if (this.bounds) {
+          this.bounds.advance(topic, partition, BigInt(range.lastOffset) + 1n);
+          this.options.bounds?.onProgress?.(this.bounds.progress());
+        }
+      }
       this.metrics.consumerLag.set(
         { application: this.options.applicationId, topic, partition: String(partition) },
         Math.max(0, Number(batch.highWatermark) - Number(range?.lastOffset ?? -1) - 1),
@@ -386,6 +469,14 @@ export class StreamsApp {
         );
       }
       await heartbeat();
+    }
+    if (next < messages.length) return;
+    if (atEnd) {
+      this.consumer?.pause([{ topic, partitions: [partition] }]);
+    } else if (this.bounds) {
+      // The whole batch is committed: kafkajs moved its position past trailing transaction markers
+      // too (lastOffset() counts them), which a bounded run must see to reach the end.
+      this.bounds.advance(topic, partition, BigInt(batch.lastOffset()) + 1n);
     }
   }
 
@@ -419,15 +510,16 @@ export class StreamsApp {
     // A stop does not prevent the commit: shutdown commits the run in progress.
     if (control.isStale()) throw new BatchAbandonedError('partition revoked before commit');
     await control.heartbeat();
-    await (this.committer as Committer).commit(inFlight.records, range, encodeStreamTime(streamTime));
-    for (const record of inFlight.records) {
+    const records = inFlight.records();
+    await (this.committer as Committer).commit(records, range, encodeStreamTime(streamTime));
+    for (const record of records) {
       this.metrics.recordsProduced.inc({ application: this.options.applicationId, topic: record.topic });
     }
     this.metrics.commitLatency.observe(
       { application: this.options.applicationId, guarantee: this.options.processingGuarantee },
       Number(process.hrtime.bigint() - started) / 1e9,
     );
-    this.log.debug({ range, records: inFlight.records.length }, 'committed');
+    this.log.debug({ range, records: records.length }, 'committed');
   }
 
   /**
@@ -441,7 +533,7 @@ export class StreamsApp {
     this.tasks.delete(task.id);
     if (this.assigned.has(task.id)) this.pendingTasks.add(task.id);
     const range = inFlight.range();
-    if (isFencingError(error)) {
+    if (isFatalCommitError(error)) {
       this.fail(error);
       return;
     }
@@ -461,10 +553,10 @@ export class StreamsApp {
   private async punctuateWallClock(): Promise<void> {
     if (this.state !== 'running') return;
     for (const task of [...this.tasks.values()]) {
-      const inFlight = new InFlightBatch();
+      const inFlight = new InFlightBatch(this.changelogTopics);
       this.current = inFlight;
       task.punctuateWallClock();
-      if (inFlight.records.length === 0 && inFlight.sinks.size === 0) continue;
+      if (inFlight.isEmpty()) continue;
       try {
         await this.commit(inFlight, task.streamTime(), {
           heartbeat: async () => undefined,
@@ -477,7 +569,7 @@ export class StreamsApp {
         task.close();
         this.tasks.delete(task.id);
         if (this.assigned.has(task.id)) this.pendingTasks.add(task.id);
-        if (isFencingError(error)) throw error;
+        if (isFatalCommitError(error)) throw error;
         this.log.error(
           { err: error, task: task.id },
           'wall-clock punctuation could not be committed; task will be restored',
@@ -487,25 +579,10 @@ export class StreamsApp {
   }
 }
 
-function errorType(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'type' in error ? String(error.type) : undefined;
-}
-
-function isFencingError(error: unknown): boolean {
-  const type = errorType(error);
-  return (
-    type === 'INVALID_PRODUCER_EPOCH' ||
-    type === 'PRODUCER_FENCED' ||
-    type === 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'
-  );
-}
-
-function isRebalanceError(error: unknown): boolean {
-  const type = errorType(error);
-  return (
-    type === 'REBALANCE_IN_PROGRESS' ||
-    type === 'NOT_COORDINATOR_FOR_GROUP' ||
-    type === 'ILLEGAL_GENERATION' ||
-    type === 'UNKNOWN_MEMBER_ID'
-  );
+/**
+ * Errors a replay cannot fix: fenced (another instance owns the transactional id) or a record the
+ * broker refuses as too large (the replay would produce it again).
+ */
+function isFatalCommitError(error: unknown): boolean {
+  return isFencingError(error) || error instanceof ProducedRecordTooLargeError;
 }

@@ -1,0 +1,194 @@
+import { Partitioners, type Kafka } from 'kafkajs';
+import { TopologyBuilder, type ProcessorContext } from '../../topology';
+import { keyValueStoreSpec } from '../../topology/state/key-value-store';
+import { changelogTopicName } from '../../topology/state/store';
+import { ProducedRecordTooLargeError } from '../../topology/runtime/kafka-errors';
+import type { ProcessingGuarantee } from '../../topology/runtime/options';
+import { StreamsApp } from '../../topology/runtime/streams-app';
+import {
+  BROKERS,
+  createTopics,
+  newRegistry,
+  quietLogger,
+  readTopic,
+  testKafka,
+  uniqueName,
+  waitFor,
+} from '../support/topology-kafka';
+
+jest.setTimeout(240_000);
+
+interface Big {
+  id: number;
+  group: string;
+  pad: string;
+}
+
+const RECORDS = 120;
+const PAD = 25_000; // 120 x 25 KB = 3 MB per run and partition: over the broker's 1 MiB limit
+
+/** Produced a few records per request, so the input itself stays under the broker's limit. */
+async function produceBig(kafka: Kafka, topic: string, values: Big[]): Promise<void> {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    for (let i = 0; i < values.length; i += 10) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: values
+          .slice(i, i + 10)
+          .map((v) => ({ key: JSON.stringify(`r${v.id}`), value: JSON.stringify(v) })),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+async function committedOffset(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return Number(offsets?.partitions[0]?.offset ?? -1);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * in -> selectKey(group) -> repartition -> process (store: last value per id, and per group)
+ * -> out. Every record is ~25 KB, all of one group: one partition gets the whole backlog.
+ */
+function largeTopology(input: string, output: string) {
+  const builder = new TopologyBuilder();
+  builder.addStateStore(keyValueStoreSpec<string, Big>('big-state'));
+  builder
+    .stream<string, Big>('in', input)
+    .selectKey('by-group', (r) => r.value.group)
+    .repartition('big-by-group')
+    .process<string, Big>(
+      'remember',
+      () => {
+        let context: ProcessorContext<string, Big> | undefined;
+        return {
+          init: (c) => void (context = c),
+          process: (record) => {
+            const ctx = context as ProcessorContext<string, Big>;
+            const store = ctx.keyValueStore<string, Big>('big-state');
+            store.put(`id-${record.value.id}`, record.value);
+            store.put(`group-${record.key}`, record.value); // same key every record: cached
+            ctx.forward(record);
+          },
+        };
+      },
+      { stores: ['big-state'] },
+    )
+    .to('out', output);
+  return builder.build();
+}
+
+describe.each<ProcessingGuarantee>(['exactly_once', 'at_least_once'])(
+  'topology runtime (%s): runs whose outputs exceed the broker limit',
+  (guarantee) => {
+    it('commits a > 2 MiB run to one partition, every input reflected once in the output', async () => {
+      const kafka = testKafka();
+      const [input, output, appId] = ['large-in', 'large-out', 'large-app'].map(uniqueName) as [
+        string,
+        string,
+        string,
+      ];
+      await createTopics(kafka, [
+        { topic: input, partitions: 1 },
+        { topic: output, partitions: 1 },
+      ]);
+      const values = Array.from({ length: RECORDS }, (_, id) => ({ id, group: 'g', pad: 'x'.repeat(PAD) }));
+      // The whole backlog is there before the app starts: one fetch, one run.
+      await produceBig(kafka, input, values);
+      const app = new StreamsApp(largeTopology(input, output), {
+        applicationId: appId,
+        instanceId: 'i1',
+        brokers: BROKERS,
+        processingGuarantee: guarantee,
+        maxFetchBytesPerPartition: 8 * 1024 * 1024,
+        maxInFlightBytes: 16 * 1024 * 1024,
+        logger: quietLogger(),
+        registry: newRegistry(),
+      });
+      await app.start();
+      try {
+        await waitFor(
+          async () => (await committedOffset(kafka, appId, input)) === RECORDS,
+          120_000,
+          'the input offsets to be committed',
+        );
+        const out = await readTopic(kafka, output, { until: (r) => r.length >= RECORDS });
+        const perId = new Map<number, number>();
+        for (const r of out) {
+          const id = (JSON.parse(r.value as string) as Big).id;
+          perId.set(id, (perId.get(id) ?? 0) + 1);
+        }
+        expect(out).toHaveLength(RECORDS);
+        expect([...perId.keys()].sort((a, b) => a - b)).toEqual(values.map((v) => v.id));
+        expect([...perId.values()].every((n) => n === 1)).toBe(true);
+
+        // The changelog carries every id once and the per-group key once per run, not once per put.
+        const changelog = await readTopic(kafka, changelogTopicName(appId, 'big-state'), {
+          until: (r) => r.length >= RECORDS + 1,
+        });
+        const keys = changelog.map((r) => JSON.parse(r.key as string) as string);
+        expect(new Set(keys.filter((k) => k.startsWith('id-'))).size).toBe(RECORDS);
+        expect(keys.filter((k) => k.startsWith('id-'))).toHaveLength(RECORDS);
+        const groupChanges = keys.filter((k) => k === 'group-g').length;
+        expect(groupChanges).toBeGreaterThanOrEqual(1);
+        expect(groupChanges).toBeLessThan(RECORDS / 4);
+      } finally {
+        await app.stop();
+      }
+    });
+  },
+);
+
+describe('topology runtime: an output record over the broker limit', () => {
+  it('fails the application with a typed error naming the topic, instead of retrying forever', async () => {
+    const kafka = testKafka();
+    const [input, output, appId] = ['huge-in', 'huge-out', 'huge-app'].map(uniqueName) as [
+      string,
+      string,
+      string,
+    ];
+    await createTopics(kafka, [
+      { topic: input, partitions: 1 },
+      { topic: output, partitions: 1 },
+    ]);
+    const builder = new TopologyBuilder();
+    builder
+      .stream<string, string>('in', input)
+      .mapValues('inflate', (v) => v.repeat(2 * 1024 * 1024)) // 2 MiB, over max.message.bytes
+      .to('out', output);
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    await producer.send({ topic: input, acks: -1, messages: [{ key: '"k"', value: '"x"' }] });
+    await producer.disconnect();
+    const app = new StreamsApp(builder.build(), {
+      applicationId: appId,
+      instanceId: 'i1',
+      brokers: BROKERS,
+      logger: quietLogger(),
+      registry: newRegistry(),
+    });
+    await app.start();
+    try {
+      const error = await app.done.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ProducedRecordTooLargeError);
+      expect((error as Error).message).toContain(output);
+      expect(await committedOffset(kafka, appId, input)).toBe(-1);
+    } finally {
+      await app.stop();
+    }
+  });
+});
