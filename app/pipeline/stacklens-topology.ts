@@ -17,7 +17,7 @@ import {
 } from '../../topology';
 import type { CorrelationInput } from './correlation-input';
 import { LOG_ALERT_STATE_STORE, LogAlertRules } from './log-alerts';
-import { TRACE_CORRELATIONS_STORE, TraceCorrelator } from './trace-correlator';
+import { correlationCheckIntervalMs, TRACE_CORRELATIONS_STORE, TraceCorrelator } from './trace-correlator';
 
 export interface StackLensTopics {
   logs: string;
@@ -44,6 +44,11 @@ export interface StackLensTopologyOptions {
   onRedacted?: (count: number) => void;
   /** Bound of the per-task trace store: open traces plus those kept for late updates. */
   maxOpenTraces?: number;
+  /**
+   * Which output topics are written (both by default). A replay turns them off: the enriched
+   * records and alerts of the replayed range were already published; ClickHouse gets everything.
+   */
+  outputs?: { enrichedTopic?: boolean; alertsTopic?: boolean };
 }
 
 type Raw = Buffer | null;
@@ -95,10 +100,12 @@ export function buildStackLensTopology(options: StackLensTopologyOptions): Topol
   // Materialize every record, with or without a partner.
   const logsByTrace = logs.selectKey('logs-key-by-trace', (r) => r.value.trace_id);
   logsByTrace.toSink('logs-to-clickhouse', sinks.logs);
-  logsByTrace.to('logs-to-enriched-topic', topics.enriched, {
-    keySerde: stringSerde(),
-    valueSerde: options.serdes.enrichedLog,
-  });
+  if (options.outputs?.enrichedTopic !== false) {
+    logsByTrace.to('logs-to-enriched-topic', topics.enriched, {
+      keySerde: stringSerde(),
+      valueSerde: options.serdes.enrichedLog,
+    });
+  }
   const spansByTrace = spans.selectKey('spans-key-by-trace', (r) => r.value.trace_id);
   spansByTrace.toSink('spans-to-clickhouse', sinks.spans);
 
@@ -137,7 +144,7 @@ export function buildStackLensTopology(options: StackLensTopologyOptions): Topol
         windowMs,
         graceMs,
         retentionMs,
-        checkIntervalMs: Math.max(1_000, Math.min(windowMs, 10_000)),
+        checkIntervalMs: correlationCheckIntervalMs(windowMs),
       }),
     { stores: [TRACE_CORRELATIONS_STORE] },
   );
@@ -196,9 +203,10 @@ function withoutBadRecords<T>(
 function writeAlerts(
   alerts: KStream<string, Alert>,
   name: string,
-  options: Pick<StackLensTopologyOptions, 'topics' | 'serdes' | 'sinks'>,
+  options: Pick<StackLensTopologyOptions, 'topics' | 'serdes' | 'sinks' | 'outputs'>,
 ): void {
   alerts.toSink(`${name}-to-clickhouse`, options.sinks.alerts);
+  if (options.outputs?.alertsTopic === false) return;
   alerts.to(`${name}-to-topic`, options.topics.alerts, {
     keySerde: stringSerde(),
     valueSerde: options.serdes.alert,

@@ -6,6 +6,11 @@ import type { CorrelationInput } from './correlation-input';
 
 export const TRACE_CORRELATIONS_STORE = 'trace-correlations';
 
+/** How often the correlator looks for closed traces: the window, within 1 to 10 seconds. */
+export function correlationCheckIntervalMs(windowMs: number): number {
+  return Math.max(1_000, Math.min(windowMs, 10_000));
+}
+
 export interface TraceCorrelatorOptions {
   /** A trace's correlation closes when no log or span of it has arrived for this long (event time). */
   windowMs: number;
