@@ -67,4 +67,34 @@ describe('createScenarioGenerator', () => {
       expect(span.kind).toBe(1); // SpanKind.SERVER
     }
   });
+
+  it('adds spans, logs and attributes to every trace as its shape asks', () => {
+    const generate = (shape?: {
+      spansPerTrace?: number;
+      logsPerSpan?: number;
+      attributes?: Record<string, string>;
+    }) =>
+      createScenarioGenerator({ seed: 5 }).generate({
+        traces: 3,
+        startMs: 0,
+        intervalMs: 1,
+        errorRate: 0,
+        shape,
+      });
+    const plain = generate();
+    const shaped = generate({ spansPerTrace: 8, logsPerSpan: 2, attributes: { 'bench.attr.0': 'x' } });
+    expect(shaped.spans).toHaveLength(3 * 8);
+    expect(shaped.traces.map((t) => t.spanCount)).toEqual([8, 8, 8]);
+    // Each of the 8 spans gets 2 DEBUG logs besides the request's own.
+    expect(shaped.logs).toHaveLength(plain.logs.length + 3 * 8 * 2);
+    expect(shaped.traces.map((t) => t.logCount)).toEqual(plain.traces.map((t) => t.logCount + 16));
+    const spanIds = new Set(shaped.spans.map((s) => s.spanContext().spanId));
+    for (const log of shaped.logs) {
+      expect(spanIds.has(log.spanContext!.spanId)).toBe(true);
+      expect(log.attributes['bench.attr.0']).toBe('x');
+    }
+    for (const span of shaped.spans) expect(span.attributes['bench.attr.0']).toBe('x');
+    // The custom attributes keep their values whatever the extra ones are called.
+    expect(shaped.traces.map((t) => t.attributes)).toEqual(plain.traces.map((t) => t.attributes));
+  });
 });

@@ -12,7 +12,15 @@
  *   const logMessages = encodeLogs(batch.logs, { encoding: 'otlp_proto', batchSize: 50 });
  *   const traceMessages = encodeSpans(batch.spans, { encoding: 'otlp_json' });
  */
-import { trace, ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context, type HrTime } from '@opentelemetry/api';
+import {
+  trace,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  type Context,
+  type HrTime,
+  type Span,
+} from '@opentelemetry/api';
 import { SeverityNumber, type Logger } from '@opentelemetry/api-logs';
 import {
   JsonLogsSerializer,
@@ -193,6 +201,18 @@ export interface GenerateOptions {
   /** Fraction of traces that fail (0..1); default 0.2. */
   errorRate?: number;
   failureWeights?: FailureWeights;
+  /** More volume per trace (benchmarks); absent: each request's own 5 spans and 3–4 logs. */
+  shape?: TraceShape;
+}
+
+/** Extra volume per trace, on top of the request's own spans and logs. */
+export interface TraceShape {
+  /** Spans per trace, at least 5: the ones beyond 5 are palantir's internal `query inventory` steps. */
+  spansPerTrace?: number;
+  /** Additional DEBUG logs emitted inside every span of the trace. */
+  logsPerSpan?: number;
+  /** Attributes set on every span and log record of the trace, besides the custom ones. */
+  attributes?: Record<string, string | number>;
 }
 
 /** Generates traces batch after batch; request numbering, ids and the PRNG continue across batches. */
@@ -237,7 +257,12 @@ export function createScenarioGenerator(options: { seed?: number; env?: string }
   const telemetry = new Telemetry(random, options.env ?? 'dev');
   let index = 0;
 
-  function generateTrace(t0: number, errorRate: number, weights: FailureWeights): TraceSummary {
+  function generateTrace(
+    t0: number,
+    errorRate: number,
+    weights: FailureWeights,
+    shape: TraceShape,
+  ): TraceSummary {
     const i = index++;
     const workflowId = WORKFLOWS[i % WORKFLOWS.length] as string;
     const failure = random() < errorRate ? pickFailure(random(), weights) : null;
@@ -250,6 +275,8 @@ export function createScenarioGenerator(options: { seed?: number; env?: string }
       request_id: `req-${i.toString(16).padStart(8, '0')}`,
     };
     const userId = `user-${i % 11}`;
+    // What every record of the trace carries: the seeds' custom attributes plus the shape's extra ones.
+    const common: Record<string, string | number> = { ...shape.attributes, ...custom };
     const totalMs =
       failure === 'TIMEOUT' ? 5200 + Math.floor(random() * 500) : 40 + Math.floor(random() * 200);
     let logCount = 0;
@@ -268,7 +295,7 @@ export function createScenarioGenerator(options: { seed?: number; env?: string }
         severityNumber: severity,
         severityText: text,
         body,
-        attributes: { ...custom, ...extra },
+        attributes: { ...common, ...extra },
         context: ctx,
       });
       logCount++;
@@ -279,7 +306,7 @@ export function createScenarioGenerator(options: { seed?: number; env?: string }
       {
         kind: SpanKind.SERVER,
         startTime: toHrTime(t0),
-        attributes: { ...custom, 'http.request.method': 'POST', 'http.route': '/api/v1/design' },
+        attributes: { ...common, 'http.request.method': 'POST', 'http.route': '/api/v1/design' },
       },
       ROOT_CONTEXT,
     );
@@ -297,7 +324,7 @@ export function createScenarioGenerator(options: { seed?: number; env?: string }
       .tracer('arda')
       .startSpan(
         'GET beorn /identity',
-        { kind: SpanKind.CLIENT, startTime: toHrTime(t0 + 5), attributes: { ...custom } },
+        { kind: SpanKind.CLIENT, startTime: toHrTime(t0 + 5), attributes: { ...common } },
         rootCtx,
       );
     const clientCtx = trace.setSpan(rootCtx, client);
@@ -305,7 +332,7 @@ export function createScenarioGenerator(options: { seed?: number; env?: string }
       .tracer('beorn')
       .startSpan(
         'GET /identity',
-        { kind: SpanKind.SERVER, startTime: toHrTime(t0 + 6), attributes: { ...custom } },
+        { kind: SpanKind.SERVER, startTime: toHrTime(t0 + 6), attributes: { ...common } },
         clientCtx,
       );
     const beornCtx = trace.setSpan(clientCtx, beorn);
@@ -315,7 +342,7 @@ export function createScenarioGenerator(options: { seed?: number; env?: string }
       .tracer('palantir')
       .startSpan(
         'aggregate inventory',
-        { kind: SpanKind.SERVER, startTime: toHrTime(t0 + 10), attributes: { ...custom } },
+        { kind: SpanKind.SERVER, startTime: toHrTime(t0 + 10), attributes: { ...common } },
         rootCtx,
       );
     const palantirCtx = trace.setSpan(rootCtx, palantir);
@@ -325,6 +352,7 @@ export function createScenarioGenerator(options: { seed?: number; env?: string }
         kind: SpanKind.CLIENT,
         startTime: toHrTime(t0 + 12),
         attributes: {
+          ...shape.attributes,
           'gen_ai.system': 'openai',
           'gen_ai.request.model': 'gpt-4o-mini',
           'gen_ai.usage.input_tokens': 100 + (i % 50),
@@ -334,6 +362,41 @@ export function createScenarioGenerator(options: { seed?: number; env?: string }
       palantirCtx,
     );
     llm.end(toHrTime(t0 + 30));
+    const steps: { span: Span; ctx: Context; startMs: number }[] = [];
+    for (let k = 5; k < (shape.spansPerTrace ?? 5); k++) {
+      const startMs = t0 + 12 + ((k - 5) % 18);
+      const step = telemetry
+        .tracer('palantir')
+        .startSpan(
+          `query inventory ${k - 4}`,
+          { kind: SpanKind.INTERNAL, startTime: toHrTime(startMs), attributes: { ...common } },
+          palantirCtx,
+        );
+      steps.push({ span: step, ctx: trace.setSpan(palantirCtx, step), startMs });
+    }
+    // Extra logs at the start of each span, which every span of the trace outlasts by at least 1 ms.
+    const logsPerSpan = shape.logsPerSpan ?? 0;
+    const spanned: [ServiceName, Context, number][] = [
+      ['arda', rootCtx, t0],
+      ['arda', clientCtx, t0 + 5],
+      ['beorn', beornCtx, t0 + 6],
+      ['palantir', palantirCtx, t0 + 10],
+      ['palantir', trace.setSpan(palantirCtx, llm), t0 + 12],
+      ...steps.map((s): [ServiceName, Context, number] => ['palantir', s.ctx, s.startMs]),
+    ];
+    for (const [service, ctx, startMs] of logsPerSpan > 0 ? spanned : []) {
+      for (let n = 0; n < logsPerSpan; n++) {
+        log(
+          service,
+          ctx,
+          startMs + (n % 2),
+          SeverityNumber.DEBUG,
+          'DEBUG',
+          `step ${n + 1} of ${logsPerSpan}`,
+        );
+      }
+    }
+    for (const s of steps) s.span.end(toHrTime(s.startMs + 1));
     log(
       'palantir',
       palantirCtx,
@@ -370,7 +433,7 @@ export function createScenarioGenerator(options: { seed?: number; env?: string }
       failure,
       startMs: t0,
       durationMs: totalMs,
-      spanCount: 5,
+      spanCount: 5 + steps.length,
       logCount,
       spanIds: {
         arda: root.spanContext().spanId,
@@ -386,9 +449,10 @@ export function createScenarioGenerator(options: { seed?: number; env?: string }
     generate(batch) {
       const errorRate = batch.errorRate ?? 0.2;
       const weights = batch.failureWeights ?? EQUAL_WEIGHTS;
+      const shape = batch.shape ?? {};
       const traces: TraceSummary[] = [];
       for (let k = 0; k < batch.traces; k++) {
-        traces.push(generateTrace(batch.startMs + k * batch.intervalMs, errorRate, weights));
+        traces.push(generateTrace(batch.startMs + k * batch.intervalMs, errorRate, weights, shape));
       }
       return { ...telemetry.drain(), traces };
     },

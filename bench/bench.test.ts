@@ -1,0 +1,229 @@
+import { archivedMessages } from './archive-coverage';
+import { benchOptions, BenchOptionsError } from './bench-options';
+import { summarizeCpuProfile } from './cpu-profile';
+import { benchTable, formatNumber, formatTable, type BenchFigures } from './report';
+import { benchAlertRules, PROBE_RULE_ID, sendGroups } from './run-bench';
+import { percentile, perSecond } from './stats';
+import { parseAlertRulesText } from '../processors/alerts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+describe('percentile', () => {
+  it('picks the nearest-rank value, always one of the measured values', () => {
+    const values = [15, 20, 35, 40, 50];
+    expect(percentile(values, 50)).toBe(35);
+    expect(percentile(values, 30)).toBe(20);
+    expect(percentile(values, 100)).toBe(50);
+    expect(percentile(values, 1)).toBe(15);
+  });
+
+  it('does not depend on the order of the values, nor reorder them', () => {
+    const values = [9, 1, 5, 3, 7, 2, 8, 4, 6, 10];
+    expect(percentile(values, 99)).toBe(10);
+    expect(percentile(values, 90)).toBe(9);
+    expect(percentile(values, 50)).toBe(5);
+    expect(values[0]).toBe(9);
+  });
+
+  it('has no value for no values, and rejects percentiles outside (0, 100]', () => {
+    expect(percentile([], 50)).toBeUndefined();
+    expect(() => percentile([1], 0)).toThrow(RangeError);
+    expect(() => percentile([1], 101)).toThrow(RangeError);
+  });
+
+  it('turns counts and milliseconds into rates', () => {
+    expect(perSecond(500, 250)).toBe(2_000);
+    expect(perSecond(10, 0)).toBe(0);
+  });
+});
+
+describe('benchOptions', () => {
+  it('fills in the defaults', () => {
+    const options = benchOptions();
+    expect(options).toMatchObject({ spansPerTrace: 5, errorRatio: 0.1, recordsPerBatch: 200 });
+    expect(options.profileDir).toBeUndefined();
+  });
+
+  it('names every option that is out of range at once', () => {
+    let error: unknown;
+    try {
+      benchOptions({ traces: 0, spansPerTrace: 4, errorRatio: 1.5, latencyRate: -1, recordsPerBatch: 2.5 });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(BenchOptionsError);
+    const message = (error as Error).message;
+    for (const name of ['traces', 'spansPerTrace', 'errorRatio', 'latencyRate', 'recordsPerBatch']) {
+      expect(message).toContain(`${name}:`);
+    }
+  });
+
+  it('rejects options it does not know', () => {
+    expect(() => benchOptions({ tracez: 5 } as never)).toThrow(BenchOptionsError);
+  });
+});
+
+describe('formatTable', () => {
+  it('pads columns to their widest cell and right-aligns numbers', () => {
+    const table = formatTable(
+      ['figure', 'value'],
+      [
+        ['throughput', '1,234 records/s'],
+        ['p99', '87 ms'],
+        ['received', 'all'],
+      ],
+    );
+    expect(table.split('\n')).toEqual([
+      'figure      value',
+      '----------  ---------------',
+      'throughput  1,234 records/s',
+      'p99                   87 ms',
+      'received    all',
+    ]);
+  });
+
+  it('formats numbers with fewer decimals as they grow', () => {
+    expect(formatNumber(12_345.6)).toBe('12,346');
+    expect(formatNumber(42.42)).toBe('42.4');
+    expect(formatNumber(0.5)).toBe('0.50');
+  });
+});
+
+describe('benchTable', () => {
+  const figures: BenchFigures = {
+    runId: 'r',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    machine: { cpus: 2, cpuModel: 'cpu', memoryGiB: 24, node: 'v20' },
+    options: benchOptions(),
+    workload: { traces: 10, spans: 50, logs: 50, records: 100, messages: 10, megabytes: 1 },
+    pipeline: {
+      elapsedMs: 2_000,
+      clickhouseElapsedMs: 1_500,
+      recordsPerSecond: 50,
+      messagesPerSecond: 5,
+      megabytesPerSecond: 0.5,
+      peakRssMiB: 300,
+    },
+    broker: {
+      records: 10,
+      megabytes: 1,
+      elapsedMs: 3_100,
+      recordsPerSecond: 3.2,
+      megabytesPerSecond: 0.32,
+      rebalanceMs: 3_000,
+      fetchMs: 100,
+      fetchRecordsPerSecond: 100,
+      fetchMegabytesPerSecond: 10,
+    },
+    ratio: 0.05,
+    latency: { ratePerSecond: 10, probes: 3, received: 2, p50Ms: 120, p99Ms: null, maxMs: 130 },
+  };
+
+  it('puts pipeline, broker and their ratio side by side, with units', () => {
+    const table = benchTable(figures);
+    // The broker fetched 100 messages/s of 10 records each.
+    expect(table).toMatch(/throughput\s+50\.0 records\/s\s+1,000 records\/s\s+5\.00 %/);
+    expect(table).toMatch(/5\.00 messages\/s\s+100 messages\/s\s+5\.00 %/);
+    expect(table).toMatch(/alert latency p50 \(10\.0\/s\)\s+120 ms/);
+    expect(table).toMatch(/alert latency p99 \(10\.0\/s\)\s+n\/a/);
+    expect(table).toContain('2 of 3');
+    expect(table).toMatch(/peak RSS\s+300 MiB/);
+  });
+});
+
+describe('archivedMessages', () => {
+  const offsets = [
+    { partition: 0, low: 0, high: 10 },
+    { partition: 1, low: 5, high: 8 },
+  ];
+
+  it('adds up the ranges of the topic’s objects within the offsets the topic holds', () => {
+    const keys = [
+      'logs/year=2026/month=01/day=01/hour=00/minute=00/t-0-0-3.json.gz',
+      'logs/year=2026/month=01/day=01/hour=00/minute=00/t-0-4-9.json.gz',
+      'logs/year=2026/month=01/day=01/hour=00/minute=01/t-1-0-6.json.gz',
+    ];
+    // partition 0: 4 + 6; partition 1: offsets 5 and 6 of 5..7.
+    expect(archivedMessages(keys, 't', offsets)).toBe(12);
+  });
+
+  it('ignores other topics, including ones whose name extends this one', () => {
+    const keys = ['logs/x/t-a-0-0-9.json.gz', 'logs/x/u-0-0-9.json.gz', 'logs/x/t-2-0-9.json.gz'];
+    expect(archivedMessages(keys, 't', offsets)).toBe(0);
+  });
+});
+
+describe('summarizeCpuProfile', () => {
+  const frame = (functionName: string, url = '', lineNumber = 0) => ({ functionName, url, lineNumber });
+  it('ranks functions by self time, adds up their frames and keeps idle apart', () => {
+    const summary = summarizeCpuProfile(
+      {
+        startTime: 0,
+        endTime: 10_000, // 10 ms over 10 samples: 1 ms each
+        nodes: [
+          { id: 1, callFrame: frame('(root)'), hitCount: 0 },
+          { id: 2, callFrame: frame('(idle)'), hitCount: 4 },
+          { id: 3, callFrame: frame('decode', 'file:///app/processors/otlp/decode.js', 9), hitCount: 2 },
+          { id: 4, callFrame: frame('decode', 'file:///app/processors/otlp/decode.js', 9), hitCount: 1 },
+          {
+            id: 5,
+            callFrame: frame('encode', 'file:///app/node_modules/avsc/lib/types.js', 99),
+            hitCount: 2,
+          },
+          { id: 6, callFrame: frame('(garbage collector)'), hitCount: 1 },
+        ],
+      },
+      { root: '/app' },
+    );
+    expect(summary.idleMs).toBeCloseTo(4);
+    expect(summary.busyMs).toBeCloseTo(6);
+    expect(summary.top.map((t) => t.name)).toEqual([
+      'decode (processors/otlp/decode.js:10)',
+      'encode (pkg:avsc/lib/types.js:100)',
+      '(garbage collector)',
+    ]); // (root) had no samples of its own
+    expect(summary.top[0]!.selfMs).toBeCloseTo(3);
+    expect(summary.top[0]!.selfPercent).toBeCloseTo(50);
+  });
+});
+
+describe('summarizeCpuProfile from a time on', () => {
+  it('counts only the samples taken from then on', () => {
+    const frame = (functionName: string) => ({ functionName, url: '', lineNumber: 0 });
+    const summary = summarizeCpuProfile(
+      {
+        startTime: 1_000,
+        endTime: 5_000,
+        nodes: [
+          { id: 1, callFrame: frame('startUp'), hitCount: 2 },
+          { id: 2, callFrame: frame('work'), hitCount: 2 },
+        ],
+        samples: [1, 1, 2, 2],
+        timeDeltas: [1_000, 1_000, 1_000, 1_000], // samples at 2 000, 3 000, 4 000 and 5 000 µs
+      },
+      { fromUs: 3_500 },
+    );
+    expect(summary.top.map((t) => t.name)).toEqual(['work']);
+    expect(summary.busyMs).toBeCloseTo(1.5);
+  });
+});
+
+describe('benchAlertRules', () => {
+  it('keeps the default rules and adds a valid probe rule keyed by trace', () => {
+    const defaults = readFileSync(join(__dirname, '../config/alert-rules.json'), 'utf8');
+    const text = benchAlertRules(defaults);
+    const rules = JSON.parse(text) as { rules: { id: string }[] };
+    expect(rules.rules.map((r) => r.id)).toEqual([
+      ...(JSON.parse(defaults) as { rules: { id: string }[] }).rules.map((r) => r.id),
+      PROBE_RULE_ID,
+    ]);
+    expect(() => parseAlertRulesText(text)).not.toThrow();
+  });
+});
+
+describe('sendGroups', () => {
+  it('cuts messages into sends under the byte bound, keeping their order', () => {
+    const values = [3, 3, 3, 7, 1].map((n) => Buffer.alloc(n));
+    expect(sendGroups(values, 6).map((g) => g.map((b) => b.length))).toEqual([[3, 3], [3], [7], [1]]);
+  });
+});

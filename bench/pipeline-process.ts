@@ -1,0 +1,81 @@
+/**
+ * The pipeline process of `stacklens bench`: startStackLens plus the API on a free port, configured by
+ * the environment the benchmark passes (its own topic prefix, application id and chDB folder). Its own
+ * process so its peak memory and CPU profile are the pipeline's alone. Driven over the IPC channel
+ * (see ./pipeline-protocol.ts).
+ */
+import { startApiServer } from '../app/api-server';
+import { kafkaClient, stackLensTopics, startStackLens, type RunningStackLens } from '../app/stacklens-app';
+import { createLogger } from '../common/logger';
+import { loadConfig } from '../config/config';
+import { TABLES } from '../sinks/clickhouse/migrations';
+import { BenchError } from './errors';
+import { ParentMessageSchema, type ChildMessage } from './pipeline-protocol';
+
+/** Resolves once the message is handed to the channel, so exiting right after does not lose it. */
+function tell(message: ChildMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.send === undefined) resolve();
+    else process.send(message, undefined, undefined, () => resolve());
+  });
+}
+
+async function rowCounts(pipeline: RunningStackLens): Promise<{ logs: number; spans: number }> {
+  const result = await pipeline.clickhouse.query({
+    query: `SELECT (SELECT count() FROM ${TABLES.logs}) AS logs, (SELECT count() FROM ${TABLES.traces}) AS spans`,
+    format: 'JSONEachRow',
+  });
+  const [row] = await result.json<{ logs: string | number; spans: string | number }>();
+  return { logs: Number(row?.logs ?? 0), spans: Number(row?.spans ?? 0) };
+}
+
+async function main(): Promise<void> {
+  if (process.send === undefined)
+    throw new BenchError('pipeline-process must be started by `stacklens bench`');
+  const config = loadConfig(process.env);
+  const logger = createLogger({
+    level: config.log.level,
+    format: config.log.format,
+    name: 'stacklens-bench',
+  });
+  const pipeline = await startStackLens({ config, logger, instanceId: config.kafka.applicationId });
+  const api = await startApiServer({
+    config: { ...config, http: { ...config.http, host: '127.0.0.1', port: 0 } },
+    logger,
+    registry: pipeline.registry,
+    clickhouse: pipeline.clickhouse,
+    kafka: kafkaClient(config, logger, `${config.kafka.applicationId}-api`),
+    schemaRegistry: pipeline.schemaRegistry,
+    pipelineAssigned: () => pipeline.streams.assignedTaskCount() > 0,
+    topics: stackLensTopics(config),
+  });
+
+  const fail = (err: unknown) => {
+    void tell({ type: 'failed', message: err instanceof Error ? err.message : String(err) }).then(() =>
+      process.exit(1),
+    );
+  };
+  pipeline.done.catch(fail);
+  process.on('disconnect', () => process.exit(1));
+  process.on('message', (raw: unknown) => {
+    const message = ParentMessageSchema.parse(raw);
+    if (message.type === 'counts') {
+      rowCounts(pipeline).then((counts) => void tell({ type: 'counts', id: message.id, ...counts }), fail);
+    } else {
+      (async () => {
+        await api.close();
+        await pipeline.stop();
+        await tell({ type: 'stopped', maxRssKb: process.resourceUsage().maxRSS });
+        // An exit of its own (not a kill), so that `--cpu-prof` writes its profile.
+        process.exit(0);
+      })().catch(fail);
+    }
+  });
+  await tell({ type: 'ready', port: api.port, hrtimeUs: Number(process.hrtime.bigint() / 1_000n) });
+}
+
+main().catch(async (err: unknown) => {
+  console.error(err);
+  await tell({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+  process.exit(1);
+});

@@ -1,0 +1,115 @@
+import type { BrokerBaseline } from './broker-baseline';
+import type { BenchOptions } from './bench-options';
+import type { ProfileSummary } from './cpu-profile';
+
+/** Everything one `stacklens bench` run measured; what `--json` writes. */
+export interface BenchFigures {
+  runId: string;
+  startedAt: string;
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string };
+  options: BenchOptions;
+  workload: {
+    traces: number;
+    spans: number;
+    logs: number;
+    records: number;
+    messages: number;
+    megabytes: number;
+  };
+  pipeline: {
+    /** From the first record produced until every one is in ClickHouse, archived and committed. */
+    elapsedMs: number;
+    /** From the first record produced until the last one is in ClickHouse (otel_logs + otel_traces). */
+    clickhouseElapsedMs: number;
+    recordsPerSecond: number;
+    messagesPerSecond: number;
+    megabytesPerSecond: number;
+    /** Peak resident set of the pipeline process (chDB included). */
+    peakRssMiB: number;
+  };
+  broker: BrokerBaseline;
+  /** Pipeline rate over the broker's fetch rate on the same messages. */
+  ratio: number;
+  latency: {
+    ratePerSecond: number;
+    probes: number;
+    received: number;
+    p50Ms: number | null;
+    p99Ms: number | null;
+    maxMs: number | null;
+  };
+  profile?: ProfileSummary;
+}
+
+/** Plain-text table: columns padded to their widest cell, numbers (cells starting with a digit) right-aligned. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const width = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (/^[-+]?\d/.test(cell) ? cell.padStart(width[i]!) : cell.padEnd(width[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), width.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** `1234.5` → `1,235` (no decimals from 100 up, one below 100, two below 10). */
+export function formatNumber(value: number): string {
+  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+const or = (value: number | null, unit: string) =>
+  value === null ? 'n/a' : `${formatNumber(value)} ${unit}`;
+
+/** The figures as the table `stacklens bench` prints. */
+export function benchTable(f: BenchFigures): string {
+  const perMessage = f.workload.records / f.workload.messages;
+  const brokerRecords = f.broker.fetchRecordsPerSecond * perMessage;
+  const ratio = `${formatNumber(f.ratio * 100)} %`;
+  const rows: string[][] = [
+    [
+      'throughput',
+      `${formatNumber(f.pipeline.recordsPerSecond)} records/s`,
+      `${formatNumber(brokerRecords)} records/s`,
+      ratio,
+    ],
+    [
+      '',
+      `${formatNumber(f.pipeline.messagesPerSecond)} messages/s`,
+      `${formatNumber(f.broker.fetchRecordsPerSecond)} messages/s`,
+      ratio,
+    ],
+    [
+      '',
+      `${formatNumber(f.pipeline.megabytesPerSecond)} MB/s`,
+      `${formatNumber(f.broker.fetchMegabytesPerSecond)} MB/s`,
+      ratio,
+    ],
+    [
+      'time to read all',
+      `${formatNumber(f.pipeline.elapsedMs / 1_000)} s`,
+      `${formatNumber(f.broker.fetchMs / 1_000)} s`,
+      '',
+    ],
+    [`alert latency p50 (${formatNumber(f.latency.ratePerSecond)}/s)`, or(f.latency.p50Ms, 'ms'), '', ''],
+    [`alert latency p99 (${formatNumber(f.latency.ratePerSecond)}/s)`, or(f.latency.p99Ms, 'ms'), '', ''],
+    ['alerts received', `${f.latency.received} of ${f.latency.probes}`, '', ''],
+    ['peak RSS', `${formatNumber(f.pipeline.peakRssMiB)} MiB`, '', ''],
+  ];
+  const w = f.workload;
+  return [
+    `workload: ${w.traces} traces = ${w.spans} spans + ${w.logs} logs = ${w.records} records in ${w.messages} OTLP protobuf messages (${formatNumber(w.megabytes)} MB)`,
+    formatTable(['figure', 'pipeline', 'broker', 'pipeline/broker'], rows),
+  ].join('\n');
+}
+
+/** The profile's top functions as a table. */
+export function profileTable(profile: ProfileSummary): string {
+  return [
+    `pipeline CPU profile after start-up: ${formatNumber(profile.busyMs / 1_000)} s busy, ${formatNumber(profile.idleMs / 1_000)} s idle`,
+    formatTable(
+      ['self time', 'share', 'function'],
+      profile.top.map((t) => [`${formatNumber(t.selfMs)} ms`, `${formatNumber(t.selfPercent)} %`, t.name]),
+    ),
+  ].join('\n');
+}

@@ -1,0 +1,38 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { benchOptions } from '../../bench/bench-options';
+import { runBench } from '../../bench/run-bench';
+import { createLogger } from '../../common/logger';
+import { withLocalStackDefaults } from '../../infra/local-stack-env';
+import { stackSettingsFromEnv } from '../../infra/stack-settings';
+
+// A smoke run of `stacklens bench` with tiny sizes: the figures must be there and agree with each
+// other. Nothing about how fast (timed assertions are not allowed); the benchmark prints those.
+// The pipeline process runs from the build (dist/), as `npm run bench` does.
+const script = join(__dirname, '../../dist/bench/pipeline-process.js');
+
+describe('runBench', () => {
+  it('measures throughput, alert latency, peak memory and the broker baseline on tiny sizes', async () => {
+    expect(existsSync(script)).toBe(true); // `npm run build` makes it
+    const settings = stackSettingsFromEnv();
+    const options = benchOptions({ traces: 10, latencyProbes: 5, latencyRate: 5, timeoutSeconds: 60 });
+    const f = await runBench(options, {
+      env: withLocalStackDefaults({ ...process.env, KAFKA_BROKERS: undefined }, settings),
+      settings,
+      logger: createLogger({ level: 'warn', format: 'text', name: 'bench-it' }),
+      pipelineScript: script,
+    });
+    expect(f.workload.traces).toBe(10);
+    expect(f.workload.records).toBe(f.workload.spans + f.workload.logs);
+    expect(f.workload.spans).toBe(10 * options.spansPerTrace);
+    expect(f.broker.records).toBe(f.workload.messages);
+    expect(f.pipeline.recordsPerSecond).toBeGreaterThan(0);
+    expect(f.pipeline.elapsedMs).toBeGreaterThanOrEqual(f.pipeline.clickhouseElapsedMs);
+    expect(f.ratio).toBeCloseTo(f.pipeline.messagesPerSecond / f.broker.fetchRecordsPerSecond, 6);
+    expect(f.pipeline.peakRssMiB).toBeGreaterThan(0);
+    expect(f.latency.received).toBe(5);
+    expect(f.latency.p50Ms).toBeGreaterThan(0);
+    expect(f.latency.p99Ms).toBeGreaterThanOrEqual(f.latency.p50Ms!);
+    expect(f.latency.maxMs).toBeGreaterThanOrEqual(f.latency.p99Ms!);
+  });
+});
