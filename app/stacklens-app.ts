@@ -7,10 +7,11 @@ import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import type { Logger } from '../common/logger';
 import type { StackLensConfig } from '../config/config';
 import { parseAlertRulesText, type AlertRules } from '../processors/alerts';
+import type { Alert, LogRecord } from '../processors/records';
 import { createRecordPipeline } from '../processors/pipeline';
 import { createRedactor } from '../processors/redact';
 import { ArchiveSink } from '../sinks/archive/archive-sink';
-import { createArchiveStore, type S3ArchiveOptions } from '../sinks/archive/store';
+import { createArchiveStore, type ArchiveStore, type S3ArchiveOptions } from '../sinks/archive/store';
 import { createClickHouse } from '../sinks/clickhouse/client';
 import {
   alertsSink,
@@ -22,9 +23,14 @@ import { migrate } from '../sinks/clickhouse/migrations';
 import { registerProductSerdes } from '../sinks/kafka/product-serdes';
 import { ensureTopics, productTopicNames, productTopicSpecs } from '../sinks/kafka/topics';
 import { kafkajsLogCreator } from '../topology/runtime/kafkajs-log';
+import type { Serde, Topology } from '../topology';
 import { StreamsApp } from '../topology/runtime/streams-app';
 import { buildArchiveTopology } from './pipeline/archive-topology';
-import { buildStackLensTopology, type StackLensTopics } from './pipeline/stacklens-topology';
+import {
+  buildStackLensTopology,
+  type StackLensTopics,
+  type StackLensTopologyOptions,
+} from './pipeline/stacklens-topology';
 
 /** Everything a running StackLens holds, closed in reverse order by `stop`. */
 export interface RunningStackLens {
@@ -67,6 +73,65 @@ function s3ArchiveOptions(config: StackLensConfig): S3ArchiveOptions | undefined
   };
 }
 
+export interface PipelineTopologyDeps {
+  clickhouse: ClickHouseClient;
+  /** Value serdes of stacklens-enriched and stacklens-alerts (the registry's Avro serdes when running). */
+  serdes: { enriched: Serde<LogRecord>; alerts: Serde<Alert> };
+  logger: Logger;
+  /** Default APPLICATION_ID; a replay runs the same topology under its own id. */
+  applicationId?: string;
+  /** Topics to read instead of the (prefixed) input topics. */
+  sources?: { logs: string; traces: string };
+  outputs?: StackLensTopologyOptions['outputs'];
+  onRedacted?: (count: number) => void;
+}
+
+/**
+ * The pipeline topology as configured: the live pipeline, replays and `stacklens topology` build it
+ * here, so they cannot drift apart. The ClickHouse sinks keep their default names everywhere: their
+ * progress ledger is keyed by them, which is what makes a replay skip rows already inserted.
+ */
+export function buildPipelineTopology(config: StackLensConfig, deps: PipelineTopologyDeps): Topology {
+  const sinkOptions = { client: deps.clickhouse, log: deps.logger };
+  const windowMs = config.correlation.windowSeconds * 1_000;
+  return buildStackLensTopology({
+    applicationId: deps.applicationId ?? config.kafka.applicationId,
+    topics: { ...stackLensTopics(config), ...deps.sources },
+    records: createRecordPipeline(),
+    alertRules: loadAlertRules(config.alerts.rulesFile),
+    correlation: {
+      windowMs,
+      graceMs: config.correlation.graceSeconds * 1_000,
+      retentionMs: 10 * windowMs,
+    },
+    serdes: { enrichedLog: deps.serdes.enriched, alert: deps.serdes.alerts },
+    sinks: {
+      logs: otelLogsSink(sinkOptions),
+      spans: otelTracesSink(sinkOptions),
+      correlations: correlationsSink(sinkOptions),
+      alerts: alertsSink(sinkOptions),
+    },
+    outputs: deps.outputs,
+    onRedacted: deps.onRedacted,
+  });
+}
+
+/** The archive topology as configured (see buildPipelineTopology). */
+export function buildArchiveTopologyFor(
+  config: StackLensConfig,
+  store: ArchiveStore,
+  logger: Logger,
+): Topology {
+  return buildArchiveTopology({
+    topics: stackLensTopics(config),
+    redactor: createRedactor(),
+    sinks: {
+      logs: new ArchiveSink({ store, signal: 'logs', log: logger }),
+      traces: new ArchiveSink({ store, signal: 'traces', log: logger }),
+    },
+  });
+}
+
 /** Reads and validates the alert rules file named by ALERT_RULES_FILE. */
 export function loadAlertRules(path: string): AlertRules {
   return parseAlertRulesText(readFileSync(path, 'utf8'));
@@ -88,7 +153,6 @@ export function kafkaClient(config: StackLensConfig, logger: Logger, clientId: s
 export async function startStackLens(options: StackLensAppOptions): Promise<RunningStackLens> {
   const { config, logger } = options;
   const log = logger.child({ component: 'app' });
-  const alertRules = loadAlertRules(config.alerts.rulesFile);
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -121,24 +185,10 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
   const serdes = await registerProductSerdes(schemaRegistry, { prefix: config.topicPrefix });
   log.info('Avro schemas registered');
 
-  const sinkOptions = { client: clickhouse, log: logger };
-  const topology = buildStackLensTopology({
-    applicationId: config.kafka.applicationId,
-    topics: stackLensTopics(config),
-    records: createRecordPipeline(),
-    alertRules,
-    correlation: {
-      windowMs: config.correlation.windowSeconds * 1_000,
-      graceMs: config.correlation.graceSeconds * 1_000,
-      retentionMs: 10 * config.correlation.windowSeconds * 1_000,
-    },
-    serdes: { enrichedLog: serdes.enriched, alert: serdes.alerts },
-    sinks: {
-      logs: otelLogsSink(sinkOptions),
-      spans: otelTracesSink(sinkOptions),
-      correlations: correlationsSink(sinkOptions),
-      alerts: alertsSink(sinkOptions),
-    },
+  const topology = buildPipelineTopology(config, {
+    clickhouse,
+    serdes,
+    logger,
     onRedacted: (count) => redactions.inc(count),
   });
 
@@ -153,27 +203,17 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
   });
 
   const archiveStore = createArchiveStore({ s3: s3ArchiveOptions(config), dir: config.archive.dir });
-  const archive = new StreamsApp(
-    buildArchiveTopology({
-      topics: stackLensTopics(config),
-      redactor: createRedactor(),
-      sinks: {
-        logs: new ArchiveSink({ store: archiveStore, signal: 'logs', log: logger }),
-        traces: new ArchiveSink({ store: archiveStore, signal: 'traces', log: logger }),
-      },
-    }),
-    {
-      applicationId: `${config.kafka.applicationId}-archive`,
-      brokers: config.kafka.brokers,
-      instanceId,
-      processingGuarantee: config.kafka.processingGuarantee,
-      // One run, so one object per partition, every ARCHIVE_FLUSH_SECONDS or 4 MiB.
-      fetchMaxWaitMs: config.archive.flushSeconds * 1_000,
-      fetchMinBytes: 4 * 1024 * 1024,
-      logger,
-      registry,
-    },
-  );
+  const archive = new StreamsApp(buildArchiveTopologyFor(config, archiveStore, logger), {
+    applicationId: `${config.kafka.applicationId}-archive`,
+    brokers: config.kafka.brokers,
+    instanceId,
+    processingGuarantee: config.kafka.processingGuarantee,
+    // One run, so one object per partition, every ARCHIVE_FLUSH_SECONDS or 4 MiB.
+    fetchMaxWaitMs: config.archive.flushSeconds * 1_000,
+    fetchMinBytes: 4 * 1024 * 1024,
+    logger,
+    registry,
+  });
   log.info(`topology:\n${streams.describe()}\narchive topology:\n${archive.describe()}`);
   await streams.start();
   await archive.start();

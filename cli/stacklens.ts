@@ -1,14 +1,20 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { StackLensError } from '../common/errors';
+import { replayCommand } from './replay-command';
+import { benchCommand } from './bench-command';
 import { runCommand } from './run-command';
 import { stackCommand } from './stack-command';
+import { topologyCommand } from './topology-command';
 
 const program = new Command('stacklens')
   .description('OpenTelemetry logs and traces from Kafka, correlated, queryable and alertable')
   .showHelpAfterError()
   .addCommand(runCommand())
-  .addCommand(stackCommand());
+  .addCommand(replayCommand())
+  .addCommand(topologyCommand())
+  .addCommand(stackCommand())
+  .addCommand(benchCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Our own errors carry a message meant for the user; anything else is a bug worth a stack trace.
