@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
 import { startDemoProducers, type DemoProducers } from '../../app/demo/demo-producers';
 import { SERVICES, WORKFLOWS } from '../../app/demo/otlp-scenario';
@@ -10,6 +9,7 @@ import { kafkaBootstrap } from '../../infra/services/kafka';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
 import { parseAlertRulesText } from '../../processors';
 import { decodeLanded, firedRuleIds, type LandedMessage } from '../support/demo-telemetry';
+import { waitFor } from '../support/wait-for';
 
 // The demo producers against the local stack's broker: what lands on the topics must be what the
 // stream processor's record pipeline reads, with the seeds' services, workflows and errors.
@@ -22,14 +22,6 @@ const run = randomUUID().slice(0, 8);
 const topics = { logs: `it-demo-logs-${run}`, traces: `it-demo-traces-${run}` };
 const log = createLogger({ level: 'silent', format: 'json' });
 const rules = parseAlertRulesText(readFileSync(join(__dirname, '../../config/alert-rules.json'), 'utf8'));
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(100);
-  }
-}
 
 describe('demo producers on the local Kafka', () => {
   let admin: Admin;

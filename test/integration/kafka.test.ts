@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
   Kafka,
   Partitioners,
@@ -10,6 +9,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
+import { waitFor } from '../support/wait-for';
 
 // Runs against the local stack's broker (started by the global setup) with the client the app uses:
 // every request kind StackLens relies on must be accepted by the Kafka version the stack installs.
@@ -20,18 +20,6 @@ const kafka = new Kafka({
   logLevel: logLevel.WARN,
 });
 const run = randomUUID().slice(0, 8);
-
-async function waitFor(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(100);
-  }
-}
 
 async function committedOffset(admin: Admin, groupId: string, topic: string): Promise<string | undefined> {
   const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });

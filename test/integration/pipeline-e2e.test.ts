@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
@@ -38,6 +37,7 @@ import { evaluateCorrelation, evaluateLog, initialAlertState, type Alert } from 
 import { hivePartition } from '../../sinks/archive/layout';
 import { HEADER } from '../../topology';
 import { correlate, decodeLanded, type DecodedTelemetry } from '../support/demo-telemetry';
+import { waitFor as waitUntil } from '../support/wait-for';
 
 // Issues 4 and 5 end to end through the composition root, with nothing mocked: OTLP batches made by
 // the OpenTelemetry JS SDK go to the (prefixed) Kafka topics as the Collector's Kafka exporter
@@ -96,14 +96,16 @@ interface Produced {
 }
 
 /** Polls until `condition` holds; fails after `timeoutMs`, or at once when the pipeline has failed. */
-async function waitFor(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+function waitFor(
+  what: string,
+  condition: () => Promise<boolean> | boolean,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const unlessFailed = async (): Promise<boolean> => {
     if (pipelineFailure !== undefined) throw new Error(`the pipeline failed: ${String(pipelineFailure)}`);
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(250);
-  }
+    return condition();
+  };
+  return waitUntil(what, unlessFailed, timeoutMs, 250);
 }
 
 let app: RunningStackLens | undefined;

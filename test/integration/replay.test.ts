@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
 import { buildScenario, encodeLogs, encodeSpans, type Scenario } from '../../app/demo/otlp-scenario';
@@ -20,6 +19,7 @@ import { loadConfig } from '../../config/config';
 import { withLocalStackDefaults } from '../../infra/local-stack-env';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
 import type { BoundedProgress } from '../../topology/runtime/bounds';
+import { waitFor } from '../support/wait-for';
 
 // `stacklens replay` against the local stack: the live pipeline processes a scenario (and archives
 // it), then replays of the topics and of the archive must rebuild the same ClickHouse rows, add
@@ -50,14 +50,6 @@ const kafka = new Kafka({
   logLevel: logLevel.NOTHING,
 });
 const stateDir = join(dir, 'replay-state');
-
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(250);
-  }
-}
 
 /** What the tables hold, in a form two runs can be compared by (rows as sorted JSON lines). */
 interface Snapshot {

@@ -14,8 +14,8 @@ import {
   quietLogger,
   testKafka,
   uniqueName,
-  waitFor,
 } from '../support/topology-kafka';
+import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(180_000);
 
@@ -90,9 +90,9 @@ describe('topology runtime: backpressure and a sink that is down', () => {
     await app.start();
     try {
       await waitFor(
+        'the partition to pause on the failing sink',
         async () => sink.failedFlushes >= 3 && (await gauge(app, 'pausedPartitions')) === 1,
         60_000,
-        'the partition to pause on the failing sink',
       );
       // Input keeps arriving while the sink is down; the runtime must not take more of it.
       await produce(
@@ -100,7 +100,7 @@ describe('topology runtime: backpressure and a sink that is down', () => {
         input,
         Array.from({ length: 5_000 }, (_, i) => value(5_000 + i)),
       );
-      await waitFor(() => sink.failedFlushes >= 10, 60_000, 'more retries');
+      await waitFor('more retries', () => sink.failedFlushes >= 10, 60_000);
       expect(await consumed(app)).toBe(bound);
       expect(sink.buffered).toHaveLength(bound);
       expect(await gauge(app, 'inFlightRecords')).toBe(bound);
@@ -110,7 +110,7 @@ describe('topology runtime: backpressure and a sink that is down', () => {
       );
 
       sink.up = true;
-      await waitFor(() => sink.durable().length >= 10_000, 90_000, 'every record to reach the sink');
+      await waitFor('every record to reach the sink', () => sink.durable().length >= 10_000, 90_000);
       expect(sink.durable()).toEqual(Array.from({ length: 10_000 }, (_, i) => i));
       // Ranges follow each other without gap or overlap, each at most `bound` records.
       let next = 0;

@@ -2,15 +2,8 @@ import type { Kafka } from 'kafkajs';
 import type { ProcessingGuarantee } from '../../topology/runtime/options';
 import type { FixtureInput, FixtureOutput } from '../support/topology-fixture-app';
 import { FixtureProcess } from '../support/topology-fixture-process';
-import {
-  BROKERS,
-  createTopics,
-  produce,
-  readTopic,
-  testKafka,
-  uniqueName,
-  waitFor,
-} from '../support/topology-kafka';
+import { BROKERS, createTopics, produce, readTopic, testKafka, uniqueName } from '../support/topology-kafka';
+import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(300_000);
 
@@ -74,9 +67,9 @@ async function crashRepeatedly(guarantee: ProcessingGuarantee, kills: number) {
     const before = await outputHighWatermark(kafka, output);
     // Killed once it is writing output, in the middle of the input it was given.
     await waitFor(
+      `run ${run} to make progress`,
       async () => (await outputHighWatermark(kafka, output)) > before,
       90_000,
-      `run ${run} to make progress`,
     );
     await produce(kafka, input, inputChunk(produced));
     produced += CHUNK;

@@ -13,8 +13,8 @@ import {
   readTopic,
   testKafka,
   uniqueName,
-  waitFor,
 } from '../support/topology-kafka';
+import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(240_000);
 
@@ -119,9 +119,9 @@ describe.each<ProcessingGuarantee>(['exactly_once', 'at_least_once'])(
       await app.start();
       try {
         await waitFor(
+          'the input offsets to be committed',
           async () => (await committedOffset(kafka, appId, input)) === RECORDS,
           120_000,
-          'the input offsets to be committed',
         );
         const out = await readTopic(kafka, output, { until: (r) => r.length >= RECORDS });
         const perId = new Map<number, number>();

@@ -1,14 +1,7 @@
 import type { FixtureInput, FixtureOutput } from '../support/topology-fixture-app';
 import { FixtureProcess } from '../support/topology-fixture-process';
-import {
-  BROKERS,
-  createTopics,
-  produce,
-  readTopic,
-  testKafka,
-  uniqueName,
-  waitFor,
-} from '../support/topology-kafka';
+import { BROKERS, createTopics, produce, readTopic, testKafka, uniqueName } from '../support/topology-kafka';
+import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(300_000);
 
@@ -45,9 +38,9 @@ describe('topology runtime: two instances share the partitions', () => {
     const b = new FixtureProcess(env('b'));
     // 2 sub-topologies x 4 partitions = 8 tasks, 4 each once both are in the group.
     await waitFor(
+      'a 4/4 split',
       () => a.assignedTasks().length === 4 && b.assignedTasks().length === 4,
       90_000,
-      'a 4/4 split',
     );
     expect(new Set([...a.assignedTasks(), ...b.assignedTasks()]).size).toBe(8);
     const bTasks = b.assignedTasks();
@@ -58,7 +51,7 @@ describe('topology runtime: two instances share the partitions', () => {
     b.kill('SIGKILL');
     await b.exited;
     await produce(kafka, input, records(2_000, 2_000));
-    await waitFor(() => a.assignedTasks().length === 8, 90_000, 'a to take over all 8 tasks');
+    await waitFor('a to take over all 8 tasks', () => a.assignedTasks().length === 8, 90_000);
     const all = await readTopic(kafka, output, { until: (r) => r.length >= 4_000, timeoutMs: 120_000 });
 
     // a restored the stores of the tasks it took over from b before processing them.

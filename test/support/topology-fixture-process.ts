@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { waitFor } from './topology-kafka';
+
+import { waitFor } from './wait-for';
 
 const FIXTURE = join(__dirname, 'topology-fixture-app.ts');
 
@@ -47,7 +48,7 @@ export class FixtureProcess {
     what: string,
     timeoutMs = 60_000,
   ): Promise<void> {
-    await waitFor(() => this.hasLog(predicate), timeoutMs, what);
+    await waitFor(what, () => this.hasLog(predicate), timeoutMs);
   }
 
   /** Task ids of the latest assignment logged. */

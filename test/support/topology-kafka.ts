@@ -1,3 +1,4 @@
+import { waitFor } from './wait-for';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type KafkaMessage, type Message } from 'kafkajs';
 import { Registry } from 'prom-client';
@@ -61,19 +62,6 @@ export interface ReadRecord {
   readonly headers: Record<string, string>;
 }
 
-/** Polls `condition` until it holds; fails with `what` after `timeoutMs`. */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /**
  * Reads a topic from the beginning (read_committed) until every partition is read up to the
  * high watermark taken at the call and `until` holds on what was read.
@@ -112,7 +100,7 @@ export async function readTopic(
       const highs = await admin.fetchTopicOffsets(topic);
       return highs.every((h) => Number(h.high) === 0 || (positions.get(h.partition) ?? 0) >= Number(h.high));
     };
-    await waitFor(caughtUp, timeoutMs, `topic ${topic} to be read (${records.length} records so far)`);
+    await waitFor(`topic ${topic} to be read (${records.length} records so far)`, caughtUp, timeoutMs);
     return records;
   } finally {
     await consumer.disconnect();
