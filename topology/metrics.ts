@@ -1,11 +1,34 @@
-import { Counter, Gauge, Histogram, type Metric, type Registry } from 'prom-client';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  type CounterConfiguration,
+  type GaugeConfiguration,
+  type HistogramConfiguration,
+  type Registry,
+} from 'prom-client';
 
-/**
- * A metric of the registry, created on first use: several applications in one process (the
- * pipeline and the archive) share each metric, told apart by their `application` label.
- */
-function shared<T extends Metric>(registry: Registry, name: string, create: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? create();
+// Each metric is created on first use and shared after that: several applications in one process
+// (the pipeline and the archive) register the same metrics, told apart by their `application` label.
+function counter<L extends string>(registry: Registry, config: CounterConfiguration<L>): Counter<L> {
+  return (
+    (registry.getSingleMetric(config.name) as Counter<L> | undefined) ??
+    new Counter({ ...config, registers: [registry] })
+  );
+}
+
+function gauge<L extends string>(registry: Registry, config: GaugeConfiguration<L>): Gauge<L> {
+  return (
+    (registry.getSingleMetric(config.name) as Gauge<L> | undefined) ??
+    new Gauge({ ...config, registers: [registry] })
+  );
+}
+
+function histogram<L extends string>(registry: Registry, config: HistogramConfiguration<L>): Histogram<L> {
+  return (
+    (registry.getSingleMetric(config.name) as Histogram<L> | undefined) ??
+    new Histogram({ ...config, registers: [registry] })
+  );
 }
 
 /**
@@ -32,152 +55,73 @@ export class TopologyMetrics {
     registry: Registry,
     readonly applicationId: string,
   ) {
-    const registers = [registry];
     const p = 'stacklens_topology_';
-    this.recordsConsumed = shared(
-      registry,
-      `${p}records_consumed_total`,
-      () =>
-        new Counter({
-          name: `${p}records_consumed_total`,
-          help: 'Records read from source topics',
-          labelNames: ['application', 'topic'],
-          registers,
-        }),
-    );
-    this.recordsProcessed = shared(
-      registry,
-      `${p}records_processed_total`,
-      () =>
-        new Counter({
-          name: `${p}records_processed_total`,
-          help: 'Records that went through the pipeline without error',
-          labelNames: ['application', 'topic'],
-          registers,
-        }),
-    );
-    this.recordsProduced = shared(
-      registry,
-      `${p}records_produced_total`,
-      () =>
-        new Counter({
-          name: `${p}records_produced_total`,
-          help: 'Records written to topics (outputs, repartition, changelog, late, DLQ), counted once durable',
-          labelNames: ['application', 'topic'],
-          registers,
-        }),
-    );
-    this.processingLatency = shared(
-      registry,
-      `${p}processing_latency_seconds`,
-      () =>
-        new Histogram({
-          name: `${p}processing_latency_seconds`,
-          help: 'Time to push one record through its task pipeline',
-          labelNames: ['application'],
-          buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1],
-          registers,
-        }),
-    );
-    this.consumerLag = shared(
-      registry,
-      `${p}consumer_lag`,
-      () =>
-        new Gauge({
-          name: `${p}consumer_lag`,
-          help: 'High watermark minus next offset to process, per source partition',
-          labelNames: ['application', 'topic', 'partition'],
-          registers,
-        }),
-    );
-    this.commitLatency = shared(
-      registry,
-      `${p}commit_latency_seconds`,
-      () =>
-        new Histogram({
-          name: `${p}commit_latency_seconds`,
-          help: 'Time to make a batch durable: sink flushes, produce and offset commit (or transaction)',
-          labelNames: ['application', 'guarantee'],
-          buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-          registers,
-        }),
-    );
-    this.storeEntries = shared(
-      registry,
-      `${p}state_store_entries`,
-      () =>
-        new Gauge({
-          name: `${p}state_store_entries`,
-          help: 'Entries held in memory by a state store of a task',
-          labelNames: ['application', 'store', 'task'],
-          registers,
-        }),
-    );
-    this.lateRecords = shared(
-      registry,
-      `${p}late_records_total`,
-      () =>
-        new Counter({
-          name: `${p}late_records_total`,
-          help: 'Records that arrived after their window closed, sent to the late-records topic',
-          labelNames: ['application', 'processor'],
-          registers,
-        }),
-    );
-    this.dlqRecords = shared(
-      registry,
-      `${p}dlq_records_total`,
-      () =>
-        new Counter({
-          name: `${p}dlq_records_total`,
-          help: 'Records sent to the dead-letter queue, by error type',
-          labelNames: ['application', 'error'],
-          registers,
-        }),
-    );
-    this.restorations = shared(
-      registry,
-      `${p}restorations_total`,
-      () =>
-        new Counter({
-          name: `${p}restorations_total`,
-          help: 'State store restorations from changelog',
-          labelNames: ['application', 'store'],
-          registers,
-        }),
-    );
-    this.restoredRecords = shared(
-      registry,
-      `${p}restored_records_total`,
-      () =>
-        new Counter({
-          name: `${p}restored_records_total`,
-          help: 'Changelog records applied while restoring',
-          labelNames: ['application', 'store'],
-          registers,
-        }),
-    );
-    this.pausedPartitions = shared(
-      registry,
-      `${p}paused_partitions`,
-      () =>
-        new Gauge({
-          name: `${p}paused_partitions`,
-          help: 'Source partitions paused by backpressure',
-          labelNames: ['application'],
-          registers,
-        }),
-    );
-    this.inFlightRecords = shared(
-      registry,
-      `${p}in_flight_records`,
-      () =>
-        new Gauge({
-          name: `${p}in_flight_records`,
-          help: 'Output records and sink writes processed but not yet durable',
-          labelNames: ['application'],
-          registers,
-        }),
-    );
+    this.recordsConsumed = counter(registry, {
+      name: `${p}records_consumed_total`,
+      help: 'Records read from source topics',
+      labelNames: ['application', 'topic'],
+    });
+    this.recordsProcessed = counter(registry, {
+      name: `${p}records_processed_total`,
+      help: 'Records that went through the pipeline without error',
+      labelNames: ['application', 'topic'],
+    });
+    this.recordsProduced = counter(registry, {
+      name: `${p}records_produced_total`,
+      help: 'Records written to topics (outputs, repartition, changelog, late, DLQ), counted once durable',
+      labelNames: ['application', 'topic'],
+    });
+    this.processingLatency = histogram(registry, {
+      name: `${p}processing_latency_seconds`,
+      help: 'Time to push one record through its task pipeline',
+      labelNames: ['application'],
+      buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1],
+    });
+    this.consumerLag = gauge(registry, {
+      name: `${p}consumer_lag`,
+      help: 'High watermark minus next offset to process, per source partition',
+      labelNames: ['application', 'topic', 'partition'],
+    });
+    this.commitLatency = histogram(registry, {
+      name: `${p}commit_latency_seconds`,
+      help: 'Time to make a batch durable: sink flushes, produce and offset commit (or transaction)',
+      labelNames: ['application', 'guarantee'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    });
+    this.storeEntries = gauge(registry, {
+      name: `${p}state_store_entries`,
+      help: 'Entries held in memory by a state store of a task',
+      labelNames: ['application', 'store', 'task'],
+    });
+    this.lateRecords = counter(registry, {
+      name: `${p}late_records_total`,
+      help: 'Records that arrived after their window closed, sent to the late-records topic',
+      labelNames: ['application', 'processor'],
+    });
+    this.dlqRecords = counter(registry, {
+      name: `${p}dlq_records_total`,
+      help: 'Records sent to the dead-letter queue, by error type',
+      labelNames: ['application', 'error'],
+    });
+    this.restorations = counter(registry, {
+      name: `${p}restorations_total`,
+      help: 'State store restorations from changelog',
+      labelNames: ['application', 'store'],
+    });
+    this.restoredRecords = counter(registry, {
+      name: `${p}restored_records_total`,
+      help: 'Changelog records applied while restoring',
+      labelNames: ['application', 'store'],
+    });
+    this.pausedPartitions = gauge(registry, {
+      name: `${p}paused_partitions`,
+      help: 'Source partitions paused by backpressure',
+      labelNames: ['application'],
+    });
+    this.inFlightRecords = gauge(registry, {
+      name: `${p}in_flight_records`,
+      help: 'Output records and sink writes processed but not yet durable',
+      labelNames: ['application'],
+    });
   }
 }
