@@ -1,6 +1,6 @@
 import type { ProcessorSupplier } from '../processor/processor';
 import { processorOperator } from '../processor/processor-operator';
-import { jsonSerde } from '../serde';
+import { jsonSerde, type Serde } from '../serde';
 import { windowStoreSpec } from '../state/window-store';
 import type { TopologyNode } from '../topology';
 import type { AggregationOptions, SessionAggregationOptions } from '../windows/aggregation';
@@ -20,16 +20,7 @@ export class TimeWindowedKStream<K, V> {
   ) {}
 
   aggregate<A>(name: string, options: AggregationOptions<K, V, A>): KStream<Windowed<K>, A> {
-    const storeName = `${name}-store`;
-    const keySerde = options.keySerde ?? jsonSerde<K>();
-    const valueSerde = options.valueSerde ?? jsonSerde<V>();
-    this.builder.addStateStore(
-      windowStoreSpec(storeName, {
-        keySerde,
-        valueSerde: windowValueSerde(options.aggregateSerde ?? jsonSerde<A>()),
-        maxEntries: options.maxEntries,
-      }),
-    );
+    const { storeName, keySerde, valueSerde } = addAggregateStore(this.builder, name, options);
     const supplier = (): TimeWindowAggregateProcessor<K, V, A> =>
       new TimeWindowAggregateProcessor({
         windows: this.windows,
@@ -61,16 +52,7 @@ export class SessionWindowedKStream<K, V> {
   ) {}
 
   aggregate<A>(name: string, options: SessionAggregationOptions<K, V, A>): KStream<Windowed<K>, A> {
-    const storeName = `${name}-store`;
-    const keySerde = options.keySerde ?? jsonSerde<K>();
-    const valueSerde = options.valueSerde ?? jsonSerde<V>();
-    this.builder.addStateStore(
-      windowStoreSpec(storeName, {
-        keySerde,
-        valueSerde: windowValueSerde(options.aggregateSerde ?? jsonSerde<A>()),
-        maxEntries: options.maxEntries,
-      }),
-    );
+    const { storeName, keySerde, valueSerde } = addAggregateStore(this.builder, name, options);
     const supplier = (): SessionWindowAggregateProcessor<K, V, A> =>
       new SessionWindowAggregateProcessor({
         windows: this.windows,
@@ -95,6 +77,25 @@ export class SessionWindowedKStream<K, V> {
       merger: (_k, a, b) => a + b,
     });
   }
+}
+
+/** The window store `${name}-store` an aggregation keeps its windows in, and the serdes it uses. */
+function addAggregateStore<K, V, A>(
+  builder: TopologyBuilder,
+  name: string,
+  options: Pick<AggregationOptions<K, V, A>, 'keySerde' | 'valueSerde' | 'aggregateSerde' | 'maxEntries'>,
+): { storeName: string; keySerde: Serde<K>; valueSerde: Serde<V> } {
+  const storeName = `${name}-store`;
+  const keySerde = options.keySerde ?? jsonSerde<K>();
+  const valueSerde = options.valueSerde ?? jsonSerde<V>();
+  builder.addStateStore(
+    windowStoreSpec(storeName, {
+      keySerde,
+      valueSerde: windowValueSerde(options.aggregateSerde ?? jsonSerde<A>()),
+      maxEntries: options.maxEntries,
+    }),
+  );
+  return { storeName, keySerde, valueSerde };
 }
 
 function addAggregateNode<K, V, A>(
