@@ -4,6 +4,7 @@ import type { Observable } from 'rxjs';
 import type { Logger } from '../common/logger';
 import type { StackLensConfig } from '../config/config';
 import type { Alert, LogRecord } from '../processors/records';
+import type { RequestPolicy } from './http/request-guard';
 
 /**
  * The process's single live view of the pipeline output. ONE Kafka consumer per process feeds it
@@ -59,6 +60,18 @@ export interface ApiLimits {
   probeTimeoutMs: number;
   /** ClickHouse max_execution_time of API queries. */
   queryTimeoutSeconds: number;
+  /** REST queries run at once, and how many more may wait (then 429); see api/query/query-gate.ts. */
+  maxConcurrentQueries: number;
+  maxQueuedQueries: number;
+  /** Longest wait for a query slot before 429. */
+  queryQueueTimeoutMs: number;
+  /** Time range queried when a request gives none, and the widest a request may ask for (else 400). */
+  defaultQueryRangeHours: number;
+  maxQueryRangeHours: number;
+  /** ClickHouse max_memory_usage, max_bytes_to_read and max_result_bytes of each API query. */
+  queryMaxMemoryBytes: number;
+  queryMaxReadBytes: number;
+  queryMaxResultBytes: number;
 }
 
 export const DEFAULT_LIMITS: ApiLimits = {
@@ -77,6 +90,14 @@ export const DEFAULT_LIMITS: ApiLimits = {
   produceTimeoutMs: 10_000,
   probeTimeoutMs: 3_000,
   queryTimeoutSeconds: 30,
+  maxConcurrentQueries: 8,
+  maxQueuedQueries: 32,
+  queryQueueTimeoutMs: 10_000,
+  defaultQueryRangeHours: 24,
+  maxQueryRangeHours: 7 * 24,
+  queryMaxMemoryBytes: 1024 * 1024 * 1024,
+  queryMaxReadBytes: 10 * 1024 * 1024 * 1024,
+  queryMaxResultBytes: 16 * 1024 * 1024,
 };
 
 export interface IngestTopics {
@@ -101,4 +122,6 @@ export interface ApiDeps {
   logger: Logger;
   limits?: Partial<ApiLimits>;
   topics?: Partial<IngestTopics>;
+  /** Allowed cross-origin pages and Host names; without it, same-origin only and loopback names only. */
+  requestPolicy?: RequestPolicy;
 }

@@ -8,6 +8,7 @@ import { createApi, DEFAULT_LIMITS, KafkaLiveFeed, kafkaIngestProducer } from '.
 import { StackLensError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { StackLensConfig } from '../config/config';
+import { createQueryClickHouse } from '../sinks/clickhouse/client';
 import {
   archiveProbe,
   clickhouseProbe,
@@ -47,7 +48,7 @@ export interface ApiServerDeps {
   logger: Logger;
   /** prom-client registry shared with the runtime; served at /metrics. */
   registry: Registry;
-  /** Already created and migrated by the caller, who also closes it. */
+  /** The sinks' client, for the readiness probe; already created and migrated by the caller, who also closes it. */
   clickhouse: ClickHouseClient;
   /** Caller-owned; the server creates (and disconnects) its own producer, admin and live consumer on it. */
   kafka: Kafka;
@@ -98,9 +99,27 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     logger,
   });
   const archive = archiveProbe(config.archive, probeTimeoutMs);
+  const limits = {
+    maxConcurrentQueries: config.apiQueries.maxConcurrent,
+    maxQueuedQueries: config.apiQueries.maxQueued,
+    maxQueryRangeHours: config.apiQueries.maxRangeHours,
+    queryMaxMemoryBytes: config.apiQueries.maxMemoryBytes,
+    queryMaxReadBytes: config.apiQueries.maxReadBytes,
+    queryMaxResultBytes: config.apiQueries.maxResultBytes,
+  };
+  // The API's own ClickHouse client: its queries never wait behind the pipeline's writes.
+  const queries = createQueryClickHouse({
+    url: config.clickhouse.url,
+    username: config.clickhouse.user,
+    password: config.clickhouse.password,
+    database: config.clickhouse.database,
+    chdbPath: config.clickhouse.chdbPath,
+    maxOpenConnections: limits.maxConcurrentQueries,
+    requestTimeoutMs: (DEFAULT_LIMITS.queryTimeoutSeconds + 10) * 1_000,
+  });
 
   const api = createApi({
-    clickhouse: deps.clickhouse,
+    clickhouse: queries,
     database: config.clickhouse.database,
     live: feed,
     ingest: kafkaIngestProducer(producer),
@@ -116,6 +135,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     auth: config.http.auth,
     logger,
     topics: { logs: topics.logs, traces: topics.traces },
+    limits,
   });
 
   /** Kafka clients and the S3 client, in dependency order; failures are logged, the rest still released. */
@@ -125,6 +145,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
       ['ingest producer', () => producer.disconnect()],
       ['admin client', () => admin.disconnect()],
       ['archive probe', () => archive.close()],
+      ['query client', () => queries.close()],
     ];
     for (const [what, release] of steps) {
       try {

@@ -98,6 +98,8 @@ const identifier = (fallback: string, what: string) =>
       return value;
     });
 
+const MIB = 1024 * 1024;
+
 /** Ten years: longer retention is better expressed as none at all, which operators set on the topic. */
 const MAX_RETENTION_HOURS = 87_600;
 
@@ -142,6 +144,13 @@ const envSchema = z.object({
   API_USERNAME: optionalString,
   API_PASSWORD: optionalString,
   API_TOKEN: optionalString,
+  // Guardrails of the REST queries (api/query): concurrency, time range and per-query ClickHouse limits.
+  API_MAX_CONCURRENT_QUERIES: integer(8, 1, 1_000),
+  API_MAX_QUEUED_QUERIES: integer(32, 0, 10_000),
+  API_MAX_QUERY_RANGE_HOURS: integer(7 * 24, 1, MAX_RETENTION_HOURS, ' of hours'),
+  API_QUERY_MAX_MEMORY_MB: integer(1_024, 16, 1_048_576, ' of MiB'),
+  API_QUERY_MAX_READ_MB: integer(10_240, 1, 1_073_741_824, ' of MiB'),
+  API_QUERY_MAX_RESULT_MB: integer(16, 1, 1_024, ' of MiB'),
   LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
   LOG_FORMAT: oneOf(['json', 'text'] as const, 'json'),
   // Product topics, created at start when absent (sinks/kafka/topics.ts); defaults are the seeds' sizing.
@@ -199,6 +208,15 @@ export interface StackLensConfig {
       | { kind: 'token'; token: string };
   };
   log: { level: (typeof LOG_LEVELS)[number]; format: 'json' | 'text' };
+  /** Bounds of the API's ClickHouse queries; sizes in bytes. */
+  apiQueries: {
+    maxConcurrent: number;
+    maxQueued: number;
+    maxRangeHours: number;
+    maxMemoryBytes: number;
+    maxReadBytes: number;
+    maxResultBytes: number;
+  };
   /** Prepended to the product topics' names (otel-logs, otel-traces, stacklens-enriched, stacklens-alerts). */
   topicPrefix: string;
   /** The product topics' sizing, keyed like PRODUCT_TOPICS in sinks/kafka/topics.ts. */
@@ -255,6 +273,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     alerts: { rulesFile: resolve(cwd, e.ALERT_RULES_FILE) },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT, auth: authOf(e) },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
+    apiQueries: {
+      maxConcurrent: e.API_MAX_CONCURRENT_QUERIES,
+      maxQueued: e.API_MAX_QUEUED_QUERIES,
+      maxRangeHours: e.API_MAX_QUERY_RANGE_HOURS,
+      maxMemoryBytes: e.API_QUERY_MAX_MEMORY_MB * MIB,
+      maxReadBytes: e.API_QUERY_MAX_READ_MB * MIB,
+      maxResultBytes: e.API_QUERY_MAX_RESULT_MB * MIB,
+    },
     topicPrefix: e.TOPIC_PREFIX,
     topics: {
       otelLogs: {

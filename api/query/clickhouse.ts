@@ -1,43 +1,109 @@
-import { ClickHouseError, type ClickHouseClient } from '@clickhouse/client';
-import { DependencyUnavailableError } from '../errors';
+import { ClickHouseError, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { ApiError, DependencyUnavailableError } from '../errors';
 import type { BuiltQuery } from './sql';
 
 /** ClickHouse error codes meaning "the pipeline has not created its tables yet". */
 const NOT_MIGRATED = new Set(['60', '81']); // UNKNOWN_TABLE, UNKNOWN_DATABASE
 /** TIMEOUT_EXCEEDED: the query ran past max_execution_time (an overloaded server, or a very wide query). */
 const TIMED_OUT = '159';
+/** MEMORY_LIMIT_EXCEEDED: this query's own limit, or the server's total (then it is not the query's fault). */
+const MEMORY_LIMIT = '241';
+/** TOO_MANY_ROWS (max_rows_to_read), TOO_MANY_BYTES (max_bytes_to_read). */
+const READ_LIMIT = new Set(['158', '307']);
+/** TOO_MANY_ROWS_OR_BYTES: the result passed max_result_bytes. */
+const RESULT_LIMIT = '396';
+
+/** What one API query may cost ClickHouse; every limit is a configuration variable, named in errors. */
+export interface QueryLimits {
+  timeoutSeconds: number;
+  maxMemoryBytes: number;
+  maxReadBytes: number;
+  maxResultBytes: number;
+}
+
+/** The query would pass one of the per-query limits; a narrower request can succeed. */
+export class QueryTooLargeError extends ApiError {
+  readonly status = 400;
+  readonly code = 'query_too_large';
+}
 
 /**
- * Runs a parameterized SELECT and returns its rows. Unreachable ClickHouse, missing tables and timeouts
- * become DependencyUnavailableError (503); other ClickHouse errors are bugs and propagate as 500.
+ * The settings every API query runs with. They are per query (HTTP parameters on a server, reset around
+ * each call on chDB by sinks/clickhouse/chdb-connection.ts), so they never reach the sinks' writes.
+ */
+export function querySettings(limits: QueryLimits): ClickHouseSettings {
+  return {
+    // Defence in depth: the API only reads (readonly=2 still lets the client set its output settings).
+    readonly: '2',
+    max_execution_time: limits.timeoutSeconds,
+    max_memory_usage: String(limits.maxMemoryBytes),
+    max_bytes_to_read: String(limits.maxReadBytes),
+    max_result_bytes: String(limits.maxResultBytes),
+    result_overflow_mode: 'throw',
+    // A server keeps running an HTTP query whose client left unless told otherwise; the client side of
+    // the abort is the request's AbortSignal.
+    cancel_http_readonly_queries_on_client_close: 1,
+  };
+}
+
+/**
+ * Runs a parameterized SELECT under `limits` and returns its rows; `signal` aborts it when the client is
+ * gone. Unreachable ClickHouse, missing tables and timeouts become DependencyUnavailableError (503); a
+ * query over a per-query limit becomes QueryTooLargeError (400, naming the limit); other ClickHouse
+ * errors are bugs and propagate as 500.
  */
 export async function selectRows<T>(
   client: ClickHouseClient,
   built: BuiltQuery,
-  timeoutSeconds = 30,
+  limits: QueryLimits,
+  signal?: AbortSignal,
 ): Promise<T[]> {
   try {
     const result = await client.query({
       query: built.query,
       query_params: built.params,
       format: 'JSONEachRow',
-      // Defence in depth: the API only reads (readonly=2 still lets the client set its output settings).
-      clickhouse_settings: { readonly: '2', max_execution_time: timeoutSeconds },
+      clickhouse_settings: querySettings(limits),
+      abort_signal: signal,
     });
     return await result.json<T>();
   } catch (error) {
-    if (error instanceof ClickHouseError) {
-      if (NOT_MIGRATED.has(error.code)) {
-        throw new DependencyUnavailableError(
-          'clickhouse',
-          'tables are not created yet (is the pipeline running?)',
-          { cause: error },
-        );
-      }
-      if (error.code === TIMED_OUT)
-        throw new DependencyUnavailableError('clickhouse', 'query timed out', { cause: error });
-      throw error;
-    }
+    if (error instanceof ClickHouseError) throw fromClickHouse(error, limits);
+    if (signal?.aborted === true) throw error; // the gate reports the client as gone
     throw new DependencyUnavailableError('clickhouse', 'unreachable', { cause: error });
   }
+}
+
+const MIB = 1024 * 1024;
+
+function fromClickHouse(error: ClickHouseError, limits: QueryLimits): Error {
+  const tooLarge = (detail: string) => new QueryTooLargeError(detail, { cause: error });
+  if (NOT_MIGRATED.has(error.code))
+    return new DependencyUnavailableError(
+      'clickhouse',
+      'tables are not created yet (is the pipeline running?)',
+      {
+        cause: error,
+      },
+    );
+  if (error.code === TIMED_OUT)
+    return new DependencyUnavailableError('clickhouse', 'query timed out', { cause: error });
+  if (READ_LIMIT.has(error.code))
+    return tooLarge(
+      `the query would read more than API_QUERY_MAX_READ_MB (${limits.maxReadBytes / MIB} MiB); ` +
+        'narrow the time range or add filters',
+    );
+  if (error.code === RESULT_LIMIT)
+    return tooLarge(
+      `the result would be larger than API_QUERY_MAX_RESULT_MB (${limits.maxResultBytes / MIB} MiB); ` +
+        'lower limit or narrow the time range',
+    );
+  if (error.code === MEMORY_LIMIT && /query memory limit/i.test(error.message))
+    return tooLarge(
+      `the query needs more memory than API_QUERY_MAX_MEMORY_MB (${limits.maxMemoryBytes / MIB} MiB); ` +
+        'narrow the time range or add filters',
+    );
+  if (error.code === MEMORY_LIMIT)
+    return new DependencyUnavailableError('clickhouse', 'out of memory', { cause: error });
+  return error;
 }

@@ -1,3 +1,5 @@
+import { BadParameterError } from '../errors';
+
 /**
  * Time parameters. The API accepts RFC 3339 timestamps (nanosecond fractions kept) and unix epochs in
  * seconds, milliseconds, microseconds or nanoseconds (told apart by magnitude, as users paste any of them).
@@ -44,4 +46,50 @@ export function nanosToIso(nanos: string): string {
   const base = new Date(Number(millis)).toISOString().slice(0, 19);
   const fraction = (n % 1_000_000_000n).toString().padStart(9, '0');
   return `${base}.${fraction}Z`;
+}
+
+const NANOS_PER_HOUR = 3_600n * 1_000_000_000n;
+
+/** Bounds on the time range of an API query. */
+export interface RangeLimits {
+  /** Range queried when the request gives none (capped at `maxHours`). */
+  defaultHours: number;
+  /** Widest range a request may ask for (API_MAX_QUERY_RANGE_HOURS). */
+  maxHours: number;
+}
+
+export interface TimeRange {
+  startNanos: bigint;
+  endNanos: bigint;
+}
+
+/**
+ * The range a query reads: `end` defaults to now and `start` to `end` minus the default range, so no
+ * request scans the whole table by leaving the range out; a wider range than `maxHours` is a 400
+ * naming `parameter` (the one that set the start) and the limit.
+ */
+export function boundedRange(
+  given: { start?: bigint; end?: bigint },
+  limits: RangeLimits,
+  nowNanos: bigint,
+  parameter = 'start_time',
+): TimeRange {
+  const endNanos = given.end ?? nowNanos;
+  const defaultNanos = BigInt(Math.min(limits.defaultHours, limits.maxHours)) * NANOS_PER_HOUR;
+  const startNanos = given.start ?? endNanos - defaultNanos;
+  const maxNanos = BigInt(limits.maxHours) * NANOS_PER_HOUR;
+  if (endNanos - startNanos > maxNanos) {
+    const hours = (endNanos - startNanos + NANOS_PER_HOUR - 1n) / NANOS_PER_HOUR;
+    throw new BadParameterError(
+      parameter,
+      `the range spans ${hours} h, more than API_MAX_QUERY_RANGE_HOURS (${limits.maxHours} h); ` +
+        'give a later start_time or an earlier end_time',
+    );
+  }
+  return { startNanos, endNanos };
+}
+
+/** Now as epoch ns. */
+export function nowNanos(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
 }

@@ -23,7 +23,8 @@ export function bodyParserError(error: unknown): ApiError | undefined {
 export function jsonErrorHandler(logger: Logger) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const apiError = error instanceof ApiError ? error : bodyParserError(error);
-    if (res.headersSent) {
+    // A client that went away (e.g. an abandoned query) has no one to read an answer: nothing to send or log.
+    if (res.headersSent || req.socket.destroyed) {
       res.destroy();
       return;
     }

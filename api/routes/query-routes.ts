@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Express, Request } from 'express';
+import type { Express, Request, Response } from 'express';
+import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { AlertSeverity } from '../../processors/records';
 import type { ApiLimits } from '../deps';
@@ -18,13 +19,14 @@ import {
 } from '../http/params';
 import type { RouteDoc } from '../http/route-doc';
 import { buildAlertsQuery, type AlertRow } from '../query/alerts-sql';
-import { selectRows } from '../query/clickhouse';
+import { selectRows, type QueryLimits } from '../query/clickhouse';
 import { buildCorrelationsQuery, type CorrelationRow } from '../query/correlations-sql';
 import { decodeCursor, encodeCursor } from '../query/cursor';
 import { WORKFLOW_ID_KEYS, type LogFilter } from '../query/log-filter';
 import { buildLogsQuery, buildTraceLogsQuery, type LogRow } from '../query/logs-sql';
 import { buildServicesQuery, type ServiceRow } from '../query/services-sql';
-import { nanosToIso } from '../query/time';
+import { QueryAbandonedError, QueryGate } from '../query/query-gate';
+import { boundedRange, nanosToIso, nowNanos, type RangeLimits } from '../query/time';
 import { buildTraceTree } from '../query/trace-tree';
 import { buildTraceSpansQuery, type SpanRow } from '../query/traces-sql';
 import type { BuiltQuery } from '../query/sql';
@@ -32,10 +34,15 @@ import { buildWorkflowsQuery, type WorkflowRow } from '../query/workflows-sql';
 import { ATTRIBUTE_PARAMS } from '../http/params';
 
 export interface QueryRouteDeps {
+  /** The API's own client (not the sinks'), so queries never wait behind the pipeline's writes. */
   clickhouse: ClickHouseClient;
   database: string;
   limits: ApiLimits;
+  /** Where the query slot and outcome metrics go. */
+  registry: Registry;
 }
+
+type Select = <T>(built: BuiltQuery) => Promise<T[]>;
 
 /** Turns validated log parameters (REST or live) into a LogFilter. */
 export function logFilterOf(
@@ -70,6 +77,34 @@ function presentLog(row: LogRow) {
 }
 
 const num = (v: string | number) => Number(v);
+
+/**
+ * One page of logs as JSON text, at most `maxBytes` of records: a page whose rows would pass it is cut
+ * after the last row that fits (always at least one, so paging progresses), with `truncated: true` and a
+ * next_cursor that continues from there. Each row is serialized once.
+ */
+function logPage(rows: readonly LogRow[], limit: number, maxBytes: number): string {
+  const parts: string[] = [];
+  let bytes = 0;
+  let last: LogRow | undefined;
+  let truncated = false;
+  for (const row of rows.slice(0, limit)) {
+    const json = JSON.stringify(presentLog(row));
+    const size = Buffer.byteLength(json) + 1;
+    if (parts.length > 0 && bytes + size > maxBytes) {
+      truncated = true;
+      break;
+    }
+    parts.push(json);
+    bytes += size;
+    last = row;
+  }
+  const next =
+    (truncated || rows.length > limit) && last !== undefined
+      ? encodeCursor({ timeNanos: BigInt(last.time_unix_nano), rowKey: last.row_key })
+      : null;
+  return `{"logs":[${parts.join(',')}],"next_cursor":${JSON.stringify(next)},"truncated":${truncated}}`;
+}
 
 /** Back to the Correlation shape of processors/records.ts, plus ISO times for display. */
 function presentCorrelation(row: CorrelationRow) {
@@ -116,29 +151,67 @@ export function registerQueryRoutes(app: Express, deps: QueryRouteDeps): RouteDo
   const alertsSchema = alertsQuerySchema(limits.defaultPageSize, limits.maxPageSize);
   const workflowsSchema = workflowsQuerySchema(limits.defaultPageSize, limits.maxPageSize);
   const query = (req: Request) => req.query as RawQuery;
-  const select = <T>(built: BuiltQuery) => selectRows<T>(ch, built, limits.queryTimeoutSeconds);
+  const gate = new QueryGate({
+    maxRunning: limits.maxConcurrentQueries,
+    maxQueued: limits.maxQueuedQueries,
+    maxWaitMs: limits.queryQueueTimeoutMs,
+    registry: deps.registry,
+  });
+  const queryLimits: QueryLimits = {
+    timeoutSeconds: limits.queryTimeoutSeconds,
+    maxMemoryBytes: limits.queryMaxMemoryBytes,
+    maxReadBytes: limits.queryMaxReadBytes,
+    maxResultBytes: limits.queryMaxResultBytes,
+  };
+  const ranges: RangeLimits = {
+    defaultHours: limits.defaultQueryRangeHours,
+    maxHours: limits.maxQueryRangeHours,
+  };
+
+  /**
+   * Runs a request's queries in one query slot (parameters are validated before, so a bad request never
+   * waits for a slot). Once the client has gone (the response closed before it finished), queries not yet
+   * started are not started, running ones are aborted (a server cancels them; chDB finishes and the
+   * result is dropped) and nothing is written.
+   */
+  const guarded = async <R>(res: Response, work: (select: Select) => Promise<R>): Promise<R> => {
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) abort.abort(new QueryAbandonedError('the client closed the connection'));
+    };
+    res.once('close', onClose);
+    try {
+      return await gate.run(abort.signal, () =>
+        work(<T>(built: BuiltQuery) => selectRows<T>(ch, built, queryLimits, abort.signal)),
+      );
+    } finally {
+      res.off('close', onClose);
+    }
+  };
 
   app.get('/api/logs', async (req, res) => {
     const { params, attributes } = parseQuery(logsSchema, query(req), true);
     const cursor = params.cursor === undefined ? undefined : decodeCursor(params.cursor);
-    const rows = await select<LogRow>(
-      buildLogsQuery(db, logFilterOf(params, attributes), params.limit, cursor),
+    const range = boundedRange({ start: params.start_time, end: params.end_time }, ranges, nowNanos());
+    const filter = {
+      ...logFilterOf(params, attributes),
+      startNanos: range.startNanos,
+      endNanos: range.endNanos,
+    };
+    const rows = await guarded(res, (select) =>
+      select<LogRow>(buildLogsQuery(db, filter, params.limit, cursor)),
     );
-    const page = rows.slice(0, params.limit);
-    const last = page[page.length - 1];
-    const next =
-      rows.length > params.limit && last !== undefined
-        ? encodeCursor({ timeNanos: BigInt(last.time_unix_nano), rowKey: last.row_key })
-        : null;
-    res.json({ logs: page.map(presentLog), next_cursor: next });
+    res.type('json').send(logPage(rows, params.limit, limits.queryMaxResultBytes));
   });
 
   app.get('/api/traces/:traceId', async (req, res) => {
     const { traceId } = parseWith(traceParamsSchema, req.params);
-    const [spans, logs] = await Promise.all([
-      select<SpanRow>(buildTraceSpansQuery(db, traceId, limits.maxTraceSpans)),
-      select<LogRow>(buildTraceLogsQuery(db, traceId, limits.maxTraceLogs)),
-    ]);
+    const [spans, logs] = await guarded(res, (select) =>
+      Promise.all([
+        select<SpanRow>(buildTraceSpansQuery(db, traceId, limits.maxTraceSpans)),
+        select<LogRow>(buildTraceLogsQuery(db, traceId, limits.maxTraceLogs)),
+      ]),
+    );
     if (spans.length === 0 && logs.length === 0)
       throw new NotFoundError(`no spans or logs for trace ${traceId}`);
     res.json({ ...buildTraceTree(traceId, spans), logs: logs.map(presentLog) });
@@ -146,12 +219,10 @@ export function registerQueryRoutes(app: Express, deps: QueryRouteDeps): RouteDo
 
   app.get('/api/correlations', async (req, res) => {
     const p = parseWith(correlationsSchema, query(req));
-    const rows = await select<CorrelationRow>(
-      buildCorrelationsQuery(
-        db,
-        { traceId: p.trace_id, service: p.service, startNanos: p.start_time, endNanos: p.end_time },
-        p.limit,
-      ),
+    const range = boundedRange({ start: p.start_time, end: p.end_time }, ranges, nowNanos());
+    const filter = { traceId: p.trace_id, service: p.service, ...range };
+    const rows = await guarded(res, (select) =>
+      select<CorrelationRow>(buildCorrelationsQuery(db, filter, p.limit)),
     );
     res.json({ correlations: rows.map(presentCorrelation) });
   });
@@ -163,18 +234,22 @@ export function registerQueryRoutes(app: Express, deps: QueryRouteDeps): RouteDo
       service: p.service,
       issueCode: p.issue_code,
       traceId: p.trace_id,
-      startNanos: p.start_time,
-      endNanos: p.end_time,
+      ...boundedRange({ start: p.start_time, end: p.end_time }, ranges, nowNanos()),
     };
-    const rows = await select<AlertRow>(buildAlertsQuery(db, filter, p.limit));
+    const rows = await guarded(res, (select) => select<AlertRow>(buildAlertsQuery(db, filter, p.limit)));
     res.json({ alerts: rows.map(presentAlert) });
   });
 
   app.get('/api/services', async (req, res) => {
     const p = parseWith(servicesQuerySchema, query(req));
-    const end = p.end_time ?? BigInt(Date.now()) * 1_000_000n;
-    const start = p.start_time ?? end - BigInt(p.window) * 1_000_000_000n;
-    const rows = await select<ServiceRow>(buildServicesQuery(db, start, end));
+    const end = p.end_time ?? nowNanos();
+    const { startNanos: start } = boundedRange(
+      { start: p.start_time ?? end - BigInt(p.window) * 1_000_000_000n, end },
+      ranges,
+      end,
+      p.start_time === undefined ? 'window' : 'start_time',
+    );
+    const rows = await guarded(res, (select) => select<ServiceRow>(buildServicesQuery(db, start, end)));
     res.json({
       start_time: nanosToIso(start.toString()),
       end_time: nanosToIso(end.toString()),
@@ -198,8 +273,16 @@ export function registerQueryRoutes(app: Express, deps: QueryRouteDeps): RouteDo
 
   app.get('/api/workflows', async (req, res) => {
     const p = parseWith(workflowsSchema, query(req));
-    const since = BigInt(Date.now()) * 1_000_000n - BigInt(p.window) * 1_000_000_000n;
-    const rows = await select<WorkflowRow>(buildWorkflowsQuery(db, since, p.limit, p.service));
+    const now = nowNanos();
+    const { startNanos: since } = boundedRange(
+      { start: now - BigInt(p.window) * 1_000_000_000n, end: now },
+      ranges,
+      now,
+      'window',
+    );
+    const rows = await guarded(res, (select) =>
+      select<WorkflowRow>(buildWorkflowsQuery(db, since, p.limit, p.service)),
+    );
     res.json({
       workflows: rows.map((r) => ({
         workflow_id: r.workflow_id,
@@ -214,9 +297,11 @@ export function registerQueryRoutes(app: Express, deps: QueryRouteDeps): RouteDo
     });
   });
 
+  const byDefault = `by default over the last ${Math.min(limits.defaultQueryRangeHours, limits.maxQueryRangeHours)} h`;
   const common = {
-    400: 'A parameter is invalid (named in detail)',
+    400: `A parameter is invalid, the time range is wider than API_MAX_QUERY_RANGE_HOURS (${limits.maxQueryRangeHours} h), or the query would pass a per-query limit (named in detail)`,
     401: 'Missing or invalid credentials',
+    429: 'API_MAX_CONCURRENT_QUERIES queries are running and the wait queue is full; retry after Retry-After seconds',
     503: 'ClickHouse is unavailable',
   };
   return [
@@ -224,10 +309,10 @@ export function registerQueryRoutes(app: Express, deps: QueryRouteDeps): RouteDo
       method: 'get',
       path: '/api/logs',
       tag: 'query',
-      summary: 'Logs, newest first, filtered; cursor pagination stable under concurrent inserts',
+      summary: `Logs, newest first, filtered (${byDefault}); cursor pagination stable under concurrent inserts; a page over the result byte limit is cut (truncated: true) and continues at next_cursor`,
       query: logsSchema,
       attributeFilters: true,
-      responses: { 200: '{ logs, next_cursor }', ...common },
+      responses: { 200: '{ logs, next_cursor, truncated }', ...common },
     },
     {
       method: 'get',
@@ -245,7 +330,7 @@ export function registerQueryRoutes(app: Express, deps: QueryRouteDeps): RouteDo
       method: 'get',
       path: '/api/correlations',
       tag: 'query',
-      summary: 'Per-trace correlations, most recent first',
+      summary: `Per-trace correlations, most recent first (${byDefault})`,
       query: correlationsSchema,
       responses: { 200: '{ correlations }', ...common },
     },
@@ -253,7 +338,7 @@ export function registerQueryRoutes(app: Express, deps: QueryRouteDeps): RouteDo
       method: 'get',
       path: '/api/alerts',
       tag: 'query',
-      summary: 'Alerts, newest first',
+      summary: `Alerts, newest first (${byDefault})`,
       query: alertsSchema,
       responses: { 200: '{ alerts }', ...common },
     },

@@ -12,8 +12,10 @@ type ConnCommandParams = Parameters<ClientConnection['command']>[0];
 type ConnPingParams = Parameters<ClientConnection['ping']>[0];
 
 /**
- * Opens chDB's data directory as a connection for @clickhouse/client, with call-scoped settings.
- * Throws synchronously when the directory is locked by another process or another directory is open.
+ * Opens chDB's data directory as a connection for @clickhouse/client, with call-scoped settings: one
+ * engine session, which runs one statement at a time. A process may open several on the SAME path (the
+ * sinks' and the API's), and those run side by side. Throws synchronously when the directory is locked
+ * by another process or another directory is open.
  */
 export function openChdbConnection(path: string): ClientConnection {
   // chdb declares the contract with its own copy of @clickhouse/client-common (1.23.0), while
@@ -34,7 +36,13 @@ export function openChdbConnection(path: string): ClientConnection {
  *
  * Calls are run one at a time: the reset list must reflect what the previous call left, and chDB
  * runs one statement at a time per session anyway (40 concurrent queries, each with its own
- * max_block_size, each saw its own value), so queueing here costs no throughput.
+ * max_block_size, each saw its own value), so queueing here costs no throughput. Settings are per
+ * session: measured with chdb 3.4, a SET on one session is not seen by another on the same path.
+ *
+ * A call's `abort_signal` is honoured before the call starts: a call whose caller has given up while it
+ * waited here is never run. It is not passed to chDB, which would reject at once but keep computing
+ * (its README: "native runs to completion"), letting the next call queue behind an invisible one; a
+ * started call runs to completion, bounded by its max_execution_time, and the caller drops the result.
  */
 class CallScopedSettingsConnection implements ClientConnection {
   private readonly changed = new Set<string>();
@@ -78,6 +86,7 @@ class CallScopedSettingsConnection implements ClientConnection {
   }
 
   private async scoped<P extends ConnQueryParams>(params: P): Promise<P> {
+    params.abort_signal?.throwIfAborted();
     const own = Object.entries(params.clickhouse_settings ?? {})
       .filter(([, value]) => value !== undefined)
       .map(([name]) => name);
@@ -86,10 +95,11 @@ class CallScopedSettingsConnection implements ClientConnection {
     // SETting them, and `SET wait_end_of_query = DEFAULT` would fail as an unknown setting.
     const known = await this.knownSettings();
     for (const name of own) if (known.has(name)) this.changed.add(name);
-    if (stale.length === 0) return params;
+    if (stale.length === 0) return { ...params, abort_signal: undefined };
     for (const name of stale) this.changed.delete(name);
     return {
       ...params,
+      abort_signal: undefined,
       query: `${stale.map((name) => `SET ${name} = DEFAULT`).join('; ')}; ${params.query}`,
     };
   }

@@ -31,9 +31,9 @@ const COMMON_SETTINGS: ClickHouseSettings = { output_format_json_quote_64bit_int
  * plugged in as the client's connection. Same client API and same SQL either way.
  *
  * chDB is an in-process engine with one data directory per process (verified with chdb 3.4):
- * - a second client on the SAME path in this process works and sees the same data, but the engine
- *   and its session state are shared, so create ONE client per process (the composition root) and
- *   pass it to every sink and query handler;
+ * - a second client on the SAME path in this process works and sees the same data in its own engine
+ *   session (own settings, own statement queue), so the composition root creates ONE such client for
+ *   every sink, and the API opens its own with createQueryClickHouse;
  * - opening a DIFFERENT path while one is open throws; `close()` (which also waits for the engine to
  *   let go) must come first — tests that each use their own directory must close in afterAll;
  * - another PROCESS cannot open a directory in use ("Cannot lock file …/status"): the app and a test
@@ -43,6 +43,47 @@ export async function createClickHouse(options: ClickHouseOptions): Promise<Clic
   return options.url !== undefined && options.url !== ''
     ? connectServer({ ...options, url: options.url })
     : openChdb(options);
+}
+
+export interface QueryClientOptions extends ClickHouseOptions {
+  /** HTTP connections to a server (max_open_connections); at most the API's concurrent queries. */
+  maxOpenConnections: number;
+  /** Client-side bound on one request to a server, past the queries' own max_execution_time. */
+  requestTimeoutMs: number;
+}
+
+/**
+ * The API's own client for its read queries, so they never wait behind the pipeline's writes: on a
+ * server, its own connection pool of `maxOpenConnections`; on chDB, its own engine session on the same
+ * data directory, which runs beside the sinks' session (measured with chdb 3.4: a 9 ms insert on one
+ * session finished while a 4 s SELECT ran on the other; on one session it waited 4.5 s). Tables are
+ * named with their database in the API's SQL, so the database must exist only by the time of a query.
+ * Throws ChdbDataDirInUseError when chDB cannot open the directory.
+ */
+export function createQueryClickHouse(options: QueryClientOptions): ClickHouseClient {
+  if (options.url !== undefined && options.url !== '') {
+    return createClient({
+      url: options.url,
+      username: options.username,
+      password: options.password,
+      database: options.database,
+      clickhouse_settings: COMMON_SETTINGS,
+      max_open_connections: options.maxOpenConnections,
+      request_timeout: options.requestTimeoutMs,
+    });
+  }
+  mkdirSync(options.chdbPath, { recursive: true });
+  try {
+    return createClient({
+      connection: openChdbConnection(options.chdbPath),
+      clickhouse_settings: COMMON_SETTINGS,
+    });
+  } catch (err) {
+    throw new ChdbDataDirInUseError(
+      `cannot open chDB at ${options.chdbPath} for API queries: another process uses it, or this process has another chDB directory open`,
+      { cause: err },
+    );
+  }
 }
 
 async function connectServer(options: ClickHouseOptions & { url: string }): Promise<ClickHouseClient> {
