@@ -41,7 +41,7 @@ export interface RecordBatch<T> {
 /** The alert rules file is invalid; the message names the rule and field. */
 export class AlertRulesError extends StackLensError {}
 
-/** A redaction or error-classification pattern from configuration does not compile. */
+/** A redaction or error-classification setting is invalid: a pattern that does not compile, a bound out of range. */
 export class PatternConfigError extends StackLensError {}
 
 /** Two correlations of different traces were merged. */

@@ -103,6 +103,10 @@ describe('configuration', () => {
     expect(custom.redactText('pay to DE44500105175407324931').value).toBe('pay to [REDACTED:iban]');
   });
 
+  it('rejects an input cap too small to scan a record', () => {
+    expect(() => createRedactor({ maxInputChars: 10 })).toThrow(PatternConfigError);
+  });
+
   it('names the bad pattern', () => {
     expect(() => createRedactor({ patterns: [{ name: 'broken', pattern: '(' }] })).toThrow(
       PatternConfigError,
@@ -200,5 +204,44 @@ describe('redactLog / redactSpan', () => {
     expect(record.span_attributes['http.request.header.cookie']).toBe(REDACTED);
     expect(record.events[0]!.attributes['exception.message']).toBe('ssn [REDACTED:ssn]');
     expect(span.events[0]!.attributes['exception.message']).toBe('ssn 123-45-6789');
+  });
+});
+
+describe('hostile text', () => {
+  const capped = createRedactor({ maxInputChars: 2048 });
+
+  it('redacts keys at the start of dashed and dotted runs, which the anchored pattern must still find', () => {
+    expect(text('run --password=hunter2 now').value).toBe(`run --password=${REDACTED} now`);
+    expect(text('cfg .db.password=x').value).toBe(`cfg .db.password=${REDACTED}`);
+    expect(text('x_password=1 y').value).toBe(`x_password=${REDACTED} y`);
+  });
+
+  it('redacts 80 KB bodies shaped to make the old key=value pattern backtrack, and what follows them', () => {
+    const run = 'a'.repeat(80_000);
+    expect(text(`${run} password=hunter2`).value).toBe(`${run} password=${REDACTED}`);
+    const dashed = 'a-'.repeat(40_000);
+    expect(text(`${dashed} token=abc`).value).toBe(`${dashed} token=${REDACTED}`);
+  });
+
+  it('truncates text over the cap and marks it, scanning what it keeps', () => {
+    const head = 'mail bob@example.com '.repeat(90);
+    const r = capped.redactText(`${head}${'x'.repeat(5000)} password=hunter2`);
+    expect(r.value.startsWith('mail [REDACTED:email] ')).toBe(true);
+    expect(r.value).toMatch(/\[TRUNCATED:\d+ characters not scanned\]$/);
+    expect(r.value).not.toContain('hunter2');
+    expect(r.count).toBe(91);
+  });
+
+  it('drops, rather than half keeps, a secret that straddles the cap', () => {
+    const filler = 'word '.repeat(409); // 2045 characters: the card's first group ends at the cap
+    const r = capped.redactText(`${filler}4111 1111 1111 1111 and more`);
+    // Cut at the space before the card (index 2044): the 29 characters from there on are dropped.
+    expect(r.value).toBe(`${filler.trimEnd()}[TRUNCATED:29 characters not scanned]`);
+    expect(r.value).not.toContain('4111');
+  });
+
+  it('does not split a surrogate pair at the cut', () => {
+    const r = capped.redactText(`${'a'.repeat(2047)}😀${'b'.repeat(10)}`);
+    expect(r.value.startsWith(`${'a'.repeat(2047)}[TRUNCATED:`)).toBe(true);
   });
 });

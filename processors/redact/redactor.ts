@@ -44,9 +44,30 @@ export interface RedactionPattern {
 export interface RedactionConfig {
   /** Extra sensitive keys, matched like DEFAULT_SENSITIVE_KEYS. */
   keys?: readonly string[];
-  /** Extra value patterns, applied after the built-in credit card / SSN / email / bearer detectors. */
+  /**
+   * Extra value patterns, applied after the built-in credit card / SSN / email / bearer detectors. They
+   * cannot be proven linear, so the input length cap below is what bounds their cost.
+   */
   patterns?: readonly RedactionPattern[];
+  /** Longest text scanned, in UTF-16 code units (see redactText); default DEFAULT_REDACT_MAX_INPUT_CHARS. */
+  maxInputChars?: number;
 }
+
+/**
+ * Default of REDACT_MAX_INPUT_CHARS: 256 Ki code units, the default body bound of normalization
+ * (RECORD_MAX_BODY_BYTES counts at least one byte per code unit), so the pipeline's bounded records are
+ * always scanned whole and the cap only cuts unnormalized text, such as the archive's OTLP/JSON.
+ */
+export const DEFAULT_REDACT_MAX_INPUT_CHARS = 262_144;
+
+/**
+ * How far back from the cap the cut moves to the last whitespace, so that no token is split and half
+ * of it kept unscanned: longer than every built-in detector's match but an e-mail address (254 at most).
+ */
+const CUT_LOOKBACK = 256;
+
+/** Keys longer than this are judged but not remembered, so the verdict cache stays small. */
+const CACHED_KEY_LIMIT = 256;
 
 export interface Redacted<T> {
   /** The input itself when nothing was redacted, else a copy (inputs are never mutated). */
@@ -82,8 +103,11 @@ function containsSequence(haystack: readonly string[], needle: readonly string[]
   return false;
 }
 
-// Value detectors. Lookarounds keep matches to whole tokens, so digit runs inside UUIDs, trace ids, dates
-// or longer numbers are not candidates.
+// Value detectors, applied to record data, so each must run in time linear in its input (checked step by
+// step in linear-time.test.ts). A match may start only at a token start (a lookbehind or a literal), and
+// what follows the start is either of bounded length or scanned once for that start; quantified parts are
+// never nested or adjacent over the same characters. The lookarounds also keep matches to whole tokens,
+// so digit runs inside UUIDs, trace ids, dates or longer numbers are not candidates.
 const CARD =
   /(?<![\w-])(?:\d{4}([ -]?)\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -]?)\d{6}\2\d{5}|\d{13,19})(?![\w-])/g;
 /** Issuer prefixes of the major card networks (Visa, Mastercard, Amex, Diners, JCB, Discover...). */
@@ -91,12 +115,34 @@ const CARD_PREFIX = /^(?:4|5[1-5]|2[2-7]|3[0-9]|6)/;
 const SSN = /(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])/g;
 const EMAIL = /(?<![\w.%+-])[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])/g;
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g;
-/** `key=value` / `"key": "value"` inside free text; the key is checked with the key matcher. */
+/**
+ * `key=value` / `"key": "value"` inside free text; the key is checked with the key matcher. A key starts
+ * after a quote or where no key character precedes it: unanchored, a run of n key characters was tried
+ * from each of its n positions, each scanning to its end (quadratic: 80 KB took 22 s). A key may start
+ * with `-` or `.` so that `--password=x` still matches from the run's start.
+ */
 const KEY_VALUE =
-  /(["']?)([A-Za-z_][\w.-]*)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|(?:(?:Bearer|Basic)\s+)?[^\s,;&}\]]+)/g;
+  /(?:(["'])|(?<![\w.-]))([\w.-]+)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|(?:(?:Bearer|Basic)\s+)?[^\s,;&}\]]+)/g;
 const HAS_DIGIT_RUN = /\d{3}/;
+const WHITESPACE = /\s/;
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
 
 const KEY_CACHE_LIMIT = 10_000;
+
+/**
+ * The built-in detectors applied to record text, exported so a test can count their steps on hostile
+ * inputs. Global regexes keep state between calls: use them only through String.prototype.replace.
+ */
+export const BUILT_IN_PATTERNS: Readonly<Record<string, RegExp>> = {
+  card: CARD,
+  ssn: SSN,
+  email: EMAIL,
+  bearer: BEARER,
+  keyValue: KEY_VALUE,
+};
 
 /** Builds a redactor; configuration is compiled once. @throws PatternConfigError for a bad pattern. */
 export function createRedactor(config: RedactionConfig = {}): Redactor {
@@ -118,13 +164,46 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
     if (verdict === undefined) {
       const w = words(key);
       verdict = !w.some((x) => DESCRIPTIVE_WORDS.has(x)) && sensitive.some((s) => containsSequence(w, s));
-      if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
-      keyCache.set(key, verdict);
+      if (key.length <= CACHED_KEY_LIMIT) {
+        if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
+        keyCache.set(key, verdict);
+      }
     }
     return verdict;
   }
 
+  const maxInputChars = config.maxInputChars ?? DEFAULT_REDACT_MAX_INPUT_CHARS;
+  if (!Number.isInteger(maxInputChars) || maxInputChars < 1024)
+    throw new PatternConfigError(
+      `maxInputChars must be a whole number of at least 1024, got ${maxInputChars}`,
+    );
+
+  /**
+   * Text longer than the cap is truncated and marked, never passed on unscanned: the regexes see only
+   * its first `maxInputChars` code units (cut back to a whitespace within CUT_LOOKBACK, so a secret
+   * straddling the cut is dropped rather than half kept), and the rest is replaced by
+   * `[TRUNCATED:<n> characters not scanned]`, counted as one replacement. Only text over the cap pays for
+   * the cut; the pipeline's normalized records are within it by default.
+   */
   function redactText(text: string): { value: string; count: number } {
+    if (text.length <= maxInputChars) return redactScanned(text);
+    let cut = maxInputChars;
+    for (let i = maxInputChars; i > maxInputChars - CUT_LOOKBACK; i--) {
+      if (WHITESPACE.test(text[i]!)) {
+        cut = i;
+        break;
+      }
+    }
+    // Never end the kept part between the halves of a surrogate pair.
+    if (cut > 0 && isHighSurrogate(text.charCodeAt(cut - 1))) cut--;
+    const head = redactScanned(text.slice(0, cut));
+    return {
+      value: `${head.value}[TRUNCATED:${text.length - cut} characters not scanned]`,
+      count: head.count + 1,
+    };
+  }
+
+  function redactScanned(text: string): { value: string; count: number } {
     let count = 0;
     let value = text;
     if (HAS_DIGIT_RUN.test(value)) {
@@ -155,11 +234,12 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
     if (value.includes('=') || value.includes(':')) {
       value = value.replace(
         KEY_VALUE,
-        (match, quote: string, key: string, separator: string, raw: string) => {
+        (match, quote: string | undefined, key: string, separator: string, raw: string) => {
           if (!isSensitiveKey(key) || raw.includes('[REDACTED')) return match;
           count++;
           const q = raw.startsWith('"') ? '"' : raw.startsWith("'") ? "'" : '';
-          return `${quote}${key}${quote}${separator}${q}${REDACTED}${q}`;
+          const k = quote ?? '';
+          return `${k}${key}${k}${separator}${q}${REDACTED}${q}`;
         },
       );
     }
