@@ -1,4 +1,4 @@
-import { nanosToIso, parseDurationSeconds, parseTimeToNanos } from './time';
+import { boundedRange, nanosToIso, parseDurationSeconds, parseTimeToNanos } from './time';
 
 describe('parseTimeToNanos', () => {
   it('reads RFC 3339 with nanosecond fractions and offsets', () => {
@@ -43,5 +43,33 @@ describe('parseDurationSeconds', () => {
 describe('nanosToIso', () => {
   it('keeps nanoseconds', () => {
     expect(nanosToIso('1760486400123456789')).toBe('2025-10-15T00:00:00.123456789Z');
+  });
+});
+
+describe('boundedRange', () => {
+  const HOUR = 3_600_000_000_000n;
+  const now = 1_000_000n * HOUR;
+  const limits = { defaultHours: 24, maxHours: 48 };
+
+  it('defaults to the last defaultHours before end, and end to now', () => {
+    expect(boundedRange({}, limits, now)).toEqual({ startNanos: now - 24n * HOUR, endNanos: now });
+    expect(boundedRange({ end: now - HOUR }, limits, now)).toEqual({
+      startNanos: now - 25n * HOUR,
+      endNanos: now - HOUR,
+    });
+    expect(boundedRange({ start: now - 48n * HOUR }, limits, now)).toEqual({
+      startNanos: now - 48n * HOUR,
+      endNanos: now,
+    });
+    expect(boundedRange({}, { defaultHours: 24, maxHours: 6 }, now).startNanos).toBe(now - 6n * HOUR);
+  });
+
+  it('answers 400 naming the parameter and API_MAX_QUERY_RANGE_HOURS for a wider range', () => {
+    expect(() => boundedRange({ start: 0n }, limits, now)).toThrow(
+      /^start_time: the range spans 1000000 h, more than API_MAX_QUERY_RANGE_HOURS \(48 h\)/,
+    );
+    expect(() => boundedRange({ start: now - 49n * HOUR, end: now }, limits, now, 'window')).toThrow(
+      expect.objectContaining({ status: 400, parameter: 'window' }) as Error,
+    );
   });
 });
