@@ -6,6 +6,7 @@ import { NotFoundError } from './errors';
 import { createAuthenticator } from './http/auth';
 import { createApiMetrics } from './http/metrics';
 import { buildOpenApi } from './http/openapi';
+import { createRequestGuard } from './http/request-guard';
 import type { RouteDoc } from './http/route-doc';
 import { ConnectionGate, LiveChannel } from './live/hub';
 import { attachWebSockets } from './live/websocket';
@@ -33,6 +34,7 @@ export function createApi(deps: ApiDeps): Api {
   const topics = { ...DEFAULT_INGEST_TOPICS, ...deps.topics };
   const metrics = createApiMetrics(deps.registry);
   const authenticate = createAuthenticator(deps.auth);
+  const guard = createRequestGuard(deps.requestPolicy ?? { allowedOrigins: [], allowedHosts: [] });
   const gate = new ConnectionGate(limits.maxLiveConnections);
   const onDrop = (reason: string) => metrics.liveDropped.labels(reason).inc();
   const channelOptions = {
@@ -47,13 +49,20 @@ export function createApi(deps: ApiDeps): Api {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestMetrics(metrics));
+  // Before any route: the URL is parsed once, here, so no later parse of it can fail, and a Host that
+  // could be a DNS-rebinding page is refused before it reaches anything.
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    guard.url(req);
+    guard.checkHost(req);
+    next();
+  });
 
   // Liveness stays open whatever the auth mode: orchestrators probe it without credentials.
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
   app.use((req: Request, _res: Response, next: NextFunction) => {
-    authenticate(req, new URL(req.originalUrl, 'http://localhost'));
+    authenticate(req, guard.url(req));
     next();
   });
 
@@ -83,6 +92,7 @@ export function createApi(deps: ApiDeps): Api {
     heartbeatMs: limits.heartbeatMs,
     logger: deps.logger,
     authenticate,
+    guard,
   });
   docs.push(...live.docs);
   docs.push(
@@ -99,7 +109,12 @@ export function createApi(deps: ApiDeps): Api {
     app,
     attach(server: Server) {
       detachers.push(
-        attachWebSockets(server, live.ws, { heartbeatMs: limits.heartbeatMs, gate, logger: deps.logger }),
+        attachWebSockets(server, live.ws, {
+          heartbeatMs: limits.heartbeatMs,
+          gate,
+          guard,
+          logger: deps.logger,
+        }),
       );
     },
     close() {

@@ -4,6 +4,7 @@ import type { Observable } from 'rxjs';
 import type { Logger } from '../common/logger';
 import type { StackLensConfig } from '../config/config';
 import type { Alert, LogRecord } from '../processors/records';
+import type { RequestPolicy } from './http/request-guard';
 
 /**
  * The process's single live view of the pipeline output. ONE Kafka consumer per process feeds it
@@ -122,3 +123,5 @@ export interface ApiDeps {
   limits?: Partial<ApiLimits>;
   topics?: Partial<IngestTopics>;
 }
+  /** Allowed cross-origin pages and Host names; without it, same-origin only and loopback names only. */
+  requestPolicy?: RequestPolicy;

@@ -23,6 +23,27 @@ export class BadParameterError extends ApiError {
   }
 }
 
+/** The request line, its URL or a header cannot be parsed; the message names which part and why. */
+export class BadRequestError extends ApiError {
+  readonly status = 400;
+  readonly code = 'bad_request';
+}
+
+/** A page of another origin (not same-origin, not in API_ALLOWED_ORIGINS) tried to open a live stream. */
+export class ForbiddenOriginError extends ApiError {
+  readonly status = 403;
+  readonly code = 'forbidden_origin';
+}
+
+/**
+ * The Host header names a host this server does not answer to: on a loopback address only loopback names,
+ * IP literals and API_ALLOWED_HOSTS are served, so a DNS-rebinding page cannot reach the API.
+ */
+export class MisdirectedRequestError extends ApiError {
+  readonly status = 421;
+  readonly code = 'misdirected_request';
+}
+
 /** The request body cannot be read or decoded as the declared content type. */
 export class BadPayloadError extends ApiError {
   readonly status = 400;

@@ -17,6 +17,9 @@ class FakeClient implements LiveClient<number> {
     this.received.push(event.data);
     this.buffered += this.growth;
   }
+  sizeOf() {
+    return 10;
+  }
   bufferedBytes() {
     return this.buffered;
   }
@@ -71,6 +74,28 @@ describe('LiveChannel', () => {
     expect(replay.replay.map((e) => e.data)).toEqual([4]);
   });
 
+  it('bounds a replay to the client buffer, keeping the newest events and reporting the rest as a gap', () => {
+    const source = new Subject<number>();
+    // 10 bytes per event (FakeClient.sizeOf): 35 bytes hold three.
+    const channel = new LiveChannel(source, { resumeEvents: 100, clientBufferBytes: 35 });
+    channel.join(new FakeClient());
+    for (let n = 1; n <= 50; n++) source.next(n);
+    const replay = channel.join(new FakeClient(), `${idPrefix(channel)}-1`);
+    expect(replay).toMatchObject({ complete: false });
+    expect(replay.replay.map((e) => e.data)).toEqual([48, 49, 50]);
+  });
+
+  it('resumes an unknown Last-Event-ID at the live tail with a gap, replaying nothing', () => {
+    const source = new Subject<number>();
+    const channel = new LiveChannel(source, { resumeEvents: 100, clientBufferBytes: 1_000 });
+    channel.join(new FakeClient());
+    for (let n = 1; n <= 50; n++) source.next(n);
+    const client = new FakeClient();
+    expect(channel.join(client, 'someone-elses-7')).toEqual({ replay: [], complete: false });
+    source.next(51);
+    expect(client.received).toEqual([51]);
+  });
+
   it('skips a record a filter cannot evaluate, for that client only, and keeps streaming', () => {
     const source = new Subject<number>();
     const channel = new LiveChannel(source, { resumeEvents: 10, clientBufferBytes: 100 });
@@ -106,10 +131,23 @@ function idPrefix(channel: LiveChannel<number>): string {
 describe('ConnectionGate', () => {
   it('admits up to the bound and frees a slot on release', () => {
     const gate = new ConnectionGate(2);
-    expect([gate.tryAcquire(), gate.tryAcquire(), gate.tryAcquire()]).toEqual([true, true, false]);
+    const first = gate.tryAcquire();
+    expect(first).toBeInstanceOf(Function);
+    expect(gate.tryAcquire()).toBeInstanceOf(Function);
+    expect(gate.tryAcquire()).toBeUndefined();
     expect(gate.count).toBe(2);
-    gate.release();
+    first?.();
     expect(gate.count).toBe(1);
-    expect(gate.tryAcquire()).toBe(true);
+    expect(gate.tryAcquire()).toBeInstanceOf(Function);
+  });
+
+  it('frees a slot once however many times its release is called', () => {
+    const gate = new ConnectionGate(3);
+    const release = gate.tryAcquire();
+    gate.tryAcquire();
+    release?.();
+    release?.();
+    release?.();
+    expect(gate.count).toBe(1);
   });
 });

@@ -9,6 +9,8 @@ export interface LiveClient<T> {
   accepts(data: T): boolean;
   /** Queues the event on the client's connection; must not throw. */
   send(event: LiveEvent<T>): void;
+  /** Bytes `event` takes on the client's connection (bounds a resume to what the client may queue). */
+  sizeOf(event: LiveEvent<T>): number;
   /** Bytes queued on the connection that the client has not read yet. */
   bufferedBytes(): number;
   /** Sends a notice and disconnects; called once. */
@@ -26,7 +28,7 @@ export interface ChannelOptions {
 export interface Joined<T> {
   /** Buffered events after the client's Last-Event-ID that it accepts, oldest first. */
   replay: LiveEvent<T>[];
-  /** False when some events after Last-Event-ID are no longer available. */
+  /** False when some events after Last-Event-ID are not replayed (evicted, unknown id, or over the bound). */
   complete: boolean;
 }
 
@@ -61,6 +63,8 @@ export class LiveChannel<T> {
   /**
    * Registers a client. With `lastEventId` the events it missed (and accepts) are returned for the caller
    * to send before anything live: registration and replay happen in the same tick, so nothing falls between.
+   * A replay is bounded like live delivery (`clientBufferBytes`): it keeps the newest events that fit, so it
+   * joins the live stream without a hole, and reports the older ones as a gap.
    */
   join(client: LiveClient<T>, lastEventId?: string): Joined<T> {
     if (this.ended) {
@@ -70,7 +74,16 @@ export class LiveChannel<T> {
     this.clients.add(client);
     if (lastEventId === undefined) return { replay: [], complete: true };
     const { events, complete } = this.buffer.since(lastEventId);
-    return { replay: events.filter((e) => this.accepts(client, e.data)), complete };
+    const replay: LiveEvent<T>[] = [];
+    let bytes = 0;
+    for (let i = events.length - 1; i >= 0; i--) {
+      const event = events[i]!;
+      if (!this.accepts(client, event.data)) continue;
+      bytes += client.sizeOf(event);
+      if (bytes > this.options.clientBufferBytes) return { replay: replay.reverse(), complete: false };
+      replay.push(event);
+    }
+    return { replay: replay.reverse(), complete };
   }
 
   leave(client: LiveClient<T>): void {
@@ -119,6 +132,9 @@ export class LiveChannel<T> {
   }
 }
 
+/** Gives a slot back; calling it again does nothing, so every way a connection ends may call it. */
+export type ReleaseSlot = () => void;
+
 /** Bounds live connections per process (WebSocket and SSE together). */
 export class ConnectionGate {
   private open = 0;
@@ -128,13 +144,18 @@ export class ConnectionGate {
     return this.open;
   }
 
-  tryAcquire(): boolean {
-    if (this.open >= this.max) return false;
+  /**
+   * Takes a slot, or undefined when all are taken. The release is idempotent and frees only this slot, so a
+   * caller can tie it to every event that ends the connection without counting twice.
+   */
+  tryAcquire(): ReleaseSlot | undefined {
+    if (this.open >= this.max) return undefined;
     this.open++;
-    return true;
-  }
-
-  release(): void {
-    if (this.open > 0) this.open--;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.open--;
+    };
   }
 }

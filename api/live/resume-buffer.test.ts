@@ -22,12 +22,24 @@ describe('ResumeBuffer', () => {
     expect(buffer.since('e-3').events.map((e) => e.data)).toEqual([4, 5, 6]);
   });
 
-  it('treats ids from another process, from the future or malformed as a gap', () => {
+  it('resumes ids from another process, from the future or malformed at the live tail, as a gap', () => {
     const buffer = new ResumeBuffer<number>(3, 'e');
-    buffer.append(1);
+    for (let i = 1; i <= 3; i++) buffer.append(i);
     for (const id of ['other-1', 'e-9', 'garbage', 'e--1']) {
-      expect(buffer.since(id).complete).toBe(false);
-      expect(buffer.since(id).events.map((e) => e.data)).toEqual([1]);
+      expect(buffer.since(id)).toEqual({ events: [], complete: false });
+    }
+  });
+
+  it('serializes an event once, however many times it is read', () => {
+    const buffer = new ResumeBuffer<{ n: number }>(3, 'e');
+    const data = { n: 1 };
+    const event = buffer.append(data);
+    const stringify = jest.spyOn(JSON, 'stringify');
+    try {
+      expect([event.json, event.json, event.json]).toEqual(['{"n":1}', '{"n":1}', '{"n":1}']);
+      expect(stringify).toHaveBeenCalledTimes(1);
+    } finally {
+      stringify.mockRestore();
     }
   });
 });

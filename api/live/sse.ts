@@ -1,12 +1,12 @@
 import type { Request, Response } from 'express';
 import type { Logger } from '../../common/logger';
-import type { ConnectionGate, DropReason, LiveChannel, LiveClient } from './hub';
-import type { LiveEvent } from './resume-buffer';
+import { frameCache, type FrameOf } from './frames';
+import type { DropReason, LiveChannel, LiveClient } from './hub';
 
-export interface SseOptions {
+export interface SseOptions<T> {
   heartbeatMs: number;
-  /** Event name of data events (`log`, `alert`). */
-  eventName: string;
+  /** The stream's frame of an event (see sseFrames), shared by all its clients. */
+  frame: FrameOf<T>;
   logger: Logger;
   onOpen?: () => void;
   onClose?: () => void;
@@ -15,20 +15,30 @@ export interface SseOptions {
 /** How long a dropped client gets to read its notice before its socket is destroyed. */
 const DROP_GRACE_MS = 5_000;
 
+/** Data frames of one SSE stream: `id`, `event: <eventName>` and the record as one `data:` line. */
+export function sseFrames<T>(eventName: string): FrameOf<T> {
+  // JSON.stringify escapes line breaks, so the record always fits one `data:` line.
+  return frameCache<T>((event) => `id: ${event.id}\nevent: ${eventName}\ndata: ${event.json}\n\n`);
+}
+
 /**
  * Serves one Server-Sent Events stream. Every data event carries `id:`, so a reconnecting EventSource
  * sends Last-Event-ID and resumes from the channel's buffer without a gap; when the gap cannot be closed a
  * `notice` event with code `gap` says so. Heartbeat comments keep proxies from timing the stream out.
+ * The caller owns the connection slot and frees it when the response closes.
  */
 export function serveSse<T>(
   req: Request,
   res: Response,
   channel: LiveChannel<T>,
-  gate: ConnectionGate,
   accepts: (data: T) => boolean,
   lastEventId: string | undefined,
-  options: SseOptions,
+  options: SseOptions<T>,
 ): void {
+  // A client that goes away mid-write must not turn into an unhandled 'error' event.
+  const onError = (error: Error) => options.logger.debug({ err: error.message }, 'sse connection error');
+  req.on('error', onError);
+  res.on('error', onError);
   res.status(200);
   res.set({
     'Content-Type': 'text/event-stream; charset=utf-8',
@@ -41,13 +51,13 @@ export function serveSse<T>(
   res.write('retry: 2000\n\n');
 
   let closed = false;
-  const write = (chunk: string) => {
+  const write = (chunk: string | Buffer) => {
     if (!closed) res.write(chunk);
   };
   const client: LiveClient<T> = {
     accepts,
-    send: (event: LiveEvent<T>) =>
-      write(`id: ${event.id}\nevent: ${options.eventName}\ndata: ${JSON.stringify(event.data)}\n\n`),
+    send: (event) => write(options.frame(event)),
+    sizeOf: (event) => options.frame(event).length,
     bufferedBytes: () => res.writableLength,
     drop: (reason: DropReason) => {
       write(`event: notice\ndata: ${JSON.stringify({ code: reason, message: dropMessage(reason) })}\n\n`);
@@ -64,7 +74,6 @@ export function serveSse<T>(
     closed = true;
     clearInterval(heartbeat);
     channel.leave(client);
-    gate.release();
     options.onClose?.();
   };
   res.on('close', finish);
@@ -73,7 +82,7 @@ export function serveSse<T>(
   const { replay, complete } = channel.join(client, lastEventId);
   if (!complete)
     write(
-      `event: notice\ndata: ${JSON.stringify({ code: 'gap', message: 'some events since Last-Event-ID are no longer buffered' })}\n\n`,
+      `event: notice\ndata: ${JSON.stringify({ code: 'gap', message: 'some events since Last-Event-ID are not replayed' })}\n\n`,
     );
   for (const event of replay) client.send(event);
   options.logger.debug({ path: req.path, resumed: lastEventId !== undefined }, 'sse client connected');

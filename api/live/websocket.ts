@@ -2,9 +2,10 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../common/logger';
-import { ApiError } from '../errors';
+import { ApiError, NotFoundError, TooManyRequestsError } from '../errors';
+import type { RequestGuard } from '../http/request-guard';
+import { frameCache, type FrameOf } from './frames';
 import type { ConnectionGate, DropReason, LiveChannel, LiveClient } from './hub';
-import type { LiveEvent } from './resume-buffer';
 import { dropMessage } from './sse';
 
 /** A WebSocket endpoint: validates the upgrade request, then streams one channel. */
@@ -21,6 +22,7 @@ export interface WsRoute<T> {
 export interface WsOptions {
   heartbeatMs: number;
   gate: ConnectionGate;
+  guard: RequestGuard;
   logger: Logger;
 }
 
@@ -41,35 +43,60 @@ export function attachWebSockets(
 ): () => void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const alive = new WeakMap<WebSocket, boolean>();
+  const endpoints = new Map(
+    Object.entries(routes).map(([path, route]) => [path, { route, frame: wsFrames(route.type) }]),
+  );
 
+  // Runs outside Express, straight from the HTTP parser: whatever escapes here is an uncaught exception
+  // that ends the process, so every failure becomes a refusal on the socket.
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const route = routes[url.pathname];
-    if (route === undefined)
-      return refuse(socket, 404, 'not_found', `no WebSocket endpoint at ${url.pathname}`);
-    let accepts: (data: unknown) => boolean;
+    // Node removes its own error listener from a socket it hands over for an upgrade.
+    socket.on('error', (error) => options.logger.debug({ err: error.message }, 'websocket socket error'));
     try {
-      accepts = route.accept(req, url);
+      const url = options.guard.url(req);
+      options.guard.checkHost(req);
+      const endpoint = endpoints.get(url.pathname);
+      if (endpoint === undefined) throw new NotFoundError(`no WebSocket endpoint at ${url.pathname}`);
+      const { route, frame } = endpoint;
+      options.guard.checkOrigin(req);
+      const accepts = route.accept(req, url);
+      const release = options.gate.tryAcquire();
+      if (release === undefined) throw new TooManyRequestsError('live connection limit reached');
+      // The slot belongs to the TCP connection and is freed when it closes, whatever closed it: a
+      // handshake ws refuses (it destroys the socket without calling back), the client leaving before or
+      // after the handshake, a drop, a shutdown.
+      socket.once('close', release);
+      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, route, accepts, frame));
     } catch (error) {
-      if (error instanceof ApiError)
-        return refuse(socket, error.status, error.code, error.message, error.headers);
-      throw error;
+      if (error instanceof ApiError) {
+        refuse(socket, error.status, error.code, error.message, error.headers);
+        return;
+      }
+      options.logger.error(
+        {
+          path: req.url,
+          err: error instanceof Error ? { message: error.message, stack: error.stack } : error,
+        },
+        'websocket upgrade failed',
+      );
+      refuse(socket, 500, 'internal', 'internal error');
     }
-    if (!options.gate.tryAcquire())
-      return refuse(socket, 429, 'too_many_requests', 'live connection limit reached', {
-        'Retry-After': '1',
-      });
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, route, accepts));
   };
 
-  const serve = (ws: WebSocket, route: WsRoute<unknown>, accepts: (data: unknown) => boolean) => {
+  const serve = (
+    ws: WebSocket,
+    route: WsRoute<unknown>,
+    accepts: (data: unknown) => boolean,
+    frame: FrameOf<unknown>,
+  ) => {
     let closed = false;
     const client: LiveClient<unknown> = {
       accepts,
-      send: (event: LiveEvent<unknown>) => {
-        if (ws.readyState === ws.OPEN)
-          ws.send(JSON.stringify({ type: route.type, id: event.id, data: event.data }));
+      send: (event) => {
+        // The frame is shared by every client: sent as text without being copied or re-encoded.
+        if (ws.readyState === ws.OPEN) ws.send(frame(event), { binary: false });
       },
+      sizeOf: (event) => frame(event).length,
       bufferedBytes: () => ws.bufferedAmount,
       drop: (reason: DropReason) => {
         if (ws.readyState !== ws.OPEN) return;
@@ -87,7 +114,6 @@ export function attachWebSockets(
       if (closed) return;
       closed = true;
       route.channel.leave(client);
-      options.gate.release();
       route.gauge.dec();
     });
     route.gauge.inc();
@@ -115,6 +141,14 @@ export function attachWebSockets(
   };
 }
 
+/** Data messages of one route: `{"type":…,"id":…,"data":…}` around the event's shared JSON. */
+function wsFrames(type: string): FrameOf<unknown> {
+  return frameCache(
+    (event) => `{"type":${JSON.stringify(type)},"id":${JSON.stringify(event.id)},"data":${event.json}}`,
+  );
+}
+
+/** Answers the upgrade request with an HTTP error, then closes the connection once it is written. */
 function refuse(
   socket: Duplex,
   status: number,
@@ -122,6 +156,10 @@ function refuse(
   detail: string,
   headers: Readonly<Record<string, string>> = {},
 ): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
   const body = JSON.stringify({ error: code, detail });
   const head = [
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`,
@@ -130,13 +168,17 @@ function refuse(
     'Connection: close',
     ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
   ];
+  socket.once('finish', () => socket.destroy());
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
+  421: 'Misdirected Request',
   429: 'Too Many Requests',
+  500: 'Internal Server Error',
   503: 'Service Unavailable',
 };

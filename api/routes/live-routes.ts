@@ -3,7 +3,7 @@ import type { Express, Request } from 'express';
 import type { z } from 'zod';
 import type { Logger } from '../../common/logger';
 import type { Alert, AlertSeverity, LogRecord } from '../../processors/records';
-import { TooManyRequestsError } from '../errors';
+import { BadParameterError, TooManyRequestsError } from '../errors';
 import {
   liveAlertsQuerySchema,
   liveLogsQuerySchema,
@@ -12,10 +12,12 @@ import {
   type RawQuery,
 } from '../http/params';
 import type { ApiMetrics } from '../http/metrics';
+import type { RequestGuard } from '../http/request-guard';
 import type { RouteDoc } from '../http/route-doc';
 import { matchesAlert } from '../live/alert-filter';
+import type { FrameOf } from '../live/frames';
 import type { ConnectionGate, LiveChannel } from '../live/hub';
-import { serveSse } from '../live/sse';
+import { serveSse, sseFrames } from '../live/sse';
 import type { WsRoute } from '../live/websocket';
 import { matchesLog } from '../query/log-filter';
 import { logFilterOf } from './query-routes';
@@ -28,7 +30,11 @@ export interface LiveRouteDeps {
   heartbeatMs: number;
   logger: Logger;
   authenticate: (req: IncomingMessage, url: URL) => void;
+  guard: RequestGuard;
 }
+
+/** Longest Last-Event-ID accepted (ids are `<epoch>-<seq>`, far shorter; same bound as `last_event_id`). */
+const MAX_LAST_EVENT_ID = 128;
 
 type LiveLogsQuery = Omit<LogsQuery, 'limit' | 'cursor' | 'start_time' | 'end_time'> & {
   last_event_id?: string;
@@ -47,10 +53,40 @@ function queryOf(url: URL): RawQuery {
   return raw;
 }
 
+/** Lower-cased bodies, shared by every client with a `q` filter: each record is lower-cased once. */
+const lowerBodies = new WeakMap<LogRecord, string>();
+function lowerBody(record: LogRecord): string {
+  let lower = lowerBodies.get(record);
+  if (lower === undefined) {
+    lower = record.body.toLowerCase();
+    lowerBodies.set(record, lower);
+  }
+  return lower;
+}
+
 function logAccepts(raw: RawQuery): { accepts: (r: LogRecord) => boolean; lastEventId?: string } {
   const { params, attributes } = parseQuery(logsSchema, raw, true);
-  const filter = logFilterOf(params, attributes);
-  return { accepts: (r) => matchesLog(filter, r), lastEventId: params.last_event_id };
+  // `q` is matched here rather than by matchesLog, which lower-cases both sides on every call: the needle
+  // is lower-cased once per client, the body once per record.
+  const { q, ...rest } = params;
+  const filter = logFilterOf(rest, attributes);
+  const needle = q?.toLowerCase();
+  return {
+    accepts: (r) => matchesLog(filter, r) && (needle === undefined || lowerBody(r).includes(needle)),
+    lastEventId: params.last_event_id,
+  };
+}
+
+/** The Last-Event-ID header, else the `last_event_id` parameter; malformed ids resume at the live tail. */
+function lastEventIdOf(req: Request, fromQuery: string | undefined): string | undefined {
+  const header = req.headers['last-event-id'];
+  if (header === undefined) return fromQuery;
+  if (typeof header !== 'string' || header.length > MAX_LAST_EVENT_ID)
+    throw new BadParameterError(
+      'Last-Event-ID',
+      `must be one event id of at most ${MAX_LAST_EVENT_ID} characters`,
+    );
+  return header;
 }
 
 function alertAccepts(raw: RawQuery): { accepts: (a: Alert) => boolean; lastEventId?: string } {
@@ -69,24 +105,30 @@ export function registerLiveRoutes(
     res: Parameters<typeof serveSse>[1],
     channel: LiveChannel<T>,
     stream: string,
-    parsed: { accepts: (d: T) => boolean; lastEventId?: string },
+    frame: FrameOf<T>,
+    parse: (raw: RawQuery) => { accepts: (d: T) => boolean; lastEventId?: string },
   ) => {
-    if (!deps.gate.tryAcquire()) throw new TooManyRequestsError('live connection limit reached');
+    deps.guard.checkOrigin(req);
+    const parsed = parse(req.query as RawQuery);
+    const lastEventId = lastEventIdOf(req, parsed.lastEventId);
+    const release = deps.gate.tryAcquire();
+    if (release === undefined) throw new TooManyRequestsError('live connection limit reached');
+    // A response emits 'close' once, however it ends (client gone, drop, shutdown, error answered).
+    res.once('close', release);
     const gauge = deps.metrics.liveConnections.labels('sse', stream);
-    const header = req.get('last-event-id');
-    serveSse(req, res, channel, deps.gate, parsed.accepts, header ?? parsed.lastEventId, {
+    serveSse(req, res, channel, parsed.accepts, lastEventId, {
       heartbeatMs: deps.heartbeatMs,
-      eventName: stream === 'logs' ? 'log' : 'alert',
+      frame,
       logger: deps.logger,
       onOpen: () => gauge.inc(),
       onClose: () => gauge.dec(),
     });
   };
 
-  app.get('/sse/logs', (req, res) => sse(req, res, deps.logs, 'logs', logAccepts(req.query as RawQuery)));
-  app.get('/sse/alerts', (req, res) =>
-    sse(req, res, deps.alerts, 'alerts', alertAccepts(req.query as RawQuery)),
-  );
+  const logFrames = sseFrames<LogRecord>('log');
+  const alertFrames = sseFrames<Alert>('alert');
+  app.get('/sse/logs', (req, res) => sse(req, res, deps.logs, 'logs', logFrames, logAccepts));
+  app.get('/sse/alerts', (req, res) => sse(req, res, deps.alerts, 'alerts', alertFrames, alertAccepts));
 
   const ws: Record<string, WsRoute<unknown>> = {
     '/ws/logs': {
@@ -110,8 +152,10 @@ export function registerLiveRoutes(
   };
 
   const responses = {
-    400: 'A filter is invalid',
+    400: 'A filter, the URL or Last-Event-ID is invalid',
     401: 'Missing or invalid credentials',
+    403: 'A browser page of another origin, not listed in API_ALLOWED_ORIGINS',
+    421: 'A Host name this loopback listener does not answer to (see API_ALLOWED_HOSTS)',
     429: 'Live connection limit reached',
   };
   const docs: RouteDoc[] = [
