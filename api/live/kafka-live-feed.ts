@@ -22,8 +22,16 @@ const CONFLUENT_MAGIC = 0;
 
 /**
  * The process's one consumer of enriched logs and alerts, feeding the API's live streams. It joins a
- * consumer group of its own (unique per process) from the latest offsets, and never commits: a live tail
- * shows what happens from now on, history is served from ClickHouse.
+ * consumer group of its own (unique per process) and never commits: a live tail shows what happens from
+ * now on, history is served from ClickHouse.
+ *
+ * "From now on" is made exact by the feed itself, not left to the consumer's `latest` reset: KafkaJS
+ * emits GROUP_JOIN before it resolves where to read, and resolves `latest` only at the first fetch, so a
+ * feed reporting ready at GROUP_JOIN could skip whatever was produced in between. Instead, start() reads
+ * the end offsets before joining, the feed tracks the next offset of every partition as it reads, and
+ * every GROUP_JOIN seeks each assigned partition there, synchronously, before KafkaJS fetches anything.
+ * Ready therefore means "positions fixed": every record produced after it is delivered, and a rejoin
+ * (after a crash and restart) resumes where the feed stopped instead of at a new `latest`.
  */
 export class KafkaLiveFeed implements LiveFeed {
   private readonly logs = new Subject<LogRecord>();
@@ -32,6 +40,8 @@ export class KafkaLiveFeed implements LiveFeed {
   readonly alerts$: Observable<Alert> = this.alerts.asObservable();
   private readonly consumer: Consumer;
   private assigned = false;
+  /** Next offset to deliver, by topic and partition. */
+  private readonly positions = new Map<string, Map<number, string>>();
 
   constructor(private readonly options: KafkaLiveFeedOptions) {
     this.consumer = options.kafka.consumer({
@@ -40,8 +50,17 @@ export class KafkaLiveFeed implements LiveFeed {
       // default): a short wait keeps shutdown quick, at the cost of one cheap empty fetch a second when idle.
       maxWaitTimeInMs: 1_000,
     });
+    // Synchronous: KafkaJS applies these seeks at the first fetch after the join, before it would
+    // resolve `latest` for a partition without a position.
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
-      this.assigned = Object.keys(e.payload.memberAssignment).length > 0;
+      const assignment = e.payload.memberAssignment;
+      for (const [topic, partitions] of Object.entries(assignment)) {
+        for (const partition of partitions) {
+          const offset = this.positions.get(topic)?.get(partition);
+          if (offset !== undefined) this.consumer.seek({ topic, partition, offset });
+        }
+      }
+      this.assigned = Object.keys(assignment).length > 0;
     });
     this.consumer.on(this.consumer.events.CRASH, () => {
       this.assigned = false;
@@ -51,11 +70,14 @@ export class KafkaLiveFeed implements LiveFeed {
   async start(): Promise<void> {
     const logsTopic = this.options.logsTopic ?? 'stacklens-enriched';
     const alertsTopic = this.options.alertsTopic ?? 'stacklens-alerts';
+    await this.snapshotEndOffsets([logsTopic, alertsTopic]);
     await this.consumer.connect();
+    // A partition added after start() has no position: the consumer's own `latest` applies there.
     await this.consumer.subscribe({ topics: [logsTopic, alertsTopic], fromBeginning: false });
     await this.consumer.run({
       autoCommit: false,
-      eachMessage: async ({ topic, message }) => {
+      eachMessage: async ({ topic, partition, message }) => {
+        this.advance(topic, partition, message.offset);
         if (message.value === null) return;
         try {
           const value = await this.decode(message.value);
@@ -72,7 +94,27 @@ export class KafkaLiveFeed implements LiveFeed {
     });
   }
 
-  /** Readiness: the live consumer has partitions assigned. */
+  /** The current end of every partition: where the feed starts. */
+  private async snapshotEndOffsets(topics: string[]): Promise<void> {
+    const admin = this.options.kafka.admin();
+    await admin.connect();
+    try {
+      for (const topic of topics) {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        this.positions.set(topic, new Map(offsets.map((p) => [p.partition, p.high])));
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private advance(topic: string, partition: number, offset: string): void {
+    let partitions = this.positions.get(topic);
+    if (partitions === undefined) this.positions.set(topic, (partitions = new Map()));
+    partitions.set(partition, (BigInt(offset) + 1n).toString());
+  }
+
+  /** Readiness: the live consumer has partitions assigned, and its positions in them are fixed. */
   probe(): Promise<ProbeResult> {
     return Promise.resolve(
       this.assigned ? { ok: true } : { ok: false, error: 'live consumer has no partitions assigned' },

@@ -369,6 +369,7 @@ describe('live streams', () => {
     let producer: Producer;
     let feed: KafkaLiveFeed;
     let kafkaApi: RunningApi;
+    const fedBodies: string[] = [];
 
     beforeAll(async () => {
       admin = kafka.admin();
@@ -389,7 +390,14 @@ describe('live streams', () => {
       kafkaApi = await startApi(
         deps({ registry: new Registry(), live: feed, probes: { live_consumer: () => feed.probe() } }),
       );
+      feed.logs$.subscribe((r) => fedBodies.push(r.body));
       await feed.start();
+      // start() resolves once the consumer joined its group, before KafkaJS's first fetch: the window in
+      // which a feed that left its position to a lazy `latest` skipped what was produced.
+      await producer.send({
+        topic: topics.logs,
+        messages: [{ value: JSON.stringify(log({ body: 'at-start' })) }],
+      });
       await waitFor(
         'the live consumer to be assigned',
         async () => (await fetch(`${kafkaApi.baseUrl}/ready`)).status === 200,
@@ -403,6 +411,10 @@ describe('live streams', () => {
       await producer?.disconnect();
       await admin?.deleteTopics({ topics: [topics.logs, topics.alerts] }).catch(() => undefined);
       await admin?.disconnect();
+    }, 60_000);
+
+    it('delivers a record produced as soon as start() resolved', async () => {
+      await waitFor('the record produced right after start()', () => fedBodies.includes('at-start'), 30_000);
     }, 60_000);
 
     it('delivers records and alerts produced to the topics to WebSocket and SSE clients', async () => {
