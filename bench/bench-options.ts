@@ -28,7 +28,7 @@ const BenchOptionsSchema = z
     latencyProbes: z.number().int().min(1).max(10_000).default(150),
     /** Bound on each phase's wait, in seconds. */
     timeoutSeconds: z.number().int().min(10).max(3_600).default(300),
-    /** Folder for a V8 CPU profile of the pipeline process (node --cpu-prof); none when absent. */
+    /** Folder for a V8 CPU profile of the pipeline process over the throughput window; none when absent. */
     profileDir: z.string().min(1).optional(),
     /** File the figures are written to as JSON; none when absent. */
     jsonFile: z.string().min(1).optional(),

@@ -1,7 +1,7 @@
 import { archivedMessages } from './archive-coverage';
 import { benchOptions, BenchOptionsError } from './bench-options';
 import { summarizeCpuProfile } from './cpu-profile';
-import { benchTable, formatNumber, formatTable, type BenchFigures } from './report';
+import { benchTable, formatNumber, formatTable, profileTable, type BenchFigures } from './report';
 import { benchAlertRules, PROBE_RULE_ID, sendGroups } from './run-bench';
 import { percentile, perSecond } from './stats';
 import { parseAlertRulesText } from '../processors/alerts';
@@ -103,6 +103,7 @@ describe('benchTable', () => {
       messagesPerSecond: 5,
       megabytesPerSecond: 0.5,
       peakRssMiB: 300,
+      throughputWindow: { wallMs: 2_500, cpuUserMs: 2_000, cpuSystemMs: 1_000, cpuMs: 3_000, coresUsed: 1.2 },
     },
     broker: {
       records: 10,
@@ -128,6 +129,27 @@ describe('benchTable', () => {
     expect(table).toMatch(/alert latency p99 \(10\.0\/s\)\s+n\/a/);
     expect(table).toContain('2 of 3');
     expect(table).toMatch(/peak RSS\s+300 MiB/);
+  });
+
+  it('shows the pipeline’s CPU time over the throughput window and the cores it used', () => {
+    const table = benchTable(figures);
+    expect(table).toMatch(/CPU time in the 2\.50 s throughput window\s+3\.00 s/);
+    expect(table).toMatch(/user \+ system\s+2\.00 s \+ 1\.00 s/);
+    expect(table).toMatch(/cores used \(CPU time \/ wall time\)\s+1\.20 of 2/);
+  });
+});
+
+describe('profileTable', () => {
+  it('gives the main thread’s busy/idle split of the window, then the top functions', () => {
+    const lines = profileTable({
+      file: '/tmp/p/throughput-r.cpuprofile',
+      busyMs: 3_000,
+      idleMs: 1_000,
+      top: [{ name: 'decode (processors/otlp/decode.js:10)', selfMs: 1_500, selfPercent: 50 }],
+    }).split('\n');
+    expect(lines[0]).toBe('pipeline CPU profile of the throughput window (/tmp/p/throughput-r.cpuprofile)');
+    expect(lines[1]).toBe('main thread: 3.00 s busy, 1.00 s idle (75.0 % busy)');
+    expect(lines.at(-1)).toMatch(/1,500 ms\s+50\.0 %\s+decode \(processors\/otlp\/decode\.js:10\)/);
   });
 });
 
@@ -184,27 +206,6 @@ describe('summarizeCpuProfile', () => {
     ]); // (root) had no samples of its own
     expect(summary.top[0]!.selfMs).toBeCloseTo(3);
     expect(summary.top[0]!.selfPercent).toBeCloseTo(50);
-  });
-});
-
-describe('summarizeCpuProfile from a time on', () => {
-  it('counts only the samples taken from then on', () => {
-    const frame = (functionName: string) => ({ functionName, url: '', lineNumber: 0 });
-    const summary = summarizeCpuProfile(
-      {
-        startTime: 1_000,
-        endTime: 5_000,
-        nodes: [
-          { id: 1, callFrame: frame('startUp'), hitCount: 2 },
-          { id: 2, callFrame: frame('work'), hitCount: 2 },
-        ],
-        samples: [1, 1, 2, 2],
-        timeDeltas: [1_000, 1_000, 1_000, 1_000], // samples at 2 000, 3 000, 4 000 and 5 000 µs
-      },
-      { fromUs: 3_500 },
-    );
-    expect(summary.top.map((t) => t.name)).toEqual(['work']);
-    expect(summary.busyMs).toBeCloseTo(1.5);
   });
 });
 

@@ -1,9 +1,9 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { relative } from 'node:path';
 import { z } from 'zod';
 import { StackLensError } from '../common/errors';
 
-/** A file that is not a V8 CPU profile (what `node --cpu-prof` writes). */
+/** A file that is not a V8 CPU profile (what `node --cpu-prof` or the inspector's Profiler.stop gives). */
 export class CpuProfileError extends StackLensError {}
 
 const CpuProfileSchema = z.object({
@@ -16,8 +16,6 @@ const CpuProfileSchema = z.object({
   ),
   startTime: z.number(),
   endTime: z.number(),
-  samples: z.array(z.number()).default([]),
-  timeDeltas: z.array(z.number()).default([]),
 });
 export type CpuProfile = z.input<typeof CpuProfileSchema>;
 
@@ -31,7 +29,9 @@ export interface HotFunction {
 }
 
 export interface ProfileSummary {
+  /** Time the profiled thread ran (JavaScript, native code, GC); busyMs + idleMs is the profile's span. */
   busyMs: number;
+  /** Time it waited in the event loop for I/O or timers. */
   idleMs: number;
   top: HotFunction[];
 }
@@ -48,25 +48,22 @@ function where(url: string, root: string): string {
 /**
  * Self time per function: samples are taken at a fixed interval, so a function's self time is its
  * share of the samples times the profile's duration. Frames of the same function (one per call path)
- * are added up. `(idle)` is kept out of the ranking and reported apart. With `fromUs`, only the samples
- * from that time on count (to leave the process's start-up out).
+ * are added up. `(idle)` is kept out of the ranking and reported apart.
  */
 export function summarizeCpuProfile(
   profile: CpuProfile,
-  options: { top?: number; root?: string; fromUs?: number } = {},
+  options: { top?: number; root?: string } = {},
 ): ProfileSummary {
   const parsed = CpuProfileSchema.safeParse(profile);
   if (!parsed.success) throw new CpuProfileError(`not a V8 CPU profile: ${parsed.error.issues[0]?.message}`);
   const p = parsed.data;
   const root = options.root ?? process.cwd();
-  const hits = hitsFrom(p, options.fromUs);
-  const totalHits = [...hits.values()].reduce((sum, n) => sum + n, 0);
-  const fromUs = Math.max(p.startTime, options.fromUs ?? p.startTime);
-  const msPerHit = totalHits === 0 ? 0 : (p.endTime - fromUs) / 1_000 / totalHits;
+  const totalHits = p.nodes.reduce((sum, node) => sum + node.hitCount, 0);
+  const msPerHit = totalHits === 0 ? 0 : (p.endTime - p.startTime) / 1_000 / totalHits;
   const byFunction = new Map<string, number>();
   let idleHits = 0;
   for (const node of p.nodes) {
-    const count = hits.get(node.id) ?? 0;
+    const count = node.hitCount;
     const { functionName, url, lineNumber } = node.callFrame;
     if (functionName === '(idle)') {
       idleHits += count;
@@ -90,28 +87,7 @@ export function summarizeCpuProfile(
   return { busyMs: busyHits * msPerHit, idleMs: idleHits * msPerHit, top };
 }
 
-/**
- * Samples per node: all of them (hitCount), or with `fromUs` only those taken from then on (each
- * sample's time is the profile's start plus the deltas up to it, on the clock of process.hrtime).
- */
-function hitsFrom(p: z.output<typeof CpuProfileSchema>, fromUs: number | undefined): Map<number, number> {
-  const hits = new Map<number, number>();
-  if (fromUs === undefined || p.samples.length !== p.timeDeltas.length) {
-    for (const node of p.nodes) hits.set(node.id, node.hitCount);
-    return hits;
-  }
-  let t = p.startTime;
-  p.samples.forEach((id, i) => {
-    t += p.timeDeltas[i]!;
-    if (t >= fromUs) hits.set(id, (hits.get(id) ?? 0) + 1);
-  });
-  return hits;
-}
-
-/** Reads the one `.cpuprofile` file node wrote into `dir`. */
-export async function readCpuProfile(dir: string): Promise<CpuProfile> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
-  if (files.length !== 1)
-    throw new CpuProfileError(`expected one .cpuprofile in ${dir}, found ${files.length}`);
-  return JSON.parse(await readFile(join(dir, files[0]!), 'utf8')) as CpuProfile;
+/** Reads a `.cpuprofile` file. */
+export async function readCpuProfile(file: string): Promise<CpuProfile> {
+  return JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
 }

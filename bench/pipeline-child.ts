@@ -1,7 +1,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { BenchError } from './errors';
-import { ChildMessageSchema, type ChildMessage, type ParentMessage } from './pipeline-protocol';
+import {
+  ChildMessageSchema,
+  type ChildMessage,
+  type CpuWindow,
+  type ParentMessage,
+} from './pipeline-protocol';
 
 export interface PipelineChildOptions {
   /** The built pipeline process, dist/bench/pipeline-process.js. */
@@ -9,11 +14,12 @@ export interface PipelineChildOptions {
   env: NodeJS.ProcessEnv;
   /** Where the process's own log (stdout and stderr) goes. */
   logFile: string;
-  /** Folder for `node --cpu-prof`; no profile when absent. */
-  profileDir?: string;
 }
 
-/** The pipeline process seen from the benchmark: ask for row counts, stop it, learn its peak memory. */
+/**
+ * The pipeline process seen from the benchmark: ask for row counts, measure its CPU over a window, stop
+ * it, learn its peak memory.
+ */
 export class PipelineChild {
   private readonly child: ChildProcess;
   private readonly waiting = new Map<string, (message: ChildMessage) => void>();
@@ -25,7 +31,6 @@ export class PipelineChild {
     const log = createWriteStream(options.logFile, { flags: 'a' });
     this.child = fork(options.script, [], {
       env: options.env,
-      execArgv: options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profileDir],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     this.child.stdout?.pipe(log);
@@ -58,11 +63,29 @@ export class PipelineChild {
     return this.child.pid;
   }
 
-  /** Resolves with the API's port (and the process's clock) once the pipeline and the API run. */
-  async ready(timeoutMs: number): Promise<{ port: number; hrtimeUs: number }> {
+  /** Resolves with the API's port once the pipeline and the API run. */
+  async ready(timeoutMs: number): Promise<number> {
     const message = await this.expect('ready', timeoutMs, () => undefined);
-    const { port, hrtimeUs } = message as Extract<ChildMessage, { type: 'ready' }>;
-    return { port, hrtimeUs };
+    return (message as Extract<ChildMessage, { type: 'ready' }>).port;
+  }
+
+  /**
+   * Opens the measured window: resolves once the process counts its CPU time from now on and, with
+   * `cpuProfileFile`, its V8 profiler runs (the profile is written there by stopProfile).
+   */
+  async startProfile(timeoutMs: number, cpuProfileFile?: string): Promise<void> {
+    await this.expect('profile-started', timeoutMs, () =>
+      this.send({ type: 'profile-start', cpuProfileFile }),
+    );
+  }
+
+  /** Closes the window: its wall and CPU time, once the profile file (if any) is written. */
+  async stopProfile(timeoutMs: number): Promise<CpuWindow> {
+    const message = await this.expect('profile-stopped', timeoutMs, () =>
+      this.send({ type: 'profile-stop' }),
+    );
+    const { wallMs, userMs, systemMs } = message as Extract<ChildMessage, { type: 'profile-stopped' }>;
+    return { wallMs, userMs, systemMs };
   }
 
   async rowCounts(timeoutMs = 30_000): Promise<{ logs: number; spans: number }> {

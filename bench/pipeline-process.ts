@@ -1,7 +1,7 @@
 /**
  * The pipeline process of `stacklens bench`: startStackLens plus the API on a free port, configured by
  * the environment the benchmark passes (its own topic prefix, application id and chDB folder). Its own
- * process so its peak memory and CPU profile are the pipeline's alone. Driven over the IPC channel
+ * process so its peak memory, CPU time and CPU profile are the pipeline's alone. Driven over the IPC channel
  * (see ./pipeline-protocol.ts).
  */
 import { startApiServer } from '../app/api-server';
@@ -9,6 +9,7 @@ import { kafkaClient, stackLensTopics, startStackLens, type RunningStackLens } f
 import { createLogger } from '../common/logger';
 import { loadConfig } from '../config/config';
 import { TABLES } from '../sinks/clickhouse/migrations';
+import { startCpuWindow, type RunningCpuWindow } from './cpu-window';
 import { BenchError } from './errors';
 import { ParentMessageSchema, type ChildMessage } from './pipeline-protocol';
 
@@ -57,21 +58,30 @@ async function main(): Promise<void> {
   };
   pipeline.done.catch(fail);
   process.on('disconnect', () => process.exit(1));
+  let window: Promise<RunningCpuWindow> | undefined;
   process.on('message', (raw: unknown) => {
     const message = ParentMessageSchema.parse(raw);
     if (message.type === 'counts') {
       rowCounts(pipeline).then((counts) => void tell({ type: 'counts', id: message.id, ...counts }), fail);
+    } else if (message.type === 'profile-start') {
+      if (window !== undefined) return fail(new BenchError('profile-start while a window is open'));
+      window = startCpuWindow(message.cpuProfileFile);
+      window.then(() => tell({ type: 'profile-started' }), fail);
+    } else if (message.type === 'profile-stop') {
+      if (window === undefined) return fail(new BenchError('profile-stop without profile-start'));
+      const open = window;
+      window = undefined;
+      open.then((w) => w.stop()).then((spent) => tell({ type: 'profile-stopped', ...spent }), fail);
     } else {
       (async () => {
         await api.close();
         await pipeline.stop();
         await tell({ type: 'stopped', maxRssKb: process.resourceUsage().maxRSS });
-        // An exit of its own (not a kill), so that `--cpu-prof` writes its profile.
         process.exit(0);
       })().catch(fail);
     }
   });
-  await tell({ type: 'ready', port: api.port, hrtimeUs: Number(process.hrtime.bigint() / 1_000n) });
+  await tell({ type: 'ready', port: api.port });
 }
 
 main().catch(async (err: unknown) => {

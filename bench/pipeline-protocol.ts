@@ -4,19 +4,36 @@ import { z } from 'zod';
 export const ParentMessageSchema = z.discriminatedUnion('type', [
   /** Row counts of otel_logs and otel_traces, answered with a `counts` message of the same id. */
   z.object({ type: z.literal('counts'), id: z.number() }),
+  /**
+   * The throughput window opens: measure the process's CPU time from now on and, with cpuProfileFile,
+   * run the V8 profiler (node:inspector) until `profile-stop`. Answered with `profile-started`.
+   */
+  z.object({ type: z.literal('profile-start'), cpuProfileFile: z.string().min(1).optional() }),
+  /** The throughput window closes: answered with `profile-stopped`, once the profile file is written. */
+  z.object({ type: z.literal('profile-stop') }),
   /** Stop the API and the pipeline, answer `stopped`, exit. */
   z.object({ type: z.literal('stop') }),
 ]);
 export type ParentMessage = z.infer<typeof ParentMessageSchema>;
 
+/**
+ * What the pipeline process spent between `profile-start` and `profile-stop`: wall time on its own clock
+ * and process.cpuUsage (every thread of the process: the main thread, chDB's and libuv's pools).
+ */
+export const CpuWindowSchema = z.object({
+  wallMs: z.number().nonnegative(),
+  userMs: z.number().nonnegative(),
+  systemMs: z.number().nonnegative(),
+});
+export type CpuWindow = z.infer<typeof CpuWindowSchema>;
+
 /** What the pipeline process tells the benchmark. */
 export const ChildMessageSchema = z.discriminatedUnion('type', [
-  /**
-   * The pipeline and the API run; the API listens on 127.0.0.1:port. hrtimeUs: process.hrtime in µs,
-   * the clock of `--cpu-prof` samples, so a profile can leave the start-up out.
-   */
-  z.object({ type: z.literal('ready'), port: z.number().int().positive(), hrtimeUs: z.number() }),
+  /** The pipeline and the API run; the API listens on 127.0.0.1:port. */
+  z.object({ type: z.literal('ready'), port: z.number().int().positive() }),
   z.object({ type: z.literal('counts'), id: z.number(), logs: z.number(), spans: z.number() }),
+  z.object({ type: z.literal('profile-started') }),
+  CpuWindowSchema.extend({ type: z.literal('profile-stopped') }),
   /** Stopped cleanly; maxRssKb is process.resourceUsage().maxRSS: the process's peak resident set. */
   z.object({ type: z.literal('stopped'), maxRssKb: z.number() }),
   z.object({ type: z.literal('failed'), message: z.string() }),

@@ -26,6 +26,19 @@ export interface BenchFigures {
     megabytesPerSecond: number;
     /** Peak resident set of the pipeline process (chDB included). */
     peakRssMiB: number;
+    /**
+     * The pipeline process over the throughput window (from just before the first record is produced
+     * until the throughput phase ends): its CPU time on every thread (process.cpuUsage) and wall time
+     * on its own clock. coresUsed = cpuMs / wallMs: near the machine's cores, it is CPU-bound; well
+     * under 1, it mostly waits (on the broker, chDB's queue, commits).
+     */
+    throughputWindow: {
+      wallMs: number;
+      cpuUserMs: number;
+      cpuSystemMs: number;
+      cpuMs: number;
+      coresUsed: number;
+    };
   };
   broker: BrokerBaseline;
   /** Pipeline rate over the broker's fetch rate on the same messages. */
@@ -38,7 +51,8 @@ export interface BenchFigures {
     p99Ms: number | null;
     maxMs: number | null;
   };
-  profile?: ProfileSummary;
+  /** With `--profile`: the V8 CPU profile of the pipeline's main thread over the throughput window. */
+  profile?: ProfileSummary & { file: string };
 }
 
 /** Plain-text table: columns padded to their widest cell, numbers (cells starting with a digit) right-aligned. */
@@ -66,6 +80,7 @@ export function benchTable(f: BenchFigures): string {
   const perMessage = f.workload.records / f.workload.messages;
   const brokerRecords = f.broker.fetchRecordsPerSecond * perMessage;
   const ratio = `${formatNumber(f.ratio * 100)} %`;
+  const cpu = f.pipeline.throughputWindow;
   const rows: string[][] = [
     [
       'throughput',
@@ -95,6 +110,19 @@ export function benchTable(f: BenchFigures): string {
     [`alert latency p99 (${formatNumber(f.latency.ratePerSecond)}/s)`, or(f.latency.p99Ms, 'ms'), '', ''],
     ['alerts received', `${f.latency.received} of ${f.latency.probes}`, '', ''],
     ['peak RSS', `${formatNumber(f.pipeline.peakRssMiB)} MiB`, '', ''],
+    [
+      `CPU time in the ${formatNumber(cpu.wallMs / 1_000)} s throughput window`,
+      `${formatNumber(cpu.cpuMs / 1_000)} s`,
+      '',
+      '',
+    ],
+    [
+      '  user + system',
+      `${formatNumber(cpu.cpuUserMs / 1_000)} s + ${formatNumber(cpu.cpuSystemMs / 1_000)} s`,
+      '',
+      '',
+    ],
+    ['cores used (CPU time / wall time)', `${formatNumber(cpu.coresUsed)} of ${f.machine.cpus}`, '', ''],
   ];
   const w = f.workload;
   return [
@@ -103,10 +131,13 @@ export function benchTable(f: BenchFigures): string {
   ].join('\n');
 }
 
-/** The profile's top functions as a table. */
-export function profileTable(profile: ProfileSummary): string {
+/** The profile's busy/idle split and top functions as a table. */
+export function profileTable(profile: ProfileSummary & { file?: string }): string {
+  const span = profile.busyMs + profile.idleMs;
+  const busyPercent = span > 0 ? (100 * profile.busyMs) / span : 0;
   return [
-    `pipeline CPU profile after start-up: ${formatNumber(profile.busyMs / 1_000)} s busy, ${formatNumber(profile.idleMs / 1_000)} s idle`,
+    `pipeline CPU profile of the throughput window${profile.file === undefined ? '' : ` (${profile.file})`}`,
+    `main thread: ${formatNumber(profile.busyMs / 1_000)} s busy, ${formatNumber(profile.idleMs / 1_000)} s idle (${formatNumber(busyPercent)} % busy)`,
     formatTable(
       ['self time', 'share', 'function'],
       profile.top.map((t) => [`${formatNumber(t.selfMs)} ms`, `${formatNumber(t.selfPercent)} %`, t.name]),

@@ -6,7 +6,8 @@
  *    fresh chDB folder) has its partitions, OTLP protobuf batches shaped like the Collector's are produced
  *    as fast as the broker takes them into fresh topics (TOPIC_PREFIX `bench-<runid>-`); timed from the
  *    first record produced until otel_logs and otel_traces hold every record, the archive objects cover
- *    every offset and the pipeline has committed every message.
+ *    every offset and the pipeline has committed every message. The pipeline process measures its CPU
+ *    time over that window, and with `--profile` a V8 CPU profile of that window only.
  * 2. The broker baseline reads the same messages.
  * 3. Latency: error logs produced at a fixed rate, each carrying its produce time; each one's alert is
  *    awaited on /ws/alerts. Then the pipeline stops and reports its peak RSS.
@@ -28,6 +29,7 @@ import { archivedMessages, listArchiveKeys, type PartitionOffsets } from './arch
 import type { BenchOptions } from './bench-options';
 import { runBrokerBaseline } from './broker-baseline';
 import { readCpuProfile, summarizeCpuProfile } from './cpu-profile';
+import { coresUsed } from './cpu-window';
 import { BenchError } from './errors';
 import { PipelineChild } from './pipeline-child';
 import type { BenchFigures } from './report';
@@ -371,12 +373,17 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
       script: deps.pipelineScript ?? join(__dirname, 'pipeline-process.js'),
       env,
       logFile: join(runDir, 'pipeline.log'),
-      profileDir: options.profileDir,
     });
-    const { port, hrtimeUs: readyAtUs } = await child.ready(timeoutMs);
+    const port = await child.ready(timeoutMs);
     // The clock starts with the first record produced, once the pipeline has its partitions: its
-    // start-up is not timed, and each record's time from produce to ClickHouse is.
+    // start-up is not timed, and each record's time from produce to ClickHouse is. The CPU window and
+    // the profile open just before, so they cover the same phase and nothing else.
     await untilReady(port, 'pipeline', timeoutMs);
+    const cpuProfileFile =
+      options.profileDir === undefined
+        ? undefined
+        : join(options.profileDir, `throughput-${runId}.cpuprofile`);
+    await child.startProfile(timeoutMs, cpuProfileFile);
     const producedFromMs = Date.now();
     progress(
       `throughput: producing ${messages} messages (${(workload.bytes / 1e6).toFixed(1)} MB) to ${topics.logs}, ${topics.traces}`,
@@ -401,6 +408,11 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
       timeoutMs,
       progress,
     });
+    const cpuWindow = await child.stopProfile(timeoutMs);
+    const profile =
+      cpuProfileFile === undefined
+        ? undefined
+        : { file: cpuProfileFile, ...summarizeCpuProfile(await readCpuProfile(cpuProfileFile), { top: 20 }) };
 
     progress('broker baseline: kafka-consumer-perf-test on the same messages');
     const broker = await runBrokerBaseline({
@@ -421,10 +433,6 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
       timeoutMs: Math.min(timeoutMs, 60_000),
     });
     const maxRssKb = await child.stop(timeoutMs);
-    const profile =
-      options.profileDir === undefined
-        ? undefined
-        : summarizeCpuProfile(await readCpuProfile(options.profileDir), { top: 20, fromUs: readyAtUs });
 
     // A lost alert is a finding: the pipeline's log and data are kept to look into it.
     succeeded = latencies.length === options.latencyProbes;
@@ -457,6 +465,13 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
         messagesPerSecond: recordsPerSecond / recordsPerMessage,
         megabytesPerSecond: (recordsPerSecond * bytesPerRecord) / 1e6,
         peakRssMiB: maxRssKb / 1024,
+        throughputWindow: {
+          wallMs: cpuWindow.wallMs,
+          cpuUserMs: cpuWindow.userMs,
+          cpuSystemMs: cpuWindow.systemMs,
+          cpuMs: cpuWindow.userMs + cpuWindow.systemMs,
+          coresUsed: coresUsed(cpuWindow),
+        },
       },
       broker,
       ratio: recordsPerSecond / recordsPerMessage / broker.fetchRecordsPerSecond,
