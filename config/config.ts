@@ -100,6 +100,21 @@ const identifier = (fallback: string, what: string) =>
 
 const MIB = 1024 * 1024;
 
+/** A comma-separated list, each entry trimmed and checked; unset or empty is an empty list. */
+const listOf = (valid: (entry: string) => boolean, what: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const entries = (v ?? '')
+        .split(',')
+        .map((e) => e.trim().replace(/\/$/, ''))
+        .filter((e) => e !== '');
+      for (const entry of entries)
+        if (!valid(entry)) ctx.addIssue({ code: 'custom', message: `"${entry}" is not ${what}` });
+      return entries.map((e) => e.toLowerCase());
+    });
+
 /** Ten years: longer retention is better expressed as none at all, which operators set on the topic. */
 const MAX_RETENTION_HOURS = 87_600;
 
@@ -144,6 +159,20 @@ const envSchema = z.object({
   API_USERNAME: optionalString,
   API_PASSWORD: optionalString,
   API_TOKEN: optionalString,
+  // Browser pages and Host names the API answers to besides its own (api/http/request-guard.ts).
+  API_ALLOWED_ORIGINS: listOf(
+    (v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol) && new URL(v).origin === v.toLowerCase(),
+    'an origin such as https://dashboard.example.com:3000 (scheme, host and port; no path)',
+  ),
+  API_ALLOWED_HOSTS: listOf(
+    (v) => /^[A-Za-z0-9_.-]{1,253}$/.test(v),
+    'a host name such as stacklens.internal (no port)',
+  ),
+  // Ingest bounds; defaults follow the Collector's otlp receiver (20 MiB max_request_body_size).
+  INGEST_MAX_BODY_BYTES: integer(20 * 1024 * 1024, 1024, 1024 * 1024 * 1024, ' of bytes'),
+  INGEST_MAX_ITEMS: integer(500_000, 1, 100_000_000),
+  INGEST_MAX_MESSAGE_BYTES: integer(1_000_000, 1024, 100 * 1024 * 1024, ' of bytes'),
+  INGEST_BODY_TIMEOUT_SECONDS: integer(30, 1, 3_600, ' of seconds'),
   // Guardrails of the REST queries (api/query): concurrency, time range and per-query ClickHouse limits.
   API_MAX_CONCURRENT_QUERIES: integer(8, 1, 1_000),
   API_MAX_QUEUED_QUERIES: integer(32, 0, 10_000),
@@ -206,6 +235,27 @@ export interface StackLensConfig {
       | { kind: 'none' }
       | { kind: 'basic'; username: string; password: string }
       | { kind: 'token'; token: string };
+    /**
+     * Origins of other sites whose pages may open the WebSocket and SSE streams (the API's own origin
+     * always may; requests without Origin, from non-browser clients, are not affected).
+     */
+    allowedOrigins: string[];
+    /**
+     * Host names served when a request arrives on a loopback address, besides localhost, *.localhost, IP
+     * literals and `host`: anything else is refused (421) as a possible DNS-rebinding page.
+     */
+    allowedHosts: string[];
+  };
+  /** Bounds of the ingest endpoints (OTLP/HTTP and JSON). */
+  ingest: {
+    /** Largest body, after decompression. */
+    maxBodyBytes: number;
+    /** Elements (protobuf messages, JSON objects and array elements) one request may hold. */
+    maxItems: number;
+    /** Largest Kafka message ingest produces; keep it under the input topics' max.message.bytes. */
+    maxMessageBytes: number;
+    /** Time a request body may take to arrive. */
+    bodyTimeoutSeconds: number;
   };
   log: { level: (typeof LOG_LEVELS)[number]; format: 'json' | 'text' };
   /** Bounds of the API's ClickHouse queries; sizes in bytes. */
@@ -271,7 +321,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     correlation: { windowSeconds: e.CORR_WINDOW_SECONDS, graceSeconds: e.CORR_GRACE_SECONDS },
     alerts: { rulesFile: resolve(cwd, e.ALERT_RULES_FILE) },
-    http: { host: e.HTTP_HOST, port: e.HTTP_PORT, auth: authOf(e) },
+    http: {
+      host: e.HTTP_HOST,
+      port: e.HTTP_PORT,
+      auth: authOf(e),
+      allowedOrigins: e.API_ALLOWED_ORIGINS,
+      allowedHosts: e.API_ALLOWED_HOSTS,
+    },
+    ingest: {
+      maxBodyBytes: e.INGEST_MAX_BODY_BYTES,
+      maxItems: e.INGEST_MAX_ITEMS,
+      maxMessageBytes: e.INGEST_MAX_MESSAGE_BYTES,
+      bodyTimeoutSeconds: e.INGEST_BODY_TIMEOUT_SECONDS,
+    },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     apiQueries: {
       maxConcurrent: e.API_MAX_CONCURRENT_QUERIES,
