@@ -153,6 +153,11 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
       } catch (err) {
         logger.warn({ err: (err as Error).message }, `could not release the API's ${what}`);
       }
+    // The configured listen host is a name the API is reached under, whatever else is listed.
+    requestPolicy: {
+      allowedOrigins: config.http.allowedOrigins,
+      allowedHosts: [config.http.host, ...config.http.allowedHosts],
+    },
     }
   };
 

@@ -20,7 +20,13 @@ describe('loadConfig', () => {
       applicationId: 'stacklens',
       processingGuarantee: 'exactly_once',
     });
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, auth: { kind: 'none' } });
+    expect(config.http).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      auth: { kind: 'none' },
+      allowedOrigins: [],
+      allowedHosts: [],
+    });
     expect(config.clickhouse.url).toBeUndefined();
     expect(config.clickhouse.chdbPath).toBe('/srv/app/.stack/data/chdb');
     expect(config.archive.s3).toBeUndefined();
@@ -81,6 +87,17 @@ describe('loadConfig', () => {
     ['API_AUTH', 'oauth', /API_AUTH: must be one of none, basic, token/],
     ['LOG_LEVEL', 'verbose', /LOG_LEVEL: must be one of trace, debug, info/],
     ['LOG_FORMAT', 'xml', /LOG_FORMAT: must be one of json, text/],
+    [
+      'API_ALLOWED_ORIGINS',
+      'https://dash.example.com/app',
+      /API_ALLOWED_ORIGINS: "https:\/\/dash.*" is not an origin/,
+    ],
+    ['API_ALLOWED_ORIGINS', 'dash.example.com', /API_ALLOWED_ORIGINS: "dash.example.com" is not an origin/],
+    [
+      'API_ALLOWED_HOSTS',
+      'stacklens.internal:8080',
+      /API_ALLOWED_HOSTS: "stacklens.internal:8080" is not a host name/,
+    ],
   ])('rejects %s=%s naming the variable', (name, value, message) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
@@ -101,6 +118,15 @@ describe('loadConfig', () => {
       kind: 'token',
       token: 'a-long-enough-token',
     });
+  });
+
+  it('reads the allowed origins and hosts as normalized lists', () => {
+    const { http } = loadConfig({
+      API_ALLOWED_ORIGINS: ' https://Dash.example.com:3000/ , http://127.0.0.1:5173',
+      API_ALLOWED_HOSTS: 'StackLens.internal,',
+    });
+    expect(http.allowedOrigins).toEqual(['https://dash.example.com:3000', 'http://127.0.0.1:5173']);
+    expect(http.allowedHosts).toEqual(['stacklens.internal']);
   });
 
   it('sizes the product topics like the seeds unless overridden', () => {
