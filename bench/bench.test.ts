@@ -1,6 +1,6 @@
 import { archivedMessages } from './archive-coverage';
 import { benchOptions, BenchOptionsError } from './bench-options';
-import { summarizeCpuProfile } from './cpu-profile';
+import { CpuProfileError, summarizeCpuProfile } from './cpu-profile';
 import { benchTable, formatNumber, formatTable, profileTable, type BenchFigures } from './report';
 import { benchAlertRules, PROBE_RULE_ID, sendGroups } from './run-bench';
 import { percentile, perSecond } from './stats';
@@ -103,7 +103,14 @@ describe('benchTable', () => {
       messagesPerSecond: 5,
       megabytesPerSecond: 0.5,
       peakRssMiB: 300,
-      throughputWindow: { wallMs: 2_500, cpuUserMs: 2_000, cpuSystemMs: 1_000, cpuMs: 3_000, coresUsed: 1.2 },
+      throughputWindow: {
+        wallMs: 2_500,
+        cpuUserMs: 2_000,
+        cpuSystemMs: 1_000,
+        cpuMs: 3_000,
+        mainThreadCpuMs: 1_800,
+        coresUsed: 1.2,
+      },
     },
     broker: {
       records: 10,
@@ -135,7 +142,16 @@ describe('benchTable', () => {
     const table = benchTable(figures);
     expect(table).toMatch(/CPU time in the 2\.50 s throughput window\s+3\.00 s/);
     expect(table).toMatch(/user \+ system\s+2\.00 s \+ 1\.00 s/);
+    expect(table).toMatch(/main thread \+ other threads\s+1\.80 s \+ 1\.20 s/);
     expect(table).toMatch(/cores used \(CPU time \/ wall time\)\s+1\.20 of 2/);
+    const offLinux = benchTable({
+      ...figures,
+      pipeline: {
+        ...figures.pipeline,
+        throughputWindow: { ...figures.pipeline.throughputWindow, mainThreadCpuMs: null },
+      },
+    });
+    expect(offLinux).toMatch(/main thread \+ other threads\s+n\/a/);
   });
 });
 
@@ -177,28 +193,29 @@ describe('archivedMessages', () => {
 
 describe('summarizeCpuProfile', () => {
   const frame = (functionName: string, url = '', lineNumber = 0) => ({ functionName, url, lineNumber });
+  const nodes = [
+    { id: 1, callFrame: frame('(root)') },
+    { id: 2, callFrame: frame('(idle)') },
+    { id: 3, callFrame: frame('decode', 'file:///app/processors/otlp/decode.js', 9) },
+    { id: 4, callFrame: frame('decode', 'file:///app/processors/otlp/decode.js', 9) },
+    { id: 5, callFrame: frame('encode', 'file:///app/node_modules/avsc/lib/types.js', 99) },
+    { id: 6, callFrame: frame('(garbage collector)') },
+  ];
+
   it('ranks functions by self time, adds up their frames and keeps idle apart', () => {
     const summary = summarizeCpuProfile(
       {
+        // The profiler's own start-up: 5 ms before the first sample, then a sample every 1 ms.
         startTime: 0,
-        endTime: 10_000, // 10 ms over 10 samples: 1 ms each
-        nodes: [
-          { id: 1, callFrame: frame('(root)'), hitCount: 0 },
-          { id: 2, callFrame: frame('(idle)'), hitCount: 4 },
-          { id: 3, callFrame: frame('decode', 'file:///app/processors/otlp/decode.js', 9), hitCount: 2 },
-          { id: 4, callFrame: frame('decode', 'file:///app/processors/otlp/decode.js', 9), hitCount: 1 },
-          {
-            id: 5,
-            callFrame: frame('encode', 'file:///app/node_modules/avsc/lib/types.js', 99),
-            hitCount: 2,
-          },
-          { id: 6, callFrame: frame('(garbage collector)'), hitCount: 1 },
-        ],
+        endTime: 15_000,
+        nodes,
+        samples: [2, 3, 2, 3, 5, 2, 4, 5, 2, 6],
+        timeDeltas: [5_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000],
       },
       { root: '/app' },
     );
     expect(summary.idleMs).toBeCloseTo(4);
-    expect(summary.busyMs).toBeCloseTo(6);
+    expect(summary.busyMs).toBeCloseTo(6); // not 9: the start-up gap is no sample's time
     expect(summary.top.map((t) => t.name)).toEqual([
       'decode (processors/otlp/decode.js:10)',
       'encode (pkg:avsc/lib/types.js:100)',
@@ -206,6 +223,31 @@ describe('summarizeCpuProfile', () => {
     ]); // (root) had no samples of its own
     expect(summary.top[0]!.selfMs).toBeCloseTo(3);
     expect(summary.top[0]!.selfPercent).toBeCloseTo(50);
+  });
+
+  it('gives each sample the time until the next one, none when ticks come out of order', () => {
+    const summary = summarizeCpuProfile(
+      {
+        startTime: 0,
+        endTime: 10_000,
+        nodes,
+        samples: [5, 6, 3, 2],
+        timeDeltas: [1_000, 4_000, -10, 2_010], // at 1, 5, 4.99 and 7 ms; the profile ends at 10 ms
+      },
+      { root: '/app' },
+    );
+    expect(summary.top.map((t) => [t.name, t.selfMs])).toEqual([
+      ['encode (pkg:avsc/lib/types.js:100)', 4],
+      ['decode (processors/otlp/decode.js:10)', 2.01],
+    ]); // the collector's sample at 5 ms was followed by one at 4.99 ms
+    expect(summary.idleMs).toBeCloseTo(3);
+  });
+
+  it('rejects a file that is not a profile, naming the problem', () => {
+    expect(() => summarizeCpuProfile({ nodes: [] } as never)).toThrow(CpuProfileError);
+    expect(() =>
+      summarizeCpuProfile({ startTime: 0, endTime: 1, nodes, samples: [1], timeDeltas: [] }),
+    ).toThrow(/1 samples but 0 time deltas/);
   });
 });
 

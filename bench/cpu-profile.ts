@@ -11,11 +11,13 @@ const CpuProfileSchema = z.object({
     z.object({
       id: z.number(),
       callFrame: z.object({ functionName: z.string(), url: z.string(), lineNumber: z.number() }),
-      hitCount: z.number().default(0),
     }),
   ),
   startTime: z.number(),
   endTime: z.number(),
+  /** The node sampled at each tick, and the µs since the previous tick (the first: since startTime). */
+  samples: z.array(z.number()),
+  timeDeltas: z.array(z.number()),
 });
 export type CpuProfile = z.input<typeof CpuProfileSchema>;
 
@@ -29,7 +31,10 @@ export interface HotFunction {
 }
 
 export interface ProfileSummary {
-  /** Time the profiled thread ran (JavaScript, native code, GC); busyMs + idleMs is the profile's span. */
+  /**
+   * Time the profiled thread was not waiting in the event loop: running JavaScript, native code or GC,
+   * or ready to but not given a core (on a busy machine); busyMs + idleMs spans first to last sample.
+   */
   busyMs: number;
   /** Time it waited in the event loop for I/O or timers. */
   idleMs: number;
@@ -46,9 +51,11 @@ function where(url: string, root: string): string {
 }
 
 /**
- * Self time per function: samples are taken at a fixed interval, so a function's self time is its
- * share of the samples times the profile's duration. Frames of the same function (one per call path)
- * are added up. `(idle)` is kept out of the ranking and reported apart.
+ * Self time per function: each sample stands for the time until the next one (the last: until the
+ * profile's end), as DevTools counts it. Not the samples' share of the whole span: starting the
+ * profiler blocks the thread (it logs every compiled function) before the first sample, and a loaded
+ * machine delays ticks, so samples are not evenly spaced. Frames of the same function (one per call
+ * path) are added up. `(idle)` is kept out of the ranking and reported apart.
  */
 export function summarizeCpuProfile(
   profile: CpuProfile,
@@ -58,33 +65,40 @@ export function summarizeCpuProfile(
   if (!parsed.success) throw new CpuProfileError(`not a V8 CPU profile: ${parsed.error.issues[0]?.message}`);
   const p = parsed.data;
   const root = options.root ?? process.cwd();
-  const totalHits = p.nodes.reduce((sum, node) => sum + node.hitCount, 0);
-  const msPerHit = totalHits === 0 ? 0 : (p.endTime - p.startTime) / 1_000 / totalHits;
+  if (p.samples.length !== p.timeDeltas.length)
+    throw new CpuProfileError(
+      `not a V8 CPU profile: ${p.samples.length} samples but ${p.timeDeltas.length} time deltas`,
+    );
+  const msByNode = new Map<number, number>();
+  let at = p.startTime;
+  p.samples.forEach((id, i) => {
+    at += p.timeDeltas[i]!;
+    const until = i + 1 < p.samples.length ? at + p.timeDeltas[i + 1]! : p.endTime;
+    // Ticks can be recorded a few µs out of order: such a sample stands for no time.
+    msByNode.set(id, (msByNode.get(id) ?? 0) + Math.max(0, until - at) / 1_000);
+  });
   const byFunction = new Map<string, number>();
-  let idleHits = 0;
+  let idleMs = 0;
+  let busyMs = 0;
   for (const node of p.nodes) {
-    const count = node.hitCount;
+    const ms = msByNode.get(node.id) ?? 0;
     const { functionName, url, lineNumber } = node.callFrame;
     if (functionName === '(idle)') {
-      idleHits += count;
+      idleMs += ms;
       continue;
     }
-    const at = where(url, root);
+    busyMs += ms;
+    const source = where(url, root);
     const fn = functionName || '(anonymous)';
-    const name = at === '' ? fn : `${fn} (${at}:${lineNumber + 1})`;
-    byFunction.set(name, (byFunction.get(name) ?? 0) + count);
+    const name = source === '' ? fn : `${fn} (${source}:${lineNumber + 1})`;
+    byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
   }
-  const busyHits = totalHits - idleHits;
   const top = [...byFunction]
-    .filter(([, count]) => count > 0)
+    .filter(([, ms]) => ms > 0)
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .slice(0, options.top ?? 15)
-    .map(([name, count]) => ({
-      name,
-      selfMs: count * msPerHit,
-      selfPercent: busyHits === 0 ? 0 : (100 * count) / busyHits,
-    }));
-  return { busyMs: busyHits * msPerHit, idleMs: idleHits * msPerHit, top };
+    .map(([name, ms]) => ({ name, selfMs: ms, selfPercent: busyMs === 0 ? 0 : (100 * ms) / busyMs }));
+  return { busyMs, idleMs, top };
 }
 
 /** Reads a `.cpuprofile` file. */

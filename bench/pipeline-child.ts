@@ -84,8 +84,8 @@ export class PipelineChild {
     const message = await this.expect('profile-stopped', timeoutMs, () =>
       this.send({ type: 'profile-stop' }),
     );
-    const { wallMs, userMs, systemMs } = message as Extract<ChildMessage, { type: 'profile-stopped' }>;
-    return { wallMs, userMs, systemMs };
+    const { type: _, ...spent } = message as Extract<ChildMessage, { type: 'profile-stopped' }>;
+    return spent;
   }
 
   async rowCounts(timeoutMs = 30_000): Promise<{ logs: number; spans: number }> {

@@ -17,13 +17,15 @@ export const ParentMessageSchema = z.discriminatedUnion('type', [
 export type ParentMessage = z.infer<typeof ParentMessageSchema>;
 
 /**
- * What the pipeline process spent between `profile-start` and `profile-stop`: wall time on its own clock
- * and process.cpuUsage (every thread of the process: the main thread, chDB's and libuv's pools).
+ * What the pipeline process spent between `profile-start` and `profile-stop`: wall time on its own clock,
+ * process.cpuUsage (every thread of the process: the main thread, chDB's and libuv's pools) and the
+ * main thread's own CPU time (null where the OS does not tell it).
  */
 export const CpuWindowSchema = z.object({
   wallMs: z.number().nonnegative(),
   userMs: z.number().nonnegative(),
   systemMs: z.number().nonnegative(),
+  mainThreadMs: z.number().nonnegative().nullable(),
 });
 export type CpuWindow = z.infer<typeof CpuWindowSchema>;
 

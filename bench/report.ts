@@ -37,6 +37,8 @@ export interface BenchFigures {
       cpuUserMs: number;
       cpuSystemMs: number;
       cpuMs: number;
+      /** Of cpuMs, the main thread's (the event loop's); null off Linux. */
+      mainThreadCpuMs: number | null;
       coresUsed: number;
     };
   };
@@ -119,6 +121,14 @@ export function benchTable(f: BenchFigures): string {
     [
       '  user + system',
       `${formatNumber(cpu.cpuUserMs / 1_000)} s + ${formatNumber(cpu.cpuSystemMs / 1_000)} s`,
+      '',
+      '',
+    ],
+    [
+      '  main thread + other threads',
+      cpu.mainThreadCpuMs === null
+        ? 'n/a'
+        : `${formatNumber(cpu.mainThreadCpuMs / 1_000)} s + ${formatNumber(Math.max(0, cpu.cpuMs - cpu.mainThreadCpuMs) / 1_000)} s`,
       '',
       '',
     ],

@@ -470,6 +470,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
           cpuUserMs: cpuWindow.userMs,
           cpuSystemMs: cpuWindow.systemMs,
           cpuMs: cpuWindow.userMs + cpuWindow.systemMs,
+          mainThreadCpuMs: cpuWindow.mainThreadMs,
           coresUsed: coresUsed(cpuWindow),
         },
       },
