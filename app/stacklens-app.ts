@@ -97,7 +97,7 @@ export function buildPipelineTopology(config: StackLensConfig, deps: PipelineTop
   return buildStackLensTopology({
     applicationId: deps.applicationId ?? config.kafka.applicationId,
     topics: { ...stackLensTopics(config), ...deps.sources },
-    records: createRecordPipeline(),
+    records: createRecordPipeline({ limits: config.records, redaction: config.redaction }),
     alertRules: loadAlertRules(config.alerts.rulesFile),
     correlation: {
       windowMs,
@@ -124,7 +124,7 @@ export function buildArchiveTopologyFor(
 ): Topology {
   return buildArchiveTopology({
     topics: stackLensTopics(config),
-    redactor: createRedactor(),
+    redactor: createRedactor(config.redaction),
     sinks: {
       logs: new ArchiveSink({ store, signal: 'logs', log: logger }),
       traces: new ArchiveSink({ store, signal: 'traces', log: logger }),

@@ -1,6 +1,11 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { StackLensError } from '../common/errors';
+import {
+  MAX_SERIALIZED_RECORD_BYTES,
+  maxSerializedRecordBytes,
+  type RecordLimits,
+} from '../processors/normalize/limits';
 
 /** One or more configuration variables are invalid; the message names each one and why. */
 export class ConfigError extends StackLensError {
@@ -197,6 +202,15 @@ const envSchema = z.object({
   TOPIC_ENRICHED_RETENTION_HOURS: integer(3 * 24, 1, MAX_RETENTION_HOURS, ' of hours'),
   TOPIC_ALERTS_PARTITIONS: integer(1, 1, 10_000),
   TOPIC_ALERTS_RETENTION_HOURS: integer(30 * 24, 1, MAX_RETENTION_HOURS, ' of hours'),
+  // Bounds of one normalized record, so that any record fits every internal topic (defaults and why:
+  // DEFAULT_RECORD_LIMITS in processors/normalize/limits.ts); sizes are bytes of the JSON form.
+  RECORD_MAX_BODY_BYTES: integer(256 * 1024, 1024, 768 * 1024, ' of bytes'),
+  RECORD_MAX_ATTRIBUTE_VALUE_BYTES: integer(16 * 1024, 256, 64 * 1024, ' of bytes'),
+  RECORD_MAX_ATTRIBUTES: integer(128, 1, 10_000),
+  RECORD_MAX_VALUE_DEPTH: integer(32, 1, 1_000),
+  RECORD_MAX_BYTES: integer(512 * 1024, 16 * 1024, 880 * 1024, ' of bytes'),
+  // Longest text PII redaction scans; longer text is truncated and marked (processors/redact/redactor.ts).
+  REDACT_MAX_INPUT_CHARS: integer(262_144, 1024, 16 * 1024 * 1024, ' of characters'),
 });
 
 type Env = z.output<typeof envSchema>;
@@ -267,6 +281,10 @@ export interface StackLensConfig {
     maxReadBytes: number;
     maxResultBytes: number;
   };
+  /** Size bounds of a normalized record (RECORD_MAX_*): what is over them is truncated and marked. */
+  records: RecordLimits;
+  /** Longest text redaction scans (REDACT_MAX_INPUT_CHARS); the rest is truncated and marked. */
+  redaction: { maxInputChars: number };
   /** Prepended to the product topics' names (otel-logs, otel-traces, stacklens-enriched, stacklens-alerts). */
   topicPrefix: string;
   /** The product topics' sizing, keyed like PRODUCT_TOPICS in sinks/kafka/topics.ts. */
@@ -343,6 +361,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxReadBytes: e.API_QUERY_MAX_READ_MB * MIB,
       maxResultBytes: e.API_QUERY_MAX_RESULT_MB * MIB,
     },
+    records: recordLimitsOf(e),
+    redaction: { maxInputChars: e.REDACT_MAX_INPUT_CHARS },
     topicPrefix: e.TOPIC_PREFIX,
     topics: {
       otelLogs: {
@@ -370,7 +390,25 @@ function crossFieldProblems(e: Env): string[] {
   if ((e.AWS_ACCESS_KEY_ID === undefined) !== (e.AWS_SECRET_ACCESS_KEY === undefined)) {
     problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: set both or neither');
   }
+  if (e.RECORD_MAX_BODY_BYTES > e.RECORD_MAX_BYTES) {
+    problems.push('RECORD_MAX_BODY_BYTES: must not exceed RECORD_MAX_BYTES');
+  }
+  if (maxSerializedRecordBytes(recordLimitsOf(e)) > MAX_SERIALIZED_RECORD_BYTES) {
+    problems.push(
+      `RECORD_MAX_BYTES and RECORD_MAX_ATTRIBUTE_VALUE_BYTES: RECORD_MAX_BYTES + 8 × RECORD_MAX_ATTRIBUTE_VALUE_BYTES + 8 KiB must be at most ${MAX_SERIALIZED_RECORD_BYTES} bytes, so a record stays under Kafka's 1 MiB message limit`,
+    );
+  }
   return problems;
+}
+
+function recordLimitsOf(e: Env): RecordLimits {
+  return {
+    maxBodyBytes: e.RECORD_MAX_BODY_BYTES,
+    maxAttributeValueBytes: e.RECORD_MAX_ATTRIBUTE_VALUE_BYTES,
+    maxAttributes: e.RECORD_MAX_ATTRIBUTES,
+    maxValueDepth: e.RECORD_MAX_VALUE_DEPTH,
+    maxRecordBytes: e.RECORD_MAX_BYTES,
+  };
 }
 
 function authOf(e: Env): StackLensConfig['http']['auth'] {

@@ -44,5 +44,8 @@ export class AlertRulesError extends StackLensError {}
 /** A redaction or error-classification setting is invalid: a pattern that does not compile, a bound out of range. */
 export class PatternConfigError extends StackLensError {}
 
+/** A record size limit (RECORD_MAX_*) is out of range; the message names it. */
+export class RecordLimitsError extends StackLensError {}
+
 /** Two correlations of different traces were merged. */
 export class CorrelationMismatchError extends StackLensError {}

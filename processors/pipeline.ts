@@ -1,12 +1,14 @@
 import { createEnricher, type EnrichConfig } from './enrich';
 import type { RecordError } from './errors';
-import { normalizeLogs, normalizeOtlpSpans } from './normalize';
+import { normalizeLogs, normalizeOtlpSpans, resolveRecordLimits, type RecordLimits } from './normalize';
 import { decodeLogsMessage, decodeTracesMessage, type MessageHeaders } from './otlp/decode';
 import type { LogRecord, SourcePosition, SpanRecord } from './records';
 import { createRedactor, type RedactionConfig } from './redact';
 
 export interface RecordPipelineConfig {
   redaction?: RedactionConfig;
+  /** Size bounds of a normalized record (RECORD_MAX_*); unset ones take DEFAULT_RECORD_LIMITS. */
+  limits?: Partial<RecordLimits>;
   enrichment?: EnrichConfig;
 }
 
@@ -42,13 +44,15 @@ export interface RecordPipeline {
  * decode → normalize → redact → enrich, composed once from configuration (patterns compiled up front).
  * Redaction runs before enrichment so nothing derived from a secret survives in enrichment fields.
  * @throws PatternConfigError for an invalid redaction or error-code pattern
+ * @throws RecordLimitsError for a record size limit out of range
  */
 export function createRecordPipeline(config: RecordPipelineConfig = {}): RecordPipeline {
+  const limits = resolveRecordLimits(config.limits);
   const redactor = createRedactor(config.redaction);
   const enricher = createEnricher(config.enrichment);
   return {
     logs(value, headers, position) {
-      const batch = normalizeLogs(decodeLogsMessage(value, headers), position);
+      const batch = normalizeLogs(decodeLogsMessage(value, headers), position, limits);
       let redacted = 0;
       const records = batch.records.map((record) => {
         const r = redactor.redactLog(record);
@@ -58,7 +62,7 @@ export function createRecordPipeline(config: RecordPipelineConfig = {}): RecordP
       return { records, errors: batch.errors, redacted };
     },
     spans(value, headers) {
-      const batch = normalizeOtlpSpans(decodeTracesMessage(value, headers).request);
+      const batch = normalizeOtlpSpans(decodeTracesMessage(value, headers).request, limits);
       let redacted = 0;
       const records = batch.records.map((span) => {
         const r = redactor.redactSpan(span);

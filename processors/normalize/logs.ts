@@ -1,8 +1,19 @@
 import { DecodeError, type RecordBatch } from '../errors';
 import type { OtlpEncoding, OtlpLogRecord, OtlpLogsRequest } from '../otlp/types';
-import { anyValueToString, idToHex, nanosToMs, nanosToString, toAttributes } from '../otlp/values';
+import { idToHex, nanosToMs, nanosToString } from '../otlp/values';
 import { recordId, type Attributes, type LogRecord, type SourcePosition } from '../records';
 import { promoteCustomAttributes } from './custom-attributes';
+import {
+  boundAttributes,
+  boundText,
+  DEFAULT_RECORD_LIMITS,
+  renderAnyValue,
+  sharedPart,
+  textField,
+  TRUNCATED_ATTRIBUTE,
+  Truncations,
+  type RecordLimits,
+} from './limits';
 import { resolveSeverity, severityNumberFromOtlp } from './severity';
 
 const HEX32 = /^[0-9a-fA-F]{32}$/;
@@ -30,6 +41,10 @@ interface ScopeContext {
   scopeVersion: string;
   scopeSchemaUrl: string;
   scopeAttributes: Attributes;
+  /** JSON bytes of the above, which every record of the scope carries. */
+  bytes: number;
+  /** What bounding the resource and scope cut, reported on each of their records. */
+  truncations: Truncations;
 }
 
 function toLogRecord(
@@ -38,12 +53,39 @@ function toLogRecord(
   source: OtlpEncoding,
   position: SourcePosition,
   index: number,
+  limits: RecordLimits,
 ): LogRecord {
-  const logAttributes = toAttributes(log.attributes);
+  const truncations = new Truncations();
+  truncations.include(scope.truncations);
+  let budget = limits.maxRecordBytes - scope.bytes;
+  const severityText = boundText(
+    textField(log.severityText, 'severityText'),
+    limits.maxAttributeValueBytes,
+    'severity_text',
+    truncations,
+  );
+  budget -= severityText.bytes;
+  const body = boundText(
+    renderAnyValue(log.body, limits.maxValueDepth, 'body', truncations),
+    Math.max(0, Math.min(limits.maxBodyBytes, budget)),
+    'body',
+    truncations,
+  );
+  budget -= body.bytes;
+  const logAttributes = boundAttributes(
+    log.attributes,
+    limits,
+    Math.max(0, budget),
+    'log_attributes',
+    truncations,
+  ).value;
   const observed = nanosToString(log.observedTimeUnixNano, 'observedTimeUnixNano');
   const eventTime = nanosToString(log.timeUnixNano, 'timeUnixNano');
   const time = eventTime !== '0' ? eventTime : observed;
-  const severity = resolveSeverity(severityNumberFromOtlp(log.severityNumber), log.severityText ?? '');
+  const severity = resolveSeverity(severityNumberFromOtlp(log.severityNumber), severityText.value);
+  const promoted = promoteCustomAttributes(logAttributes, scope.resourceAttributes);
+  const marker = truncations.marker();
+  if (marker !== undefined) logAttributes[TRUNCATED_ATTRIBUTE] = marker;
   return {
     id: recordId(position, index),
     source,
@@ -55,7 +97,7 @@ function toLogRecord(
     trace_flags: (log.flags ?? 0) & 0xff,
     severity_number: severity.severity_number,
     severity_text: severity.severity_text,
-    body: anyValueToString(log.body),
+    body: body.value,
     resource_schema_url: scope.resourceSchemaUrl,
     resource_attributes: scope.resourceAttributes,
     scope_name: scope.scopeName,
@@ -63,7 +105,7 @@ function toLogRecord(
     scope_schema_url: scope.scopeSchemaUrl,
     scope_attributes: scope.scopeAttributes,
     log_attributes: logAttributes,
-    ...promoteCustomAttributes(logAttributes, scope.resourceAttributes),
+    ...promoted,
     error_code: '',
     gen_ai_input_tokens: 0,
     gen_ai_output_tokens: 0,
@@ -82,8 +124,9 @@ function arrayOrEmpty<T>(value: T[] | null | undefined, what: string): T[] {
 }
 
 /**
- * Explodes an OTLP logs request into LogRecords. Resource and scope attribute maps are built once and
- * shared by the records of that resource/scope (records are treated as immutable downstream).
+ * Explodes an OTLP logs request into LogRecords, each bounded by `limits` (see RecordLimits). Resource
+ * and scope attribute maps are built and bounded once and shared by the records of that resource/scope
+ * (records are treated as immutable downstream).
  * A malformed record becomes a RecordError (`index` counts records across the whole request); the others are
  * kept. Record ids derive from `position` and that index.
  */
@@ -91,31 +134,55 @@ export function normalizeOtlpLogs(
   request: OtlpLogsRequest,
   source: OtlpEncoding,
   position: SourcePosition,
+  limits: RecordLimits = DEFAULT_RECORD_LIMITS,
 ): RecordBatch<LogRecord> {
   const batch: RecordBatch<LogRecord> = { records: [], errors: [] };
   let index = 0;
   for (const resourceLogs of arrayOrEmpty(request.resourceLogs, 'resourceLogs')) {
-    let resourceAttributes: Attributes;
+    let resource;
     let scopes;
+    const resourceTruncations = new Truncations();
     try {
-      resourceAttributes = toAttributes(resourceLogs?.resource?.attributes);
+      resource = sharedPart(
+        resourceLogs?.resource?.attributes,
+        { schema_url: resourceLogs?.schemaUrl },
+        limits,
+        limits.maxRecordBytes / 4,
+        'resource',
+        resourceTruncations,
+      );
       scopes = arrayOrEmpty(resourceLogs?.scopeLogs, 'scopeLogs');
     } catch (error) {
       batch.errors.push({ index, reason: 'invalid_structure', message: `resource: ${reason(error)}` });
       continue;
     }
-    const resourceSchemaUrl = resourceLogs?.schemaUrl ?? '';
     for (const scopeLogs of scopes) {
       let context: ScopeContext;
       let logs: OtlpLogRecord[];
       try {
+        const truncations = new Truncations();
+        truncations.include(resourceTruncations);
+        const scope = sharedPart(
+          scopeLogs?.scope?.attributes,
+          {
+            name: scopeLogs?.scope?.name,
+            version: scopeLogs?.scope?.version,
+            schema_url: scopeLogs?.schemaUrl,
+          },
+          limits,
+          limits.maxRecordBytes / 8,
+          'scope',
+          truncations,
+        );
         context = {
-          resourceSchemaUrl,
-          resourceAttributes,
-          scopeName: scopeLogs?.scope?.name ?? '',
-          scopeVersion: scopeLogs?.scope?.version ?? '',
-          scopeSchemaUrl: scopeLogs?.schemaUrl ?? '',
-          scopeAttributes: toAttributes(scopeLogs?.scope?.attributes),
+          resourceSchemaUrl: resource.strings.schema_url!,
+          resourceAttributes: resource.attributes.value,
+          scopeName: scope.strings.name!,
+          scopeVersion: scope.strings.version!,
+          scopeSchemaUrl: scope.strings.schema_url!,
+          scopeAttributes: scope.attributes.value,
+          bytes: resource.bytes + scope.bytes,
+          truncations,
         };
         logs = arrayOrEmpty(scopeLogs?.logRecords, 'logRecords');
       } catch (error) {
@@ -125,7 +192,7 @@ export function normalizeOtlpLogs(
       for (const log of logs) {
         try {
           if (log === null || typeof log !== 'object') throw new Error('log record is not an object');
-          batch.records.push(toLogRecord(log, context, source, position, index));
+          batch.records.push(toLogRecord(log, context, source, position, index, limits));
         } catch (error) {
           batch.errors.push({ index, reason: 'invalid_record', message: reason(error) });
         }
