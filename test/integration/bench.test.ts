@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchOptions } from '../../bench/bench-options';
 import { runBench } from '../../bench/run-bench';
@@ -12,10 +14,24 @@ import { stackSettingsFromEnv } from '../../infra/stack-settings';
 const script = join(__dirname, '../../dist/bench/pipeline-process.js');
 
 describe('runBench', () => {
-  it('measures throughput, alert latency, peak memory and the broker baseline on tiny sizes', async () => {
+  let profileDir: string;
+  beforeEach(async () => {
+    profileDir = await mkdtemp(join(tmpdir(), 'stacklens-bench-profile-'));
+  });
+  afterEach(async () => {
+    await rm(profileDir, { recursive: true, force: true });
+  });
+
+  it('measures throughput, CPU, alert latency, peak memory and the broker baseline on tiny sizes', async () => {
     expect(existsSync(script)).toBe(true); // `npm run build` makes it
     const settings = stackSettingsFromEnv();
-    const options = benchOptions({ traces: 10, latencyProbes: 5, latencyRate: 5, timeoutSeconds: 60 });
+    const options = benchOptions({
+      traces: 10,
+      latencyProbes: 5,
+      latencyRate: 5,
+      timeoutSeconds: 60,
+      profileDir,
+    });
     const f = await runBench(options, {
       env: withLocalStackDefaults({ ...process.env, KAFKA_BROKERS: undefined }, settings),
       settings,
@@ -34,5 +50,24 @@ describe('runBench', () => {
     expect(f.latency.p50Ms).toBeGreaterThan(0);
     expect(f.latency.p99Ms).toBeGreaterThanOrEqual(f.latency.p50Ms!);
     expect(f.latency.maxMs).toBeGreaterThanOrEqual(f.latency.p99Ms!);
+
+    // The throughput window: the pipeline process's CPU time over it, and its profile of it alone.
+    const cpu = f.pipeline.throughputWindow;
+    expect(cpu.wallMs).toBeGreaterThan(0);
+    expect(cpu.cpuMs).toBeCloseTo(cpu.cpuUserMs + cpu.cpuSystemMs, 6);
+    expect(cpu.cpuMs).toBeGreaterThan(0);
+    expect(cpu.coresUsed).toBeGreaterThan(0);
+    expect(cpu.coresUsed).toBeCloseTo(cpu.cpuMs / cpu.wallMs, 6);
+    expect(cpu.mainThreadCpuMs).toBeGreaterThanOrEqual(0); // Linux: the pipeline's event loop
+    expect(cpu.mainThreadCpuMs).toBeLessThanOrEqual(cpu.cpuMs + 20); // /proc counts 10 ms ticks
+    expect(f.profile).toBeDefined();
+    expect(f.profile!.file.startsWith(profileDir)).toBe(true);
+    expect(existsSync(f.profile!.file)).toBe(true);
+    expect(f.profile!.busyMs).toBeGreaterThan(0);
+    expect(f.profile!.top.length).toBeGreaterThan(0);
+    expect(f.profile!.top.every((t) => t.name !== '(idle)' && t.selfMs > 0)).toBe(true);
+    // The profile spans the window, not start to exit (its ends differ from the CPU window's by the
+    // few statements between them; start-up and the latency phase would add seconds).
+    expect(f.profile!.busyMs + f.profile!.idleMs).toBeLessThanOrEqual(cpu.wallMs + 2_000);
   });
 });
