@@ -40,10 +40,16 @@ export interface ApiLimits {
   /** Bounds of what `GET /api/traces/:id` returns. */
   maxTraceSpans: number;
   maxTraceLogs: number;
-  /** Largest accepted OTLP request body, after decompression. */
+  /** Largest accepted OTLP request body, after decompression (INGEST_MAX_BODY_BYTES). */
   maxOtlpBodyBytes: number;
-  /** Largest accepted JSON body of `POST /api/logs` / `POST /api/ingest/log`. */
+  /** Largest accepted JSON body of `POST /api/logs` / `POST /api/ingest/log`, after decompression. */
   maxJsonBodyBytes: number;
+  /** Elements (protobuf messages, JSON objects and array elements) one ingest request may hold (INGEST_MAX_ITEMS). */
+  maxIngestItems: number;
+  /** Largest Kafka message ingest produces; larger OTLP requests are split (INGEST_MAX_MESSAGE_BYTES). */
+  maxMessageBytes: number;
+  /** Time an ingest request's body may take to arrive (INGEST_BODY_TIMEOUT_SECONDS). */
+  bodyTimeoutMs: number;
   /** Largest number of records in one `POST /api/logs` batch. */
   maxBatchRecords: number;
   /** Ingest requests handled at once; more are answered 429 (bounds memory held by request bodies). */
@@ -55,8 +61,6 @@ export interface ApiLimits {
   /** Events per stream kept for SSE `Last-Event-ID` resume. */
   resumeBufferEvents: number;
   heartbeatMs: number;
-  /** How long a produce may take before the request fails with 503 (the client retries). */
-  produceTimeoutMs: number;
   probeTimeoutMs: number;
   /** ClickHouse max_execution_time of API queries. */
   queryTimeoutSeconds: number;
@@ -81,13 +85,15 @@ export const DEFAULT_LIMITS: ApiLimits = {
   maxTraceLogs: 5_000,
   maxOtlpBodyBytes: 16 * 1024 * 1024,
   maxJsonBodyBytes: 4 * 1024 * 1024,
+  maxIngestItems: 200_000,
+  maxMessageBytes: 1_000_000,
+  bodyTimeoutMs: 30_000,
   maxBatchRecords: 5_000,
   maxInflightIngest: 64,
   maxLiveConnections: 1_000,
   liveClientBufferBytes: 1024 * 1024,
   resumeBufferEvents: 1_000,
   heartbeatMs: 15_000,
-  produceTimeoutMs: 10_000,
   probeTimeoutMs: 3_000,
   queryTimeoutSeconds: 30,
   maxConcurrentQueries: 8,
@@ -122,6 +128,6 @@ export interface ApiDeps {
   logger: Logger;
   limits?: Partial<ApiLimits>;
   topics?: Partial<IngestTopics>;
-}
   /** Allowed cross-origin pages and Host names; without it, same-origin only and loopback names only. */
   requestPolicy?: RequestPolicy;
+}

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -69,6 +70,13 @@ export interface ApiServer {
 /** How long close() lets live clients finish their closing handshake before cutting their connections. */
 const SHUTDOWN_GRACE_MS = 5_000;
 
+/** Time a client has to send its request headers, and its whole request. */
+const HEADERS_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 60_000;
+/** Broker acknowledgement wait of an ingest send, and the ingest transaction timeout (Kafka's own). */
+const INGEST_ACK_TIMEOUT_MS = 10_000;
+const INGEST_TRANSACTION_TIMEOUT_MS = 30_000;
+
 /**
  * Serves the API on config.http.host:port: REST, SSE and WebSocket endpoints, ingest through an
  * idempotent producer of its own, live streams from one KafkaLiveFeed, and /ready over every dependency
@@ -82,11 +90,15 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const logger = deps.logger.child({ component: 'api' });
   const probeTimeoutMs = DEFAULT_LIMITS.probeTimeoutMs;
 
-  // Not the runtime's transactional producer: ingest answers once the broker acknowledged (acks -1),
-  // and idempotence keeps the producer's own retries from duplicating.
+  // Not the runtime's transactional producer: ingest has its own, whose transactions give every request
+  // a definite outcome (api/ingest/kafka-producer.ts). The id is unique per process so two APIs never
+  // fence each other; a short transaction timeout bounds how long a crashed API's open transaction can
+  // hold back the read_committed pipeline.
   const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
+    transactionalId: `${config.kafka.applicationId}-ingest-${randomUUID()}`,
+    transactionTimeout: INGEST_TRANSACTION_TIMEOUT_MS,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   const admin = kafka.admin();
@@ -106,6 +118,11 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     queryMaxMemoryBytes: config.apiQueries.maxMemoryBytes,
     queryMaxReadBytes: config.apiQueries.maxReadBytes,
     queryMaxResultBytes: config.apiQueries.maxResultBytes,
+    maxOtlpBodyBytes: config.ingest.maxBodyBytes,
+    maxJsonBodyBytes: config.ingest.maxBodyBytes,
+    maxIngestItems: config.ingest.maxItems,
+    maxMessageBytes: config.ingest.maxMessageBytes,
+    bodyTimeoutMs: config.ingest.bodyTimeoutSeconds * 1000,
   };
   // The API's own ClickHouse client: its queries never wait behind the pipeline's writes.
   const queries = createQueryClickHouse({
@@ -122,7 +139,10 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     clickhouse: queries,
     database: config.clickhouse.database,
     live: feed,
-    ingest: kafkaIngestProducer(producer),
+    ingest: kafkaIngestProducer(producer, {
+      ackTimeoutMs: INGEST_ACK_TIMEOUT_MS,
+      maxSendBytes: config.ingest.maxMessageBytes,
+    }),
     probes: {
       kafka: singleFlight(kafkaProbe(admin)),
       schema_registry: singleFlight(schemaRegistryProbe(config.schemaRegistry.url, probeTimeoutMs)),
@@ -162,6 +182,14 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   };
 
   const server = createServer(api.app);
+  // Node's defaults let a client take 300 s to send a request: bound headers and whole requests (bodies
+  // have their own, shorter deadline in ingest). Long-lived responses (SSE) are not affected: these
+  // bound receiving the request only.
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = Math.max(
+    REQUEST_TIMEOUT_MS,
+    config.ingest.bodyTimeoutSeconds * 1000 + HEADERS_TIMEOUT_MS,
+  );
   api.attach(server);
   // Upgraded (WebSocket) and streaming (SSE) connections never go idle: close() may have to cut them.
   const sockets = new Set<Socket>();

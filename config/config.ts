@@ -175,7 +175,7 @@ const envSchema = z.object({
   ),
   // Ingest bounds; defaults follow the Collector's otlp receiver (20 MiB max_request_body_size).
   INGEST_MAX_BODY_BYTES: integer(20 * 1024 * 1024, 1024, 1024 * 1024 * 1024, ' of bytes'),
-  INGEST_MAX_ITEMS: integer(500_000, 1, 100_000_000),
+  INGEST_MAX_ITEMS: integer(200_000, 1, 100_000_000),
   INGEST_MAX_MESSAGE_BYTES: integer(1_000_000, 1024, 100 * 1024 * 1024, ' of bytes'),
   INGEST_BODY_TIMEOUT_SECONDS: integer(30, 1, 3_600, ' of seconds'),
   // Guardrails of the REST queries (api/query): concurrency, time range and per-query ClickHouse limits.

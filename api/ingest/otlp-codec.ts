@@ -1,12 +1,13 @@
 import protobuf from 'protobufjs';
-import { z } from 'zod';
-import { BadPayloadError } from '../errors';
+import { type ElementLimits } from './limits';
+import { encodeJsonChunk, JSON_FRAMING, scanJsonRequest } from './otlp-json';
+import { encodeProtoChunk, PROTO_FRAMING, scanProtoRequest } from './otlp-proto';
+import { Rejections, splitRequest } from './otlp-request';
 // The OpenTelemetry JS exporters' own generated code: request/response types exactly as they encode them.
 import generatedRoot from '@opentelemetry/otlp-transformer/build/src/generated/root';
 
 /** What we use of a protobufjs static message class. */
 interface MessageClass {
-  decode(reader: Uint8Array): object;
   encode(message: object): { finish(): Uint8Array };
 }
 
@@ -27,30 +28,9 @@ function messageClass(pkg: 'logs' | 'trace', name: string): MessageClass {
 export type OtlpSignal = 'logs' | 'traces';
 export type OtlpContentType = 'application/x-protobuf' | 'application/json';
 
-interface SignalCodec {
-  request: MessageClass;
-  response: MessageClass;
-  /** Field holding the resource entries, and the nested scope/record fields (for counting records). */
-  resourceField: 'resourceLogs' | 'resourceSpans';
-  scopeField: 'scopeLogs' | 'scopeSpans';
-  recordField: 'logRecords' | 'spans';
-}
-
-const CODECS: Record<OtlpSignal, SignalCodec> = {
-  logs: {
-    request: messageClass('logs', 'ExportLogsServiceRequest'),
-    response: messageClass('logs', 'ExportLogsServiceResponse'),
-    resourceField: 'resourceLogs',
-    scopeField: 'scopeLogs',
-    recordField: 'logRecords',
-  },
-  traces: {
-    request: messageClass('trace', 'ExportTraceServiceRequest'),
-    response: messageClass('trace', 'ExportTraceServiceResponse'),
-    resourceField: 'resourceSpans',
-    scopeField: 'scopeSpans',
-    recordField: 'spans',
-  },
+const RESPONSES: Record<OtlpSignal, MessageClass> = {
+  logs: messageClass('logs', 'ExportLogsServiceResponse'),
+  traces: messageClass('trace', 'ExportTraceServiceResponse'),
 };
 
 /** google.rpc.Status, the body of OTLP/HTTP error responses (details omitted: we send none). */
@@ -61,6 +41,7 @@ const RpcStatus = new protobuf.Type('Status')
 /** google.rpc.Code values used by OTLP/HTTP error responses. */
 export const RpcCode = {
   INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
   RESOURCE_EXHAUSTED: 8,
   INTERNAL: 13,
   UNAVAILABLE: 14,
@@ -75,67 +56,92 @@ export function otlpContentType(header: string | undefined): OtlpContentType | u
   return undefined;
 }
 
-const anyList = z.array(z.unknown()).nullish();
+export interface PreparedRequest {
+  /** The accepted records as Export*ServiceRequests in the request's encoding, each within the message limit. */
+  messages: Buffer[];
+  accepted: number;
+  rejections: Rejections;
+}
+
+export interface OtlpLimits extends ElementLimits {
+  /** Largest Kafka message produced (INGEST_MAX_MESSAGE_BYTES). */
+  maxMessageBytes: number;
+}
 
 /**
- * Checks that `body` decodes as an Export*ServiceRequest and returns how many records it holds. The body
- * itself is what gets produced: the pipeline decodes it again, this only keeps garbage off the topic.
+ * Reads an Export{Logs,Trace}ServiceRequest within `limits` and cuts the records the API accepts into
+ * Kafka messages of at most `maxMessageBytes`, split by resource, scope and record. Records the API can
+ * tell are invalid (ids of the wrong length, timestamps that are not uint64, a malformed encoding inside
+ * the record, too large to fit a message) are left out and counted in `rejections`.
+ * @throws PayloadTooLargeError past INGEST_MAX_ITEMS or MAX_ANY_VALUE_DEPTH (checked before decoding)
+ * @throws BadPayloadError when the request's envelope does not decode
  */
-export function validateOtlpRequest(signal: OtlpSignal, contentType: OtlpContentType, body: Buffer): number {
-  const codec = CODECS[signal];
-  let request: Record<string, unknown>;
-  if (contentType === 'application/x-protobuf') {
-    try {
-      request = codec.request.decode(body) as Record<string, unknown>;
-    } catch (error) {
-      throw new BadPayloadError(
-        `body is not a protobuf ${signal} export request: ${(error as Error).message}`,
-      );
-    }
-  } else {
-    try {
-      request = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-    } catch (error) {
-      throw new BadPayloadError(`body is not valid JSON: ${(error as Error).message}`);
-    }
-    if (typeof request !== 'object' || request === null || Array.isArray(request)) {
-      throw new BadPayloadError(`body must be a JSON object with ${codec.resourceField}`);
-    }
-  }
-  return countRecords(codec, request);
-}
-
-function countRecords(codec: SignalCodec, request: Record<string, unknown>): number {
-  const shape = z.object({
-    [codec.resourceField]: z
-      .array(
-        z.looseObject({
-          [codec.scopeField]: z.array(z.looseObject({ [codec.recordField]: anyList })).nullish(),
-        }),
-      )
-      .nullish(),
-  });
-  const parsed = shape.safeParse(request);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new BadPayloadError(
-      `${issue?.path.join('.') ?? codec.resourceField}: ${issue?.message ?? 'invalid structure'}`,
+export function prepareOtlpRequest(
+  signal: OtlpSignal,
+  contentType: OtlpContentType,
+  body: Buffer,
+  limits: OtlpLimits,
+): PreparedRequest {
+  const rejections = new Rejections();
+  const accepted = (chunks: { scopes: { records: unknown[] }[] }[][]) =>
+    chunks.reduce(
+      (n, chunk) => n + chunk.reduce((m, r) => m + r.scopes.reduce((k, s) => k + s.records.length, 0), 0),
+      0,
     );
+  if (contentType === 'application/x-protobuf') {
+    const resources = scanProtoRequest(signal, body, limits, rejections);
+    const chunks = splitRequest(resources, PROTO_FRAMING, limits.maxMessageBytes, rejections);
+    return {
+      messages: chunks.map((chunk) => encodeProtoChunk(body, chunk)),
+      accepted: accepted(chunks),
+      rejections,
+    };
   }
-  const resources = (parsed.data[codec.resourceField] ?? []) as Record<string, unknown>[];
-  let count = 0;
-  for (const resource of resources) {
-    for (const scope of (resource[codec.scopeField] ?? []) as Record<string, unknown>[]) {
-      count += ((scope[codec.recordField] ?? []) as unknown[]).length;
-    }
-  }
-  return count;
+  const resources = scanJsonRequest(signal, body, limits, rejections);
+  const chunks = splitRequest(resources, JSON_FRAMING, limits.maxMessageBytes, rejections);
+  return {
+    messages: chunks.map((chunk) => encodeJsonChunk(signal, chunk)),
+    accepted: accepted(chunks),
+    rejections,
+  };
 }
 
-/** Successful Export*ServiceResponse (no partial success: a request is accepted whole or not at all). */
-export function encodeSuccess(signal: OtlpSignal, contentType: OtlpContentType): Buffer {
-  if (contentType === 'application/json') return Buffer.from('{}');
-  return Buffer.from(CODECS[signal].response.encode({}).finish());
+/** What OTLP calls the records of a signal in partial_success (`rejected_log_records`, `rejected_spans`). */
+export function recordNoun(signal: OtlpSignal): string {
+  return signal === 'logs' ? 'log records' : 'spans';
+}
+
+/**
+ * Export*ServiceResponse: empty when every record was accepted, else partial_success with the count of
+ * rejected records and why (the client must not retry them: retrying cannot fix them).
+ */
+export function encodeSuccess(
+  signal: OtlpSignal,
+  contentType: OtlpContentType,
+  rejections?: Rejections,
+): Buffer {
+  const partialSuccess =
+    rejections === undefined || rejections.count === 0
+      ? undefined
+      : {
+          [signal === 'logs' ? 'rejectedLogRecords' : 'rejectedSpans']: rejections.count,
+          errorMessage: rejections.message(recordNoun(signal)),
+        };
+  if (contentType === 'application/json') {
+    // OTLP/JSON writes 64-bit integers as decimal strings.
+    const json =
+      partialSuccess === undefined
+        ? {}
+        : {
+            partialSuccess: Object.fromEntries(
+              Object.entries(partialSuccess).map(([k, v]) => [k, typeof v === 'number' ? String(v) : v]),
+            ),
+          };
+    return Buffer.from(JSON.stringify(json));
+  }
+  return Buffer.from(
+    RESPONSES[signal].encode(partialSuccess === undefined ? {} : { partialSuccess }).finish(),
+  );
 }
 
 export function encodeStatus(contentType: OtlpContentType, code: number, message: string): Buffer {

@@ -52,6 +52,9 @@ describe('ingest admission', () => {
 
   const post = (path: string, body: string) =>
     fetch(`${api.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const otlpLogs = JSON.stringify({
+    resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'm' } }] }] }],
+  });
   const record = JSON.stringify({
     timestamp: '2025-01-15T10:30:45Z',
     service: 's',
@@ -61,7 +64,7 @@ describe('ingest admission', () => {
 
   it('answers 429 beyond the in-flight bound and admits again once requests complete', async () => {
     const first = post('/api/ingest/log', record);
-    const second = post('/v1/logs', '{"resourceLogs":[]}');
+    const second = post('/v1/logs', otlpLogs);
     await waitFor('two produces in flight', () => producer.pending === 2);
 
     const refused = await post('/api/ingest/log', record);

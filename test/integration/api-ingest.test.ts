@@ -59,7 +59,7 @@ describe('ingest over HTTP', () => {
     clickhouse,
     database: 'stacklens',
     live: { logs$: NEVER, alerts$: NEVER },
-    ingest: kafkaIngestProducer(producer),
+    ingest: kafkaIngestProducer(producer, { ackTimeoutMs: 10_000, maxSendBytes: 1_000_000 }),
     probes: {},
     registry: new Registry(),
     auth: { kind: 'none' },
@@ -76,7 +76,11 @@ describe('ingest over HTTP', () => {
       waitForLeaders: true,
       topics: [{ topic: topics.logs, numPartitions: 3 }, { topic: topics.traces }],
     });
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionalId: `api-it-ingest-${run}`,
+    });
     await producer.connect();
     consumer = kafka.consumer({ groupId: `api-it-ingest-${run}` });
     await consumer.connect();
@@ -208,7 +212,7 @@ describe('ingest over HTTP', () => {
       message: string;
     };
     expect(status.code).toBe(3);
-    expect(status.message).toMatch(/protobuf traces export request/);
+    expect(status.message).toMatch(/not a protobuf OTLP export request/);
 
     const json = await fetch(`${api.baseUrl}/v1/logs`, {
       method: 'POST',
@@ -339,13 +343,25 @@ describe('ingest over HTTP', () => {
       connectionTimeout: 300,
     });
     const down = await startApi(
-      deps({ ingest: kafkaIngestProducer(unreachable.producer()), limits: { produceTimeoutMs: 3_000 } }),
+      deps({
+        ingest: kafkaIngestProducer(
+          unreachable.producer({
+            idempotent: true,
+            maxInFlightRequests: 1,
+            transactionalId: `down-${run}`,
+            retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 1_000 },
+          }),
+          { ackTimeoutMs: 3_000, maxSendBytes: 1_000_000 },
+        ),
+      }),
     );
     try {
       const otlp = await fetch(`${down.baseUrl}/v1/logs`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: '{"resourceLogs":[]}',
+        body: JSON.stringify({
+          resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'm' } }] }] }],
+        }),
       });
       expect(otlp.status).toBe(503);
       expect(otlp.headers.get('retry-after')).not.toBeNull();
