@@ -18,7 +18,13 @@ export interface QueryLimits {
   timeoutSeconds: number;
   maxMemoryBytes: number;
   maxReadBytes: number;
-  maxResultBytes: number;
+  /**
+   * ClickHouse max_result_bytes. Undefined for a query whose rows are bounded by its LIMIT and whose
+   * caller cuts the response to the byte limit itself (a page of logs), so it gets a shorter page
+   * rather than an error: the engine counts allocated block bytes, which for a small result can be
+   * many times its JSON.
+   */
+  maxResultBytes?: number;
 }
 
 /** The query would pass one of the per-query limits; a narrower request can succeed. */
@@ -38,8 +44,9 @@ export function querySettings(limits: QueryLimits): ClickHouseSettings {
     max_execution_time: limits.timeoutSeconds,
     max_memory_usage: String(limits.maxMemoryBytes),
     max_bytes_to_read: String(limits.maxReadBytes),
-    max_result_bytes: String(limits.maxResultBytes),
-    result_overflow_mode: 'throw',
+    ...(limits.maxResultBytes === undefined
+      ? {}
+      : { max_result_bytes: String(limits.maxResultBytes), result_overflow_mode: 'throw' as const }),
     // A server keeps running an HTTP query whose client left unless told otherwise; the client side of
     // the abort is the request's AbortSignal.
     cancel_http_readonly_queries_on_client_close: 1,
@@ -68,7 +75,8 @@ export async function selectRows<T>(
     });
     return await result.json<T>();
   } catch (error) {
-    if (error instanceof ClickHouseError) throw fromClickHouse(error, limits);
+    const code = clickHouseCode(error);
+    if (code !== undefined) throw fromClickHouse(error as Error, code, limits);
     if (signal?.aborted === true) throw error; // the gate reports the client as gone
     throw new DependencyUnavailableError('clickhouse', 'unreachable', { cause: error });
   }
@@ -76,9 +84,20 @@ export async function selectRows<T>(
 
 const MIB = 1024 * 1024;
 
-function fromClickHouse(error: ClickHouseError, limits: QueryLimits): Error {
+/**
+ * The ClickHouse error code of `error`, if ClickHouse raised it. Not `instanceof` alone: chdb/connection
+ * throws the ClickHouseError of its own copy of @clickhouse/client-common, another class than the one
+ * @clickhouse/client exports, so on chDB it is recognised by its numeric code.
+ */
+function clickHouseCode(error: unknown): string | undefined {
+  if (error instanceof ClickHouseError) return error.code;
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === 'string' && /^\d+$/.test(code) ? code : undefined;
+}
+
+function fromClickHouse(error: Error, code: string, limits: QueryLimits): Error {
   const tooLarge = (detail: string) => new QueryTooLargeError(detail, { cause: error });
-  if (NOT_MIGRATED.has(error.code))
+  if (NOT_MIGRATED.has(code))
     return new DependencyUnavailableError(
       'clickhouse',
       'tables are not created yet (is the pipeline running?)',
@@ -86,24 +105,24 @@ function fromClickHouse(error: ClickHouseError, limits: QueryLimits): Error {
         cause: error,
       },
     );
-  if (error.code === TIMED_OUT)
+  if (code === TIMED_OUT)
     return new DependencyUnavailableError('clickhouse', 'query timed out', { cause: error });
-  if (READ_LIMIT.has(error.code))
+  if (READ_LIMIT.has(code))
     return tooLarge(
       `the query would read more than API_QUERY_MAX_READ_MB (${limits.maxReadBytes / MIB} MiB); ` +
         'narrow the time range or add filters',
     );
-  if (error.code === RESULT_LIMIT)
+  if (code === RESULT_LIMIT)
     return tooLarge(
-      `the result would be larger than API_QUERY_MAX_RESULT_MB (${limits.maxResultBytes / MIB} MiB); ` +
+      `the result would be larger than API_QUERY_MAX_RESULT_MB (${(limits.maxResultBytes ?? 0) / MIB} MiB); ` +
         'lower limit or narrow the time range',
     );
-  if (error.code === MEMORY_LIMIT && /query memory limit/i.test(error.message))
+  if (code === MEMORY_LIMIT && /query memory limit/i.test(error.message))
     return tooLarge(
       `the query needs more memory than API_QUERY_MAX_MEMORY_MB (${limits.maxMemoryBytes / MIB} MiB); ` +
         'narrow the time range or add filters',
     );
-  if (error.code === MEMORY_LIMIT)
+  if (code === MEMORY_LIMIT)
     return new DependencyUnavailableError('clickhouse', 'out of memory', { cause: error });
   return error;
 }

@@ -42,7 +42,8 @@ export interface QueryRouteDeps {
   registry: Registry;
 }
 
-type Select = <T>(built: BuiltQuery) => Promise<T[]>;
+/** Runs one query of a request; `cutsResult`: the route cuts the response to the byte limit itself. */
+type Select = <T>(built: BuiltQuery, options?: { cutsResult: boolean }) => Promise<T[]>;
 
 /** Turns validated log parameters (REST or live) into a LogFilter. */
 export function logFilterOf(
@@ -182,7 +183,14 @@ export function registerQueryRoutes(app: Express, deps: QueryRouteDeps): RouteDo
     res.once('close', onClose);
     try {
       return await gate.run(abort.signal, () =>
-        work(<T>(built: BuiltQuery) => selectRows<T>(ch, built, queryLimits, abort.signal)),
+        work(<T>(built: BuiltQuery, options?: { cutsResult: boolean }) =>
+          selectRows<T>(
+            ch,
+            built,
+            options?.cutsResult === true ? { ...queryLimits, maxResultBytes: undefined } : queryLimits,
+            abort.signal,
+          ),
+        ),
       );
     } finally {
       res.off('close', onClose);
@@ -199,7 +207,7 @@ export function registerQueryRoutes(app: Express, deps: QueryRouteDeps): RouteDo
       endNanos: range.endNanos,
     };
     const rows = await guarded(res, (select) =>
-      select<LogRow>(buildLogsQuery(db, filter, params.limit, cursor)),
+      select<LogRow>(buildLogsQuery(db, filter, params.limit, cursor), { cutsResult: true }),
     );
     res.type('json').send(logPage(rows, params.limit, limits.queryMaxResultBytes));
   });

@@ -682,4 +682,55 @@ describe('API queries over ClickHouse (chDB)', () => {
       }
     });
   });
+
+  describe('per-query limits', () => {
+    /** The same data through an API with `limits`. */
+    async function withLimits(limits: ApiDeps['limits'], path: string) {
+      const limited = await startApi(deps(ch, { limits }));
+      try {
+        const res = await fetch(`${limited.baseUrl}${path}`);
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      } finally {
+        await limited.close();
+      }
+    }
+
+    it('cuts a page of logs at the result byte limit, flags it and continues at next_cursor', async () => {
+      const full = (await get('/api/logs')).body.logs;
+      const oneRow = Buffer.byteLength(JSON.stringify(full[0]));
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+        const { status, body } = await withLimits(
+          { queryMaxResultBytes: 2 * oneRow + 100 },
+          `/api/logs?limit=100${query}`,
+        );
+        expect(status).toBe(200);
+        const logs = body.logs as { body: string }[];
+        expect(logs.length).toBeGreaterThan(0);
+        expect(logs.length).toBeLessThan(LOGS.length);
+        seen.push(...logs.map((l) => l.body));
+        cursor = body.next_cursor as string | null;
+        expect(body.truncated).toBe(cursor !== null);
+        pages++;
+      } while (cursor !== null && pages < 10);
+      expect(seen).toEqual(full.map((l) => l.body));
+      expect(pages).toBeGreaterThan(1);
+    });
+
+    it('answers 400 naming the limit when a query would read, hold or return too much', async () => {
+      const cases: [ApiDeps['limits'], string, RegExp][] = [
+        [{ queryMaxReadBytes: 64 }, '/api/logs', /API_QUERY_MAX_READ_MB/],
+        [{ queryMaxResultBytes: 64 }, `/api/traces/${TRACE}`, /API_QUERY_MAX_RESULT_MB/],
+        [{ queryMaxMemoryBytes: 1_024 }, '/api/services', /API_QUERY_MAX_MEMORY_MB/],
+      ];
+      for (const [limits, path, limit] of cases) {
+        const { status, body } = await withLimits(limits, path);
+        expect({ path, status, error: body.error }).toEqual({ path, status: 400, error: 'query_too_large' });
+        expect(body.detail).toMatch(limit);
+      }
+    });
+  });
 });
