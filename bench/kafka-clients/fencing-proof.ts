@@ -1,0 +1,230 @@
+/**
+ * A falsifiable check, on the local broker, of what each client's TxnOffsetCommit carries (KIP-447):
+ *
+ * 1. @platformatic/kafka: a member fetches a record under generation g; a second member joins, so the group
+ *    moves to a later generation. A transaction that commits the record's offset with the metadata it was
+ *    fetched under (what a zombie would send) must be refused by the broker (ILLEGAL_GENERATION); the same
+ *    offset with the member's current generation must commit (the control, so that the refusal is not
+ *    a refusal of everything).
+ * 2. kafkajs: `sendOffsets` has no generation to send (TxnOffsetCommit v0/v1). A transaction from a producer
+ *    that is no member of the group at all commits offsets for the group while another member owns the
+ *    partition: the broker cannot fence it.
+ * 3. @platformatic/kafka Admin, OffsetFetch with require_stable: while a transaction holds a pending
+ *    offset for the group, the fetch is refused (UNSTABLE_OFFSET_COMMIT) instead of answering the old offset.
+ *
+ * Prints each outcome and exits 1 when any differs from the expectation above.
+ *
+ *   npm run build && node dist/bench/kafka-clients/fencing-proof.js
+ */
+import { once } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import {
+  Admin as PlatformaticAdmin,
+  Consumer,
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+  Producer,
+  type Message,
+} from '@platformatic/kafka';
+import { Kafka, logLevel } from 'kafkajs';
+import { BenchError } from '../errors';
+
+const BROKER = process.env.KAFKA_BROKER ?? '127.0.0.1:9092';
+/** Bound on every wait: the group operations below take a few seconds each on the local broker. */
+const TIMEOUT_MS = 60_000;
+
+interface GroupMetadata {
+  groupId: string;
+  memberId: string;
+  generationId: number;
+  coordinatorId: number;
+}
+
+interface Check {
+  name: string;
+  expected: string;
+  actual: string;
+  passed: boolean;
+}
+
+/** The Kafka error names in an error and its causes (@platformatic/kafka nests them in AggregateErrors). */
+function kafkaErrorNames(error: unknown): string[] {
+  if (!(error instanceof Error)) return [];
+  const own = (error as { apiId?: unknown }).apiId;
+  const nested = error instanceof AggregateError ? error.errors.flatMap(kafkaErrorNames) : [];
+  return [...(typeof own === 'string' ? [own] : []), ...nested, ...kafkaErrorNames(error.cause)];
+}
+
+async function outcome(action: () => Promise<unknown>): Promise<string> {
+  try {
+    await action();
+    return 'accepted';
+  } catch (error) {
+    const names = [...new Set(kafkaErrorNames(error))];
+    return `refused: ${names.length > 0 ? names.join(', ') : String(error)}`;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new BenchError(`${what}: no answer within ${TIMEOUT_MS} ms`)),
+      TIMEOUT_MS,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function main(): Promise<void> {
+  const id = randomUUID().slice(0, 8);
+  const topic = `stacklens-fencing-proof-${id}`;
+  const group = `stacklens-fencing-proof-${id}`;
+  const kafka = new Kafka({ clientId: 'fencing-proof', brokers: [BROKER], logLevel: logLevel.ERROR });
+  const admin = kafka.admin();
+  await admin.connect();
+  const checks: Check[] = [];
+  const common = { clientId: 'fencing-proof', bootstrapBrokers: [BROKER] };
+  const groupOptions = { groupId: group, autocommit: false, sessionTimeout: 10_000, heartbeatInterval: 500 };
+  const zombie = new Consumer({ ...common, ...groupOptions });
+  const other = new Consumer({ ...common, ...groupOptions });
+  const producer = new Producer({ ...common, idempotent: true, transactionalId: `${group}-platformatic` });
+  const plAdmin = new PlatformaticAdmin(common);
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+    const seed = kafka.producer();
+    await seed.connect();
+    await seed.send({ topic, messages: [{ value: 'a' }, { value: 'b' }] });
+    await seed.disconnect();
+
+    // 1. A record fetched under generation g, then the group moves on.
+    const consumeOptions = {
+      topics: [topic],
+      mode: MessagesStreamModes.COMMITTED,
+      fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+    };
+    const stream = await zombie.consume(consumeOptions);
+    const [fetched] = (await withTimeout(once(stream, 'data'), 'first record')) as [Message];
+    stream.pause();
+    // What @platformatic/kafka's MessagesStream puts on every message, and TxnOffsetCommit sends for it.
+    const fetchedUnder = fetched.metadata.consumer as GroupMetadata;
+    const rejoined = withTimeout(once(zombie, 'consumer:group:join'), 'rebalance');
+    const otherStream = await other.consume(consumeOptions);
+    await rejoined;
+    console.log(
+      `record fetched under generation ${fetchedUnder.generationId}; the group is now at generation ${zombie.generationId}`,
+    );
+
+    const stale = await outcome(async () => {
+      const transaction = await producer.beginTransaction();
+      try {
+        await transaction.addConsumer(zombie);
+        await transaction.addOffset(fetched);
+        await transaction.commit();
+      } catch (error) {
+        await transaction.abort();
+        throw error;
+      }
+    });
+    checks.push({
+      name: '@platformatic/kafka: offsets of a record fetched before the rebalance (zombie)',
+      expected: 'refused: ILLEGAL_GENERATION',
+      actual: stale,
+      passed: stale.includes('ILLEGAL_GENERATION'),
+    });
+
+    const current = {
+      ...fetched,
+      metadata: {
+        consumer: { ...fetchedUnder, generationId: zombie.generationId, memberId: zombie.memberId },
+      },
+    } as Message;
+    const control = await outcome(async () => {
+      const transaction = await producer.beginTransaction();
+      await transaction.addConsumer(zombie);
+      await transaction.addOffset(current);
+      await transaction.commit();
+    });
+    checks.push({
+      name: '@platformatic/kafka: the same offset with the current generation (control)',
+      expected: 'accepted',
+      actual: control,
+      passed: control === 'accepted',
+    });
+
+    // 2. kafkajs: no generation in TxnOffsetCommit; a producer outside the group commits for it.
+    const kjsProducer = kafka.producer({
+      transactionalId: `${group}-kafkajs`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await kjsProducer.connect();
+    const outsider = await outcome(async () => {
+      const transaction = await kjsProducer.transaction();
+      await transaction.sendOffsets({
+        consumerGroupId: group,
+        topics: [{ topic, partitions: [{ partition: 0, offset: '2' }] }],
+      });
+      await transaction.commit();
+    });
+    await kjsProducer.disconnect();
+    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    const offset = committed?.partitions[0]?.offset;
+    checks.push({
+      name: 'kafkajs: offsets committed by a producer outside the group, while members own the partition',
+      expected: 'accepted (not fenced), group offset 2',
+      actual: `${outsider}, group offset ${offset}`,
+      passed: outsider === 'accepted' && offset === '2',
+    });
+
+    // 3. require_stable: a pending transactional offset makes the stable fetch refuse to answer.
+    const open = await producer.beginTransaction();
+    await open.addConsumer(other);
+    const [otherRecord] = (await withTimeout(once(otherStream, 'data'), 'record of the new member')) as [
+      Message,
+    ];
+    otherStream.pause();
+    await open.addOffset(otherRecord);
+    const fetchOffsets = (requireStable: boolean): Promise<string> =>
+      outcome(() =>
+        plAdmin.listConsumerGroupOffsets({
+          groups: [{ groupId: group, topics: [{ name: topic, partitionIndexes: [0] }] }],
+          requireStable,
+        }),
+      );
+    const unstable = await fetchOffsets(true);
+    const plain = await fetchOffsets(false);
+    await open.abort();
+    const stable = await fetchOffsets(true);
+    checks.push({
+      name: '@platformatic/kafka Admin: OffsetFetch require_stable with a pending transactional offset',
+      expected: 'refused: UNSTABLE_OFFSET_COMMIT; without require_stable accepted; after abort accepted',
+      actual: `${unstable}; without require_stable ${plain}; after abort ${stable}`,
+      passed: unstable.includes('UNSTABLE_OFFSET_COMMIT') && plain === 'accepted' && stable === 'accepted',
+    });
+    await otherStream.close();
+    await stream.close();
+  } finally {
+    await Promise.allSettled([zombie.close(true), other.close(true), producer.close(), plAdmin.close()]);
+    await admin
+      .deleteGroups([group])
+      .catch((e: unknown) => console.warn(`could not delete the group: ${String(e)}`));
+    await admin
+      .deleteTopics({ topics: [topic] })
+      .catch((e: unknown) => console.warn(`could not delete ${topic}: ${String(e)}`));
+    await admin.disconnect();
+  }
+  for (const check of checks) {
+    console.log(
+      `${check.passed ? 'PASS' : 'FAIL'}  ${check.name}\n      expected ${check.expected}\n      actual   ${check.actual}`,
+    );
+  }
+  const failed = checks.filter((c) => !c.passed).length;
+  console.log(`${checks.length - failed} passed, ${failed} failed`);
+  if (failed > 0) process.exitCode = 1;
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exitCode = 1;
+});
