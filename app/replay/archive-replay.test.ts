@@ -1,5 +1,5 @@
 import { archiveKey } from '../../sinks/archive/layout';
-import { objectMessages, parseArchiveKey, selectArchivedObjects } from './archive-replay';
+import { objectMessages, parseArchiveKey, selectArchivedObjects, type ReplayMessage } from './archive-replay';
 
 const minute = (m: number) => Date.UTC(2026, 10, 22, 8, m);
 const key = (
@@ -69,12 +69,85 @@ describe('objectMessages', () => {
     const body = Buffer.from(
       JSON.stringify({ resourceSpans: [{ scopeSpans: [] }, { scopeSpans: [{ spans: [] }] }] }),
     );
-    const messages = objectMessages(object, body, 1);
+    const { messages: produced, deadLetters } = objectMessages(object, body, 1, 1_000_000);
+    const messages = produced.map((m) => m.message);
+    expect(deadLetters).toEqual([]);
     expect(messages.map((m) => m.key)).toEqual(['otel-traces-1-5-6#0', 'otel-traces-1-5-6#1']);
     expect(JSON.parse(String(messages[1]!.value))).toEqual({
       resourceSpans: [{ scopeSpans: [{ spans: [] }] }],
     });
     expect(messages[0]!.partition).toBe(1);
     expect(messages[0]!.headers!['content-type']).toBe('application/json');
+  });
+});
+
+describe('objectMessages over the message limit', () => {
+  const object = parseArchiveKey(key('logs', 'otel-logs', 0, 0, 9, minute(0)))!;
+  const log = (i: number, bytes = 100) => ({
+    timeUnixNano: String(i),
+    body: { stringValue: 'x'.repeat(bytes) },
+  });
+  const resource = (name: string) => ({
+    attributes: [{ key: 'service.name', value: { stringValue: name } }],
+  });
+  const request = {
+    resourceLogs: [
+      { resource: resource('small'), scopeLogs: [{ scope: { name: 's' }, logRecords: [log(0)] }] },
+      {
+        resource: resource('big'),
+        scopeLogs: [
+          { scope: { name: 'a' }, logRecords: [log(1), log(2)] },
+          {
+            scope: { name: 'b' },
+            logRecords: [log(3), log(4), log(5, 5_000), log(6), log(7), log(8), log(9)],
+          },
+        ],
+      },
+    ],
+  };
+  const limit = 1_200;
+  const { messages, deadLetters } = objectMessages(object, Buffer.from(JSON.stringify(request)), 0, limit);
+  const bodyOf = (m: ReplayMessage) =>
+    JSON.parse(String(m.message.value)) as { resourceLogs: typeof request.resourceLogs };
+
+  it('splits a resource entry by scope, then by records, each message within the limit', () => {
+    expect(messages.map((m) => m.message.key)).toEqual([
+      'otel-logs-0-0-9#0',
+      'otel-logs-0-0-9#1.0',
+      'otel-logs-0-0-9#1.1.0',
+      'otel-logs-0-0-9#1.1.3',
+    ]);
+    for (const m of messages) {
+      expect(m.bytes).toBeLessThanOrEqual(limit);
+      expect(Buffer.byteLength(String(m.message.value))).toBeLessThan(m.bytes);
+    }
+  });
+
+  it('keeps every record that fits once, in order, with its resource and scope', () => {
+    const records = messages.flatMap((m) =>
+      bodyOf(m).resourceLogs.flatMap((r) =>
+        r.scopeLogs.flatMap((s) =>
+          s.logRecords.map(
+            (l) => `${r.resource.attributes[0]!.value.stringValue}/${s.scope.name}/${l.timeUnixNano}`,
+          ),
+        ),
+      ),
+    );
+    expect(records).toEqual([
+      'small/s/0',
+      'big/a/1',
+      'big/a/2',
+      'big/b/3',
+      'big/b/4',
+      'big/b/6',
+      'big/b/7',
+      'big/b/8',
+      'big/b/9',
+    ]);
+  });
+
+  it('returns a record too large even alone as a dead letter naming where it is', () => {
+    expect(deadLetters).toEqual([{ part: { resource: 1, scope: 1, record: 2 }, bytes: expect.any(Number) }]);
+    expect(deadLetters[0]!.bytes).toBeGreaterThan(limit);
   });
 });

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { Partitioners, type Admin, type Message, type Producer } from 'kafkajs';
+import { ConfigResourceTypes, Partitioners, type Admin, type Message, type Producer } from 'kafkajs';
 import { StackLensError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { StackLensConfig } from '../../config/config';
-import type { OtlpJsonLogsRequest, OtlpJsonTracesRequest } from '../../processors/otlp/otlp-json-types';
 import { createArchiveStore, type ArchiveStore } from '../../sinks/archive/store';
+import { HEADER } from '../../topology';
 import { kafkaClient, stackLensTopics } from '../stacklens-app';
 import type { ReplayRequest, ReplaySignal } from './replay-arguments';
 import { progressReporter } from './replay-progress';
@@ -79,24 +79,144 @@ export function partitionKey(o: Pick<ArchivedObject, 'signal' | 'topic' | 'parti
   return `${o.signal}/${o.topic}/${o.partition}`;
 }
 
+/** Where a dead-lettered part of an archived request is: indexes into the object's request. */
+export interface ArchivedPart {
+  resource: number;
+  scope?: number;
+  record?: number;
+}
+
+/** One message to produce, with the part of the object it holds (for a dead letter that names it). */
+export interface ReplayMessage {
+  message: Message;
+  part: ArchivedPart;
+  /** Upper estimate of its size in a record batch (see messageBytes). */
+  bytes: number;
+}
+
+/** A part of an object that cannot be produced: too large for one message even alone. */
+export interface ReplayDeadLetter {
+  part: ArchivedPart;
+  /** JSON bytes of the smallest message that would hold it. */
+  bytes: number;
+}
+
+export interface ObjectMessages {
+  messages: ReplayMessage[];
+  deadLetters: ReplayDeadLetter[];
+}
+
+/** The field names of one signal's OTLP/JSON request: resource entries, their scopes, the scopes' records. */
+const FIELDS = {
+  logs: { resources: 'resourceLogs', scopes: 'scopeLogs', records: 'logRecords' },
+  traces: { resources: 'resourceSpans', scopes: 'scopeSpans', records: 'spans' },
+} as const;
+
+type Json = Record<string, unknown>;
+
 /**
- * The messages an object is produced back as: one per resource entry (each a valid OTLP/JSON export
- * request, as the archive merged the original requests by concatenating them), keyed by the object
- * and the entry's index so a consumer can recognize a message produced twice.
+ * Upper estimate of a message's size in a produce request's record batch: key, value, header names and
+ * values, plus 64 bytes for the record's varint fields and its share of the batch header.
  */
-export function objectMessages(object: ArchivedObject, body: Buffer, partition: number): Message[] {
-  const request = JSON.parse(body.toString('utf8')) as OtlpJsonLogsRequest & OtlpJsonTracesRequest;
-  const entries: (OtlpJsonLogsRequest | OtlpJsonTracesRequest)[] =
-    object.signal === 'logs'
-      ? (request.resourceLogs ?? []).map((r) => ({ resourceLogs: [r] }))
-      : (request.resourceSpans ?? []).map((r) => ({ resourceSpans: [r] }));
+function messageBytes(message: Message): number {
+  let bytes =
+    64 + Buffer.byteLength(String(message.key ?? '')) + Buffer.byteLength(String(message.value ?? ''));
+  for (const [name, value] of Object.entries(message.headers ?? {}))
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(String(value));
+  return bytes;
+}
+
+/**
+ * The messages an object is produced back as, each at most `maxMessageBytes`: one per resource entry
+ * (each a valid OTLP/JSON export request, as the archive merged the original requests by
+ * concatenating them); a resource entry too large for one message is split by scope, and a scope too
+ * large by records, each part keeping its resource and scope. A record too large even alone (with
+ * its resource and scope) cannot be produced: it is returned as a dead letter. Keys name the object
+ * and the part (`<object>#<resource>`, `#<resource>.<scope>`, `#<resource>.<scope>.<first record>`),
+ * so a consumer can recognize a message produced twice.
+ */
+export function objectMessages(
+  object: ArchivedObject,
+  body: Buffer,
+  partition: number,
+  maxMessageBytes: number,
+): ObjectMessages {
+  const fields = FIELDS[object.signal];
+  const request = JSON.parse(body.toString('utf8')) as Json;
+  const resources = (request[fields.resources] as Json[] | undefined) ?? [];
   const name = object.key.slice(object.key.lastIndexOf('/') + 1, -'.json.gz'.length);
-  return entries.map((entry, i) => ({
-    key: `${name}#${i}`,
-    value: JSON.stringify(entry),
-    partition,
-    headers: { 'content-type': 'application/json', 'stacklens.replay.object': object.key },
-  }));
+  const headers = { 'content-type': 'application/json', 'stacklens.replay.object': object.key };
+  const out: ObjectMessages = { messages: [], deadLetters: [] };
+
+  /** Adds the message for `resource` unless it is over the limit; says which, with its size. */
+  const attempt = (resource: Json, key: string, part: ArchivedPart): { ok: boolean; bytes: number } => {
+    const message: Message = {
+      key,
+      value: JSON.stringify({ [fields.resources]: [resource] }),
+      partition,
+      headers,
+    };
+    const bytes = messageBytes(message);
+    if (bytes > maxMessageBytes) return { ok: false, bytes };
+    out.messages.push({ message, part, bytes });
+    return { ok: true, bytes };
+  };
+
+  resources.forEach((resource, r) => {
+    const whole = attempt(resource, `${name}#${r}`, { resource: r });
+    const scopes = (resource[fields.scopes] as Json[] | undefined) ?? [];
+    if (whole.ok) return;
+    if (scopes.length === 0) {
+      out.deadLetters.push({ part: { resource: r }, bytes: whole.bytes });
+      return;
+    }
+    scopes.forEach((scope, s) => {
+      const alone = attempt({ ...resource, [fields.scopes]: [scope] }, `${name}#${r}.${s}`, {
+        resource: r,
+        scope: s,
+      });
+      if (alone.ok) return;
+      const records = (scope[fields.records] as unknown[] | undefined) ?? [];
+      if (records.length === 0) {
+        out.deadLetters.push({ part: { resource: r, scope: s }, bytes: alone.bytes });
+        return;
+      }
+      // Greedy packing in record order: each part holds the most records that fit after the previous.
+      // Sizes are summed rather than measured per try: the empty envelope plus each record's JSON and comma.
+      const envelope = (chunk: unknown[]) => ({
+        ...resource,
+        [fields.scopes]: [{ ...scope, [fields.records]: chunk }],
+      });
+      const keyOf = (first: number) => `${name}#${r}.${s}.${first}`;
+      const emptyBytes = messageBytes({
+        key: keyOf(records.length),
+        value: JSON.stringify({ [fields.resources]: [envelope([])] }),
+        headers,
+      });
+      const sizes = records.map((record) => Buffer.byteLength(JSON.stringify(record)) + 1);
+      let first = 0;
+      while (first < records.length) {
+        let end = first;
+        let bytes = emptyBytes;
+        while (end < records.length && bytes + sizes[end]! <= maxMessageBytes) bytes += sizes[end++]!;
+        const part = { resource: r, scope: s, record: first };
+        if (end === first) {
+          out.deadLetters.push({ part, bytes: bytes + sizes[first]! });
+          first++;
+          continue;
+        }
+        const message: Message = {
+          key: keyOf(first),
+          value: JSON.stringify({ [fields.resources]: [envelope(records.slice(first, end))] }),
+          partition,
+          headers,
+        };
+        out.messages.push({ message, part, bytes: messageBytes(message) });
+        first = end;
+      }
+    });
+  });
+  return out;
 }
 
 /**
@@ -204,6 +324,14 @@ export async function replayArchive(options: ArchiveReplayOptions): Promise<bool
   let produced: boolean;
   try {
     const partitions = await ensureTargets(admin, request.signals, targets, live, request.toTopics);
+    const dlqTopic = `${applicationId}-dlq`;
+    await ensureDeadLetterTopic(admin, dlqTopic);
+    const maxMessageBytes = await messageLimits(
+      admin,
+      request.signals,
+      targets,
+      config.ingest.maxMessageBytes,
+    );
     const listed: ArchivedObject[] = [];
     for (const signal of request.signals) {
       for (const key of await store.list(`${signal}/`)) {
@@ -228,6 +356,9 @@ export async function replayArchive(options: ArchiveReplayOptions): Promise<bool
       selected,
       targets,
       partitions,
+      maxMessageBytes,
+      dlqTopic,
+      log,
       signal: options.signal,
       output: options.output,
       label: `archive ${applicationId}`,
@@ -284,6 +415,83 @@ async function ensureTargets(
   return counts;
 }
 
+/** The dead-letter topic of the replay, created as the streams runtime would (one partition) when absent. */
+async function ensureDeadLetterTopic(admin: Admin, topic: string): Promise<void> {
+  if ((await admin.listTopics()).includes(topic)) return;
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+  });
+}
+
+/**
+ * The largest message each target takes: the topic's `max.message.bytes` (the broker checks it
+ * against a whole record batch), capped by INGEST_MAX_MESSAGE_BYTES, less a record batch's header.
+ */
+async function messageLimits(
+  admin: Admin,
+  signals: readonly ReplaySignal[],
+  targets: Record<ReplaySignal, string>,
+  configured: number,
+): Promise<Record<ReplaySignal, number>> {
+  const limits = { logs: configured, traces: configured };
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: signals.map((signal) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name: targets[signal],
+      configNames: ['max.message.bytes'],
+    })),
+  });
+  for (const signal of signals) {
+    const entry = described.resources
+      .find((r) => r.resourceName === targets[signal])
+      ?.configEntries.find((c) => c.configName === 'max.message.bytes');
+    const topicLimit = Number(entry?.configValue);
+    if (Number.isInteger(topicLimit) && topicLimit > 0) limits[signal] = Math.min(configured, topicLimit);
+    limits[signal] -= RECORD_BATCH_HEADER_BYTES;
+  }
+  return limits;
+}
+
+/** A record batch's header (v2), counted once per produce batch against the broker's limit. */
+const RECORD_BATCH_HEADER_BYTES = 61;
+
+/** Whether the broker refused a produce for its size (kafkajs may wrap the protocol error). */
+function isMessageTooLarge(error: unknown): boolean {
+  for (let e = error as { type?: unknown; cause?: unknown; originalError?: unknown } | undefined; e;) {
+    if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return false;
+}
+
+/** Consecutive messages grouped so that each group's record batch stays within `maxBytes`. */
+function batches(messages: readonly ReplayMessage[], maxBytes: number): ReplayMessage[][] {
+  const out: ReplayMessage[][] = [];
+  let current: ReplayMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    if (current.length > 0 && bytes + m.bytes > maxBytes) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += m.bytes;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+function describePart(part: ArchivedPart): string {
+  return [
+    `resource ${part.resource}`,
+    ...(part.scope === undefined ? [] : [`scope ${part.scope}`]),
+    ...(part.record === undefined ? [] : [`record ${part.record}`]),
+  ].join(', ');
+}
+
 async function produceObjects(args: {
   store: ArchiveStore;
   producer: Producer;
@@ -291,6 +499,9 @@ async function produceObjects(args: {
   selected: Map<string, ArchivedObject[]>;
   targets: Record<ReplaySignal, string>;
   partitions: Record<ReplaySignal, number>;
+  maxMessageBytes: Record<ReplaySignal, number>;
+  dlqTopic: string;
+  log: Logger;
   signal: AbortSignal;
   output: NodeJS.WriteStream;
   label: string;
@@ -299,6 +510,42 @@ async function produceObjects(args: {
   const progress = progressReporter({ label: args.label, unit: 'archive objects', stream: args.output });
   let done = all.filter((o) => args.state.done(o)).length;
   progress.update({ done, total: all.length });
+
+  /**
+   * A part that no message can hold goes to the replay's DLQ by reference (the object's key and the
+   * part's indexes; the archive keeps the data), with the reason in the headers, as the pipeline
+   * dead-letters a record it cannot process.
+   */
+  const deadLetter = async (object: ArchivedObject, dead: ReplayDeadLetter, limit: number, why: string) => {
+    const reason = `${why}: ${describePart(dead.part)} of archive object ${object.key} needs ${dead.bytes} bytes, over the ${limit}-byte message limit`;
+    args.log.warn(
+      { object: object.key, ...dead.part, bytes: dead.bytes, limit, dlq: args.dlqTopic },
+      'archived record too large for one message even alone: dead-lettered by reference',
+    );
+    await args.producer.send({
+      topic: args.dlqTopic,
+      acks: -1,
+      messages: [
+        {
+          key: `${object.key}#${dead.part.resource}.${dead.part.scope ?? ''}.${dead.part.record ?? ''}`,
+          value: JSON.stringify({
+            object: object.key,
+            signal: object.signal,
+            ...dead.part,
+            bytes: dead.bytes,
+          }),
+          headers: {
+            [HEADER.error]: reason,
+            [HEADER.errorType]: 'MessageTooLarge',
+            [HEADER.sourceTopic]: object.topic,
+            [HEADER.sourcePartition]: String(object.partition),
+            'stacklens.replay.object': object.key,
+          },
+        },
+      ],
+    });
+  };
+
   try {
     for (const objects of args.selected.values()) {
       for (const object of objects) {
@@ -306,13 +553,43 @@ async function produceObjects(args: {
         if (args.signal.aborted) return false;
         const body = await args.store.get(object.key);
         if (body === undefined) continue; // listed, then gone (lifecycle rule): nothing to replay
-        const messages = objectMessages(
+        const limit = args.maxMessageBytes[object.signal];
+        const { messages, deadLetters } = objectMessages(
           object,
           await gunzipAsync(body),
           object.partition % args.partitions[object.signal],
+          limit,
         );
-        if (messages.length > 0) {
-          await args.producer.send({ topic: args.targets[object.signal], acks: -1, messages });
+        for (const dead of deadLetters) await deadLetter(object, dead, limit, 'too large');
+        for (const batch of batches(messages, limit)) {
+          try {
+            await args.producer.send({
+              topic: args.targets[object.signal],
+              acks: -1,
+              messages: batch.map((m) => m.message),
+            });
+          } catch (error) {
+            if (!isMessageTooLarge(error)) throw error;
+            // The estimate missed the broker's count: send the batch's messages one by one, and
+            // dead-letter any the broker refuses even alone.
+            for (const m of batch) {
+              try {
+                await args.producer.send({
+                  topic: args.targets[object.signal],
+                  acks: -1,
+                  messages: [m.message],
+                });
+              } catch (single) {
+                if (!isMessageTooLarge(single)) throw single;
+                await deadLetter(
+                  object,
+                  { part: m.part, bytes: m.bytes },
+                  limit,
+                  'refused by the broker as too large',
+                );
+              }
+            }
+          }
         }
         await args.state.markDone(object);
         done += 1;
