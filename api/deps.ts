@@ -83,7 +83,7 @@ export const DEFAULT_LIMITS: ApiLimits = {
   maxPageSize: 1_000,
   maxTraceSpans: 10_000,
   maxTraceLogs: 5_000,
-  maxOtlpBodyBytes: 16 * 1024 * 1024,
+  maxOtlpBodyBytes: 20 * 1024 * 1024,
   maxJsonBodyBytes: 4 * 1024 * 1024,
   maxIngestItems: 200_000,
   maxMessageBytes: 1_000_000,
