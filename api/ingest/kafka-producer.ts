@@ -1,4 +1,4 @@
-import { KafkaJSError, type Producer, type Transaction } from 'kafkajs';
+import { KafkaJSProtocolError, type Producer, type Transaction } from 'kafkajs';
 import { StackLensError } from '../../common/errors';
 import type { IngestMessage, IngestProducer } from '../deps';
 
@@ -103,10 +103,12 @@ export function kafkaIngestProducer(producer: Producer, options: KafkaIngestProd
     }
   };
 
-  const isTooLarge = (error: unknown) =>
-    error instanceof IngestNotStoredError &&
-    error.cause instanceof KafkaJSError &&
-    /MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|too large/i.test(`${error.cause.name} ${error.cause.message}`);
+  /** The broker refused a record batch for its size (KafkaJSProtocolError carries the Kafka error name). */
+  const isTooLarge = (error: unknown) => {
+    if (!(error instanceof IngestNotStoredError) || !(error.cause instanceof KafkaJSProtocolError))
+      return false;
+    return error.cause.type === 'MESSAGE_TOO_LARGE' || error.cause.type === 'RECORD_LIST_TOO_LARGE';
+  };
 
   const settle = async (group: readonly Pending[]) => {
     try {

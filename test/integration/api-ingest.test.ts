@@ -386,4 +386,51 @@ describe('ingest over HTTP', () => {
       await down.close();
     }
   });
+
+  it('answers 413, storing nothing, when the broker refuses a message as too large, and stores the requests beside it once', async () => {
+    // A topic whose max.message.bytes is below INGEST_MAX_MESSAGE_BYTES: a misconfiguration no retry fixes.
+    const smallTopic = `api-it-small-${run}`;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic: smallTopic, configEntries: [{ name: 'max.message.bytes', value: '20000' }] }],
+    });
+    const seen: string[] = [];
+    const reader = kafka.consumer({ groupId: `api-it-small-${run}` });
+    await reader.connect();
+    await reader.subscribe({ topics: [smallTopic], fromBeginning: true });
+    await reader.run({
+      eachMessage: async ({ message }) => {
+        seen.push(message.value?.toString() ?? '');
+      },
+    });
+    const small = await startApi(deps({ topics: { logs: smallTopic, traces: topics.traces } }));
+    try {
+      const request = (body: string) =>
+        fetch(`${small.baseUrl}/v1/logs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: body } }] }] }],
+          }),
+        });
+      // Sent together, so they may share one transaction: only the request at fault fails.
+      const [big, ok] = await Promise.all([request(`big ${'x'.repeat(50_000)}`), request(`fits ${run}`)]);
+      expect(big.status).toBe(413);
+      expect(await big.json()).toMatchObject({ code: 3, message: expect.stringMatching(/too large/) });
+      expect(ok.status).toBe(200);
+      const after = await request(`after ${run}`);
+      expect(after.status).toBe(200);
+      await waitFor(
+        'the accepted requests on the topic',
+        () => seen.some((v) => v.includes(`after ${run}`)),
+        30_000,
+      );
+      expect(seen.filter((v) => v.includes(`fits ${run}`))).toHaveLength(1);
+      expect(seen.some((v) => v.includes('big '))).toBe(false);
+    } finally {
+      await small.close();
+      await reader.disconnect();
+      await admin.deleteTopics({ topics: [smallTopic] }).catch(() => undefined);
+    }
+  });
 });
