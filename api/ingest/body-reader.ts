@@ -30,7 +30,7 @@ function decoder(encoding: string): Transform | undefined {
   }
 }
 
-export function tooLarge(maxBytes: number): PayloadTooLargeError {
+function tooLarge(maxBytes: number): PayloadTooLargeError {
   return new PayloadTooLargeError(
     `request body exceeds the ingest limit of ${maxBytes} bytes after decompression (INGEST_MAX_BODY_BYTES)`,
   );

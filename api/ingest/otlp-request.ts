@@ -21,6 +21,10 @@ export interface ScannedResource<H, R> {
   scopes: ScannedScope<H, R>[];
 }
 
+const OVERSIZE_PREFIX = 'record too large';
+const MAX_REASONS = 5;
+const OTHER_REASONS = 'other reasons';
+
 /** Records the API refused while accepting the rest (OTLP partial_success), with why. */
 export class Rejections {
   count = 0;
@@ -29,14 +33,15 @@ export class Rejections {
   add(reason: string, count = 1): void {
     if (count <= 0) return;
     this.count += count;
-    this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + count);
+    // Reasons may quote a record's value: past a few distinct ones, the rest are only counted.
+    const key = this.reasons.has(reason) || this.reasons.size < MAX_REASONS ? reason : OTHER_REASONS;
+    this.reasons.set(key, (this.reasons.get(key) ?? 0) + count);
   }
 
   /** E.g. `2 log records rejected: 1 × trace_id is 5 bytes (must be 16 or empty); 1 × …`. */
   message(noun: string): string {
-    const parts = [...this.reasons].slice(0, 5).map(([reason, n]) => `${n} × ${reason}`);
-    const more = this.reasons.size > 5 ? `; and ${this.reasons.size - 5} other reasons` : '';
-    return `${this.count} ${noun} rejected: ${parts.join('; ')}${more}`;
+    const parts = [...this.reasons].map(([reason, n]) => `${n} × ${reason}`);
+    return `${this.count} ${noun} rejected: ${parts.join('; ')}`;
   }
 
   /** True when every reason is one of size (the records can never fit, whatever the client fixes). */
@@ -44,8 +49,6 @@ export class Rejections {
     return [...this.reasons.keys()].every((r) => r.startsWith(OVERSIZE_PREFIX));
   }
 }
-
-const OVERSIZE_PREFIX = 'record too large';
 
 export function oversize(maxMessageBytes: number): string {
   return `${OVERSIZE_PREFIX}: with its resource and scope it needs more than the ${maxMessageBytes} bytes of one Kafka message (INGEST_MAX_MESSAGE_BYTES)`;

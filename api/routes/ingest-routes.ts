@@ -26,7 +26,6 @@ import {
   type OtlpContentType,
   type OtlpSignal,
 } from '../ingest/otlp-codec';
-import { bodyParserError } from './errors';
 
 export interface IngestRouteDeps {
   producer: IngestProducer;
@@ -129,7 +128,7 @@ export function registerIngestRoutes(app: Express, deps: IngestRouteDeps): Route
           prepared.messages.map((value) => ({ value, headers: { 'content-type': contentType } })),
         );
       }
-      deps.metrics.ingested.labels(endpoint, rejections.count > 0 ? 'partial' : 'accepted').inc();
+      deps.metrics.ingested.labels(endpoint, 'accepted').inc();
       res
         .status(200)
         .type(contentType)
@@ -137,8 +136,8 @@ export function registerIngestRoutes(app: Express, deps: IngestRouteDeps): Route
     };
     // OTLP clients expect google.rpc.Status bodies in the request's encoding, with OTLP's retry semantics.
     const otlpErrors = (error: unknown, req: Request, res: Response, next: NextFunction) => {
-      const apiError = error instanceof ApiError ? error : bodyParserError(error);
-      if (apiError === undefined) return next(error);
+      if (!(error instanceof ApiError)) return next(error);
+      const apiError = error;
       const contentType = otlpContentType(req.get('content-type')) ?? 'application/json';
       deps.metrics.ingested.labels(endpoint, apiError.status === 503 ? 'unavailable' : 'rejected').inc();
       if (!req.complete) res.set('Connection', 'close');
