@@ -10,7 +10,9 @@
  *    that is no member of the group at all commits offsets for the group while another member owns the
  *    partition: the broker cannot fence it.
  * 3. @platformatic/kafka Admin, OffsetFetch with require_stable: while a transaction holds a pending
- *    offset for the group, the fetch is refused (UNSTABLE_OFFSET_COMMIT) instead of answering the old offset.
+ *    offset for the group, the fetch is refused (UNSTABLE_OFFSET_COMMIT); without it, the old offset comes back.
+ * 4. StableOffsetsConsumer (the consumer's own offset fetch made stable): a new owner of the partition waits
+ *    for that transaction and starts at its offset, not at the older one.
  *
  * Prints each outcome and exits 1 when any differs from the expectation above.
  *
@@ -28,6 +30,7 @@ import {
 } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { BenchError } from '../errors';
+import { StableOffsetsConsumer } from './stable-offsets-consumer';
 
 const BROKER = process.env.KAFKA_BROKER ?? '127.0.0.1:9092';
 /** Bound on every wait: the group operations below take a few seconds each on the local broker. */
@@ -94,7 +97,7 @@ async function main(): Promise<void> {
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
     const seed = kafka.producer();
     await seed.connect();
-    await seed.send({ topic, messages: [{ value: 'a' }, { value: 'b' }] });
+    await seed.send({ topic, messages: ['a', 'b', 'c', 'd'].map((value) => ({ value })) });
     await seed.disconnect();
 
     // 1. A record fetched under generation g, then the group moves on.
@@ -177,33 +180,60 @@ async function main(): Promise<void> {
       passed: outsider === 'accepted' && offset === '2',
     });
 
-    // 3. require_stable: a pending transactional offset makes the stable fetch refuse to answer.
+    // 3. require_stable: a transaction holds a pending offset (3) for the group, over the committed one (2).
+    const pendingOffsetOf = {
+      ...fetched,
+      offset: 2n,
+      metadata: { consumer: { ...fetchedUnder, generationId: other.generationId, memberId: other.memberId } },
+    } as Message;
     const open = await producer.beginTransaction();
     await open.addConsumer(other);
-    const [otherRecord] = (await withTimeout(once(otherStream, 'data'), 'record of the new member')) as [
-      Message,
-    ];
-    otherStream.pause();
-    await open.addOffset(otherRecord);
-    const fetchOffsets = (requireStable: boolean): Promise<string> =>
-      outcome(() =>
-        plAdmin.listConsumerGroupOffsets({
-          groups: [{ groupId: group, topics: [{ name: topic, partitionIndexes: [0] }] }],
-          requireStable,
-        }),
-      );
-    const unstable = await fetchOffsets(true);
-    const plain = await fetchOffsets(false);
-    await open.abort();
-    const stable = await fetchOffsets(true);
+    await open.addOffset(pendingOffsetOf);
+    const committedOffset = async (requireStable: boolean): Promise<bigint | undefined> => {
+      const [answer] = await plAdmin.listConsumerGroupOffsets({
+        groups: [{ groupId: group, topics: [{ name: topic, partitionIndexes: [0] }] }],
+        requireStable,
+      });
+      return answer?.topics[0]?.partitions[0]?.committedOffset;
+    };
+    const unstable = await outcome(() => committedOffset(true));
+    const plain = await committedOffset(false);
     checks.push({
-      name: '@platformatic/kafka Admin: OffsetFetch require_stable with a pending transactional offset',
-      expected: 'refused: UNSTABLE_OFFSET_COMMIT; without require_stable accepted; after abort accepted',
-      actual: `${unstable}; without require_stable ${plain}; after abort ${stable}`,
-      passed: unstable.includes('UNSTABLE_OFFSET_COMMIT') && plain === 'accepted' && stable === 'accepted',
+      name: '@platformatic/kafka Admin: OffsetFetch with a pending transactional offset',
+      expected: 'require_stable refused: UNSTABLE_OFFSET_COMMIT; without it the old offset 2',
+      actual: `require_stable ${unstable}; without it ${plain}`,
+      passed: unstable.includes('UNSTABLE_OFFSET_COMMIT') && plain === 2n,
     });
-    await otherStream.close();
-    await stream.close();
+
+    // 4. A new owner whose committed-offset fetch is stable waits for that transaction, then starts at 3.
+    await Promise.all([stream.close(), otherStream.close()]);
+    await Promise.all([zombie.close(true), other.close(true)]);
+    const waitingAdmin = new PlatformaticAdmin({ ...common, retries: 600, retryDelay: 100 });
+    try {
+      const waited = withTimeout(
+        once(waitingAdmin, 'client:performWithRetry:retry'),
+        'a refused stable fetch',
+      );
+      const newcomer = new StableOffsetsConsumer({ ...common, ...groupOptions }, waitingAdmin);
+      try {
+        const newcomerStream = await newcomer.consume(consumeOptions);
+        const first = withTimeout(once(newcomerStream, 'data'), 'first record of the new owner');
+        await waited;
+        await open.commit();
+        const [firstRecord] = (await first) as [Message];
+        checks.push({
+          name: 'StableOffsetsConsumer: a new owner waits for the pending offset and starts at it',
+          expected: 'first record at offset 3 (2 without require_stable: a duplicate)',
+          actual: `waited (UNSTABLE_OFFSET_COMMIT retried), first record at offset ${firstRecord.offset}`,
+          passed: firstRecord.offset === 3n,
+        });
+        await newcomerStream.close();
+      } finally {
+        await newcomer.close(true);
+      }
+    } finally {
+      await waitingAdmin.close();
+    }
   } finally {
     await Promise.allSettled([zombie.close(true), other.close(true), producer.close(), plAdmin.close()]);
     await admin

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Kafka, logLevel, type Message } from 'kafkajs';
+import { Kafka, logLevel, type Message, type Transaction } from 'kafkajs';
 import {
   commitDue,
   Meter,
@@ -11,8 +11,9 @@ import {
 } from './loop';
 
 /**
- * kafkajs: eachBatch processes one partition's fetched batch at a time; outputs of the interval are held
- * and sent in the interval's transaction, with the offsets (TxnOffsetCommit v1: no group generation).
+ * kafkajs: eachBatch processes one partition's fetched batch at a time, and fetching waits for it; so the
+ * sends (one at a time: the idempotent producer has one request in flight) hold consumption in both
+ * modes. The offsets go in TxnOffsetCommit v1: no group generation.
  */
 export async function runKafkajsLoop(options: LoopOptions): Promise<LoopResult> {
   const kafka = new Kafka({ clientId: 'bench-kafkajs', brokers: [options.broker], logLevel: logLevel.ERROR });
@@ -23,33 +24,42 @@ export async function runKafkajsLoop(options: LoopOptions): Promise<LoopResult> 
   });
   const consumer = kafka.consumer({ groupId: options.groupId, readUncommitted: false });
   const meter = new Meter(options.records);
-  let pending: Message[] = [];
+  let unsent: Message[] = [];
+  let uncommitted = 0;
   let offsets = new Map<number, string>();
+  let transaction: Transaction | undefined;
   let received = 0;
   let lastCommitAt = performance.now();
 
+  const send = async (): Promise<Transaction> => {
+    transaction ??= await producer.transaction();
+    for (const messages of slices(unsent, RECORDS_PER_SEND))
+      await transaction.send({ topic: options.outputTopic, messages });
+    unsent = [];
+    return transaction;
+  };
+
   const commit = async (): Promise<void> => {
     const startedAt = performance.now();
-    const messages = pending;
     const partitions = [...offsets].map(([partition, offset]) => ({ partition, offset }));
-    const inputRecords = messages.length;
-    pending = [];
+    const records = uncommitted;
     offsets = new Map();
-    const transaction = await producer.transaction();
+    uncommitted = 0;
     try {
-      for (const slice of slices(messages, RECORDS_PER_SEND))
-        await transaction.send({ topic: options.outputTopic, messages: slice });
-      await transaction.sendOffsets({
+      const open = await send();
+      await open.sendOffsets({
         consumerGroupId: options.groupId,
         topics: [{ topic: options.inputTopic, partitions }],
       });
-      await transaction.commit();
+      await open.commit();
     } catch (error) {
-      await transaction.abort();
+      await transaction?.abort();
       throw error;
+    } finally {
+      transaction = undefined;
     }
     lastCommitAt = performance.now();
-    meter.committedRecords(inputRecords, startedAt);
+    meter.committedRecords(records, startedAt);
   };
 
   try {
@@ -61,12 +71,18 @@ export async function runKafkajsLoop(options: LoopOptions): Promise<LoopResult> 
       eachBatch: async ({ batch }) => {
         meter.received();
         for (const message of batch.messages)
-          pending.push({ key: message.key, value: transform(message.value) });
+          unsent.push({ key: message.key, value: transform(message.value) });
         const last = batch.messages.at(-1);
-        if (last !== undefined) offsets.set(batch.partition, (BigInt(last.offset) + 1n).toString());
+        if (last === undefined) return;
+        offsets.set(batch.partition, (BigInt(last.offset) + 1n).toString());
+        uncommitted += batch.messages.length;
         received += batch.messages.length;
-        if (pending.length > 0 && commitDue(options, lastCommitAt, received))
-          await commit().catch((e) => meter.fail(e));
+        try {
+          if (commitDue(options, lastCommitAt, received)) await commit();
+          else if (options.produce === 'as-made') await send();
+        } catch (error) {
+          meter.fail(error);
+        }
       },
     });
     return await meter.done;

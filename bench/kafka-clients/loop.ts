@@ -4,6 +4,15 @@ import { performance } from 'node:perf_hooks';
 export const CLIENTS = ['kafkajs', '@platformatic/kafka', '@confluentinc/kafka-javascript'] as const;
 export type ClientName = (typeof CLIENTS)[number];
 
+/**
+ * When outputs are produced. `at-commit`: held, and sent in the transaction at the interval's end (what the
+ * runtime does today). `as-made`: sent in the open transaction as they are made, while consumption goes
+ * on (issue 10's commit interval); the commit then waits for them, sends the offsets and ends the
+ * transaction.
+ */
+export const PRODUCE_MODES = ['at-commit', 'as-made'] as const;
+export type ProduceMode = (typeof PRODUCE_MODES)[number];
+
 /** What one consume → transform → produce run is given. Every client gets the same. */
 export interface LoopOptions {
   /** `host:port` of one broker. */
@@ -17,6 +26,7 @@ export interface LoopOptions {
   records: number;
   /** A transaction is committed once this long has passed since the previous one (Kafka Streams: 100 ms). */
   commitIntervalMs: number;
+  produce: ProduceMode;
 }
 
 /** What one run measured, from its first record to its last commit (group join excluded). */
@@ -106,6 +116,9 @@ export function commitDue(options: LoopOptions, lastCommitAt: number, received: 
  * librdkafka splits its queue into batches by itself.
  */
 export const RECORDS_PER_SEND = 1_000;
+
+/** `as-made`: sends in flight (or queued) beyond which consumption waits, so that memory stays bounded. */
+export const MAX_SENDS_IN_FLIGHT = 8;
 
 /** `items` in slices of at most `size`. */
 export function slices<T>(items: readonly T[], size: number): T[][] {

@@ -10,6 +10,7 @@ import {
 } from '@platformatic/kafka';
 import {
   commitDue,
+  MAX_SENDS_IN_FLIGHT,
   Meter,
   RECORDS_PER_SEND,
   slices,
@@ -18,10 +19,15 @@ import {
   type LoopResult,
 } from './loop';
 
+/** The package does not export the class; it is what `beginTransaction` resolves to. */
+type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>;
+
 /**
  * @platformatic/kafka: the consumer is a Readable of messages; the stream is paused while the interval's
  * transaction commits. Each message carries the group metadata it was fetched under (group id, member
  * id, generation), and `Transaction#addOffset` sends it in TxnOffsetCommit v3+ (KIP-447).
+ * Sends go one at a time (a promise chain): concurrent sends of the idempotent producer to one partition
+ * fail with OUT_OF_ORDER_SEQUENCE_NUMBER (tried: the client does not order them).
  */
 export async function runPlatformaticLoop(options: LoopOptions): Promise<LoopResult> {
   const common = { clientId: 'bench-platformatic', bootstrapBrokers: [options.broker] };
@@ -33,33 +39,59 @@ export async function runPlatformaticLoop(options: LoopOptions): Promise<LoopRes
     isolationLevel: FetchIsolationLevels.READ_COMMITTED,
   });
   const meter = new Meter(options.records);
-  let pending: MessageToProduce[] = [];
+  // Outputs not yet handed to a send, and the input records they stand for.
+  let unsent: MessageToProduce[] = [];
+  let uncommitted = 0;
   // The last message of each partition: its metadata is what TxnOffsetCommit sends for the partition.
   let lastOfPartition = new Map<number, Message>();
+  let transaction: Transaction | undefined;
+  let sending: Promise<void> = Promise.resolve();
+  let sendsQueued = 0;
+  let committing = false;
   let received = 0;
   let lastCommitAt = performance.now();
 
+  const openTransaction = async (): Promise<Transaction> => {
+    if (transaction !== undefined) return transaction;
+    transaction = await producer.beginTransaction();
+    await transaction.addConsumer(consumer);
+    return transaction;
+  };
+  /** Queues the unsent outputs, in slices, behind the sends already queued. */
+  const flush = (): void => {
+    for (const messages of slices(unsent, RECORDS_PER_SEND)) {
+      sendsQueued += 1;
+      sending = sending.then(async () => {
+        await (await openTransaction()).send({ messages });
+        sendsQueued -= 1;
+      });
+    }
+    unsent = [];
+    // Awaited at the commit; a failure ends the run now rather than as an unhandled rejection.
+    sending.catch((error: unknown) => meter.fail(error));
+  };
+
   const commit = async (): Promise<void> => {
     const startedAt = performance.now();
-    const messages = pending;
     const offsets = [...lastOfPartition.values()];
-    pending = [];
+    const records = uncommitted;
     lastOfPartition = new Map();
-    const transaction = await producer.beginTransaction();
+    uncommitted = 0;
+    flush();
     try {
-      await transaction.addConsumer(consumer);
-      // One send at a time: concurrent sends of the idempotent producer to one partition fail with
-      // OUT_OF_ORDER_SEQUENCE_NUMBER (tried: the client does not order them).
-      for (const slice of slices(messages, RECORDS_PER_SEND)) await transaction.send({ messages: slice });
+      await sending;
+      const open = await openTransaction();
       // One at a time: concurrent addOffset calls are deduplicated into one request by the client.
-      for (const message of offsets) await transaction.addOffset(message);
-      await transaction.commit();
+      for (const message of offsets) await open.addOffset(message);
+      await open.commit();
     } catch (error) {
-      await transaction.abort();
+      await transaction?.abort();
       throw error;
+    } finally {
+      transaction = undefined;
     }
     lastCommitAt = performance.now();
-    meter.committedRecords(messages.length, startedAt);
+    meter.committedRecords(records, startedAt);
   };
 
   try {
@@ -71,15 +103,31 @@ export async function runPlatformaticLoop(options: LoopOptions): Promise<LoopRes
     });
     stream.on('data', (message: Message) => {
       meter.received();
-      pending.push({ topic: options.outputTopic, key: message.key, value: transform(message.value) });
+      unsent.push({ topic: options.outputTopic, key: message.key, value: transform(message.value) });
       lastOfPartition.set(message.partition, message);
+      uncommitted += 1;
       received += 1;
-      if (stream.isPaused() || !commitDue(options, lastCommitAt, received)) return;
-      stream.pause();
-      commit().then(
-        () => stream.resume(),
-        (error: unknown) => meter.fail(error),
-      );
+      if (committing) return;
+      if (commitDue(options, lastCommitAt, received)) {
+        committing = true;
+        stream.pause();
+        commit().then(
+          () => {
+            committing = false;
+            stream.resume();
+          },
+          (error: unknown) => meter.fail(error),
+        );
+      } else if (options.produce === 'as-made' && unsent.length >= RECORDS_PER_SEND) {
+        flush();
+        if (sendsQueued >= MAX_SENDS_IN_FLIGHT && !stream.isPaused()) {
+          stream.pause();
+          sending.then(
+            () => !committing && stream.resume(),
+            (error: unknown) => meter.fail(error),
+          );
+        }
+      }
     });
     stream.on('error', (error: unknown) => meter.fail(error));
     const result = await meter.done;

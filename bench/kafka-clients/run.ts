@@ -12,7 +12,14 @@ import { BenchError } from '../errors';
 import { perSecond } from '../stats';
 import { loadConfluent, runConfluentLoop } from './confluent-loop';
 import { runKafkajsLoop } from './kafkajs-loop';
-import { CLIENTS, type ClientName, type LoopOptions, type LoopResult } from './loop';
+import {
+  CLIENTS,
+  PRODUCE_MODES,
+  type ClientName,
+  type LoopOptions,
+  type LoopResult,
+  type ProduceMode,
+} from './loop';
 import { runPlatformaticLoop } from './platformatic-loop';
 
 interface BenchOptions {
@@ -22,6 +29,7 @@ interface BenchOptions {
   partitions: number;
   rounds: number;
   commitIntervalMs: number;
+  produce: ProduceMode;
   /** The clients to run, in this order in the first round (default: all). */
   clients: ClientName[];
   /** Bound on one client's run; a run that takes longer fails the benchmark. */
@@ -33,6 +41,13 @@ interface ChildRequest {
   loop: LoopOptions;
 }
 type ChildReply = { ok: true; result: LoopResult } | { ok: false; error: string };
+
+function produceMode(text: string): ProduceMode {
+  const mode = PRODUCE_MODES.find((m) => m === text);
+  if (mode === undefined)
+    throw new BenchError(`--produce must be one of ${PRODUCE_MODES.join(', ')}, got "${text}"`);
+  return mode;
+}
 
 function parseOptions(argv: string[]): BenchOptions {
   const { values } = parseArgs({
@@ -46,6 +61,7 @@ function parseOptions(argv: string[]): BenchOptions {
       'commit-interval-ms': { type: 'string', default: '100' },
       'timeout-ms': { type: 'string', default: '300000' },
       clients: { type: 'string', default: CLIENTS.join(',') },
+      produce: { type: 'string', default: 'as-made' },
     },
   });
   const positive = (name: string, text: string): number => {
@@ -62,6 +78,7 @@ function parseOptions(argv: string[]): BenchOptions {
     rounds: positive('rounds', values.rounds),
     commitIntervalMs: positive('commit-interval-ms', values['commit-interval-ms']),
     timeoutMs: positive('timeout-ms', values['timeout-ms']),
+    produce: produceMode(values.produce),
     clients: values.clients.split(',').map((name) => {
       const client = CLIENTS.find((c) => c === name.trim());
       if (client === undefined)
@@ -195,7 +212,8 @@ async function main(): Promise<void> {
   );
   console.log(
     `kafka clients: ${options.records} records of ~${options.size} B, ${options.partitions} partitions, ` +
-      `${options.rounds} rounds, one transaction per ${options.commitIntervalMs} ms, broker ${options.broker}`,
+      `${options.rounds} rounds, one transaction per ${options.commitIntervalMs} ms, outputs produced ${options.produce}, ` +
+      `broker ${options.broker}`,
   );
   console.log(
     confluent === undefined
@@ -231,6 +249,7 @@ async function main(): Promise<void> {
           transactionalId: id,
           records: options.records,
           commitIntervalMs: options.commitIntervalMs,
+          produce: options.produce,
         };
         const result = await runInChild({ client, loop }, options.timeoutMs);
         await checkCommitted(admin, id, inputTopic);
