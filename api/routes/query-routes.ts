@@ -181,6 +181,8 @@ export function registerQueryRoutes(app: Express, deps: QueryRouteDeps): RouteDo
       if (!res.writableFinished) abort.abort(new QueryAbandonedError('the client closed the connection'));
     };
     res.once('close', onClose);
+    // A client that left while its parameters were checked has already closed.
+    if (res.socket === null || res.socket.destroyed) onClose();
     try {
       return await gate.run(abort.signal, () =>
         work(<T>(built: BuiltQuery, options?: { cutsResult: boolean }) =>

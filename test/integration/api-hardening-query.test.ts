@@ -128,7 +128,7 @@ describe('REST query guardrails, with the pipeline running', () => {
       clickhouse: app.clickhouse,
       kafka: kafkaClient(config, logger, `${appId}-api`),
       schemaRegistry: app.schemaRegistry,
-      pipelineAssigned: () => app!.streams.assignedTaskCount() > 0,
+      pipelineProblem: () => app!.streams.problem(),
       topics,
     });
   }, 180_000);
@@ -276,12 +276,10 @@ describe('REST query guardrails, with the pipeline running', () => {
         settled.push(`query ${i}`);
       }),
     );
-    await waitFor(
-      'the queries to hold every slot',
-      async () => (await metric('stacklens_api_queries_running')) === MAX_CONCURRENT,
-    );
-    // chDB runs one statement at a time per session: on a shared session this insert would settle
-    // after all four queries (about two seconds); on its own it takes milliseconds.
+    await waitFor('the queries to start', async () => (await metric('stacklens_api_queries_running')) > 0);
+    // chDB runs one statement at a time per session, and these four run one after another (about a
+    // second together): on a shared session the insert would settle after every query still pending;
+    // on its own session it takes milliseconds.
     await app!.clickhouse.insert({
       table: 'otel_logs',
       format: 'JSONEachRow',
@@ -338,22 +336,23 @@ describe('REST query guardrails, with the pipeline running', () => {
     };
     const clients = Array.from({ length: MAX_CONCURRENT + MAX_QUEUED }, () => new AbortController());
     const requests = clients.map((c) => get(HEAVY, c.signal).catch(() => 'aborted' as const));
-    // Each chDB query takes about half a second and they run one after another, so most wait here.
+    // Each chDB query takes a few hundred ms and they run one after another, so most wait here.
     await waitFor(
       'the clients to wait for query slots',
       async () => (await metric('stacklens_api_queries_queued')) >= MAX_QUEUED / 2,
     );
     for (const c of clients) c.abort();
-    expect(await Promise.all(requests)).toEqual(clients.map(() => 'aborted'));
+    const answered = (await Promise.all(requests)).filter((r) => r !== 'aborted').length;
 
     await waitFor('the queue to empty', async () => (await metric('stacklens_api_queries_queued')) === 0);
     await waitFor('no query running', async () => (await metric('stacklens_api_queries_running')) === 0);
     const waited = (await outcome('abandoned_waiting')) - before.waiting;
     const ran = (await outcome('abandoned_running')) - before.running;
     const ok = (await outcome('ok')) - before.ok;
-    // Those still waiting never started; at most a few answered before their client left.
-    expect(waited).toBeGreaterThanOrEqual(MAX_QUEUED / 2);
+    // Those still waiting never started (a few may have moved up between the look and the abort).
+    expect(waited).toBeGreaterThanOrEqual(MAX_QUEUED / 4);
     expect(waited + ran + ok).toBe(clients.length);
+    expect(ok).toBeGreaterThanOrEqual(answered);
     expect((await get('/api/logs?limit=1')).status).toBe(200);
   });
 });
