@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { createClient } from '@clickhouse/client';
 import { Registry } from 'prom-client';
 import { NEVER } from 'rxjs';
@@ -89,5 +91,57 @@ describe('ingest admission', () => {
     producer.releaseAll();
     expect((await admitted).status).toBe(202);
     expect(producer.produced.map((p) => p.topic)).toEqual(['otel-logs', 'otel-logs', 'otel-logs']);
+  });
+
+  it('frees the slot of an upload that stalls (408) or whose client goes away', async () => {
+    const slow = await startApi({
+      clickhouse,
+      database: 'stacklens',
+      live: { logs$: NEVER, alerts$: NEVER },
+      ingest: { produce: () => Promise.resolve() },
+      probes: {},
+      registry: new Registry(),
+      auth: { kind: 'none' },
+      logger: createLogger({ level: 'silent', format: 'json' }),
+      limits: { maxInflightIngest: 1, bodyTimeoutMs: 300 },
+    });
+    try {
+      const port = Number(new URL(slow.baseUrl).port);
+      const partial = (socket: Socket) =>
+        socket.write(
+          'POST /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
+        );
+      const stalled = connect(port, '127.0.0.1', () => partial(stalled));
+      let answer = '';
+      stalled.on('data', (c: Buffer) => (answer += c.toString()));
+      await once(stalled, 'close');
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toMatch(/connection: close/i);
+      expect(
+        (
+          await fetch(`${slow.baseUrl}/v1/logs`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: otlpLogs,
+          })
+        ).status,
+      ).toBe(200);
+
+      const aborted = connect(port, '127.0.0.1', () => {
+        partial(aborted);
+        aborted.destroy();
+      });
+      await once(aborted, 'close');
+      await waitFor('the aborted upload to free its slot', async () => {
+        const res = await fetch(`${slow.baseUrl}/v1/logs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: otlpLogs,
+        });
+        return res.status === 200;
+      });
+    } finally {
+      await slow.close();
+    }
   });
 });
