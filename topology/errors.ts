@@ -12,8 +12,14 @@ export class StateStoreFullError extends StackLensError {}
 /** Bytes on a source topic could not be turned into a key, a value or a timestamp. */
 export class DeserializationError extends StackLensError {}
 
+/**
+ * An output a record produced is over the largest record the broker takes (maxRecordBytes): the
+ * output is replaced by a dead letter that names its input, and the application goes on.
+ */
+export class RecordTooLargeError extends StackLensError {}
+
 /** The Kafka runtime was misused or hit a state it cannot continue from. */
 export class StreamsRuntimeError extends StackLensError {}
 
-/** A batch was given up before its commit (partition revoked or application stopping); it will be replayed. */
+/** A checkpoint was given up before its commit (partition revoked or application stopping); its records are processed again. */
 export class BatchAbandonedError extends StackLensError {}

@@ -21,6 +21,7 @@ describe('TopologyMetrics', () => {
       'state_store_entries',
       'dlq_records_total',
       'restorations_total',
+      'stalled_seconds',
     ]) {
       expect(text).toContain(`stacklens_topology_${name}`);
     }

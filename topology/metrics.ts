@@ -50,6 +50,7 @@ export class TopologyMetrics {
   readonly restoredRecords: Counter<'application' | 'store'>;
   readonly pausedPartitions: Gauge<'application'>;
   readonly inFlightRecords: Gauge<'application'>;
+  readonly stalledSeconds: Gauge<'application'>;
 
   constructor(
     registry: Registry,
@@ -73,7 +74,7 @@ export class TopologyMetrics {
     });
     this.processingLatency = histogram(registry, {
       name: `${p}processing_latency_seconds`,
-      help: 'Time to push one record through its task pipeline',
+      help: 'Time to push one record through its task pipeline (the average over each fetch)',
       labelNames: ['application'],
       buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1],
     });
@@ -121,6 +122,11 @@ export class TopologyMetrics {
     this.inFlightRecords = gauge(registry, {
       name: `${p}in_flight_records`,
       help: 'Output records and sink writes processed but not yet durable',
+      labelNames: ['application'],
+    });
+    this.stalledSeconds = gauge(registry, {
+      name: `${p}stalled_seconds`,
+      help: 'Seconds without a commit while the input has lag (0 when there is no lag)',
       labelNames: ['application'],
     });
   }

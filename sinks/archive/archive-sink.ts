@@ -23,7 +23,7 @@ export class InvalidContinuationError extends StackLensError {}
 /** An OTLP/JSON export request of either signal (canonical JSON mapping, see processors/otlp/to-otlp-json.ts). */
 export type OtlpJsonRequest = OtlpJsonLogsRequest & OtlpJsonTracesRequest;
 
-/** One run of the runtime holds at most maxInFlightRecords (5 000) writes; this is a safety net. */
+/** A checkpoint of the runtime holds at most maxInFlightRecords (20 000) writes; this is a safety net. */
 export const DEFAULT_MAX_BUFFERED_REQUESTS = 100_000;
 
 export interface ArchiveSinkOptions {

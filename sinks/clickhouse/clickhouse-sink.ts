@@ -24,7 +24,7 @@ export class SinkBufferFullError extends StackLensError {}
 
 /**
  * Rows buffered by a sink past its bound should never happen: the runtime ends a run (and flushes)
- * after maxInFlightRecords (5 000 by default) outputs and sink writes, so a sink holds one run's rows.
+ * after maxInFlightRecords (20 000 by default) outputs and sink writes, so a sink holds one checkpoint's rows.
  * The bound is a safety net against a misconfiguration or a mapper that explodes a record into very
  * many rows, generous enough never to trip otherwise.
  */
@@ -70,7 +70,7 @@ interface Buffered<Row> {
  * 3. confirms it in the ledger (complete),
  * so after a crash anywhere in between, the replay skips what is confirmed, re-inserts an announced
  * write under its own token (ClickHouse drops it if the first insert had landed) and inserts the rest
- * as new writes. The ledger is read on every flush, one indexed query per partition: the Sink
+ * as new writes. The ledger is read on every flush, one query for all its partitions: the Sink
  * contract does not tell a sink when a partition was assigned to it, and a partition that came back
  * from another instance may carry that instance's announced writes, so a cache could not be
  * trusted. Rows written outside any flushed range (a wall-clock punctuation's output, flushed with
@@ -152,7 +152,7 @@ export class ClickHouseSink<K, V, Row extends object> implements Sink<K, V> {
         }
       }
     }
-    for (const [range, buffered] of byRange) await this.flushRange(range, buffered);
+    await this.flushRanges([...byRange]);
     if (unranged.length > 0) await this.insert(unranged, undefined);
     this.discard();
   }
@@ -162,21 +162,36 @@ export class ClickHouseSink<K, V, Row extends object> implements Sink<K, V> {
     this.rowCount = 0;
   }
 
-  private async flushRange(range: SourceRange, buffered: readonly Buffered<Row>[]): Promise<void> {
-    const first = BigInt(range.firstOffset);
-    const last = BigInt(range.lastOffset);
-    const known = await this.ledger.overlapping(range.topic, range.partition, first, last);
-    const writes: { segment: Exclude<Segment, { kind: 'skip' }>; rows: Row[] }[] = [];
-    for (const segment of planReplay({ first, last }, known)) {
-      if (segment.kind === 'skip') continue;
-      const rows = buffered
-        .filter((b) => segment.first <= b.offset && b.offset <= segment.last)
-        .flatMap((b) => b.rows);
-      // A new write without rows needs no name: nothing of it can be replayed twice.
-      if (segment.kind === 'new' && rows.length === 0) continue;
-      writes.push({ segment, rows });
-    }
-    const ledgerRecord = (segment: Exclude<Segment, { kind: 'skip' }>, complete: boolean): LedgerRecord => ({
+  /**
+   * The ranged writes of one flush, all partitions together: one ledger query, one announcement
+   * insert, one data insert per new or replayed write (its own deduplication token), one
+   * confirmation insert.
+   */
+  private async flushRanges(ranged: readonly [SourceRange, Buffered<Row>[]][]): Promise<void> {
+    if (ranged.length === 0) return;
+    const known = await this.ledger.overlapping(
+      ranged.map(([range]) => ({
+        topic: range.topic,
+        partition: range.partition,
+        first: BigInt(range.firstOffset),
+        last: BigInt(range.lastOffset),
+      })),
+    );
+    type Write = { range: SourceRange; segment: Exclude<Segment, { kind: 'skip' }>; rows: Row[] };
+    const writes: Write[] = [];
+    ranged.forEach(([range, buffered], i) => {
+      const span = { first: BigInt(range.firstOffset), last: BigInt(range.lastOffset) };
+      for (const segment of planReplay(span, known[i] ?? [])) {
+        if (segment.kind === 'skip') continue;
+        const rows = buffered
+          .filter((b) => segment.first <= b.offset && b.offset <= segment.last)
+          .flatMap((b) => b.rows);
+        // A new write without rows needs no name: nothing of it can be replayed twice.
+        if (segment.kind === 'new' && rows.length === 0) continue;
+        writes.push({ range, segment, rows });
+      }
+    });
+    const ledgerRecord = ({ range, segment }: Write, complete: boolean): LedgerRecord => ({
       topic: range.topic,
       partition: range.partition,
       first: segment.first,
@@ -186,11 +201,9 @@ export class ClickHouseSink<K, V, Row extends object> implements Sink<K, V> {
     });
     // Announce before inserting: a write that may have happened must be findable by the replay.
     await this.ledger.record(
-      writes
-        .filter(({ segment }) => segment.kind !== 'rewrite')
-        .map(({ segment }) => ledgerRecord(segment, false)),
+      writes.filter(({ segment }) => segment.kind !== 'rewrite').map((w) => ledgerRecord(w, false)),
     );
-    for (const { segment, rows } of writes) {
+    for (const { range, segment, rows } of writes) {
       if (segment.kind === 'truncate') {
         this.options.log?.warn(
           { sink: this.name, range, pending: [String(segment.first), String(segment.pendingLast)] },
@@ -208,7 +221,7 @@ export class ClickHouseSink<K, V, Row extends object> implements Sink<K, V> {
         }),
       );
     }
-    await this.ledger.record(writes.map(({ segment }) => ledgerRecord(segment, true)));
+    await this.ledger.record(writes.map((w) => ledgerRecord(w, true)));
   }
 
   private async insert(rows: readonly Row[], token: string | undefined): Promise<void> {

@@ -12,6 +12,14 @@ export interface LedgerRecord {
   readonly complete: boolean;
 }
 
+/** A source partition's offsets first..last (inclusive) that a flush covers. */
+export interface LedgerRange {
+  readonly topic: string;
+  readonly partition: number;
+  readonly first: bigint;
+  readonly last: bigint;
+}
+
 interface LedgerRow {
   first: string;
   last: string;
@@ -31,41 +39,56 @@ export class ClickHouseProgressLedger {
   ) {}
 
   /**
-   * The writes of the partition that may overlap first..last: the write starting at or before
-   * `first` with the highest start (the only one that can contain `first`, as writes of a partition
-   * never overlap), and every write starting inside the range (all of them from 0 when no write
-   * starts at or before `first`; an empty scalar subquery is NULL). A write's rows are aggregated: it
-   * ends at its lowest recorded end (a truncation only shortens), and is complete once confirmed.
+   * For each range, the writes of its partition that may overlap first..last: the write starting at
+   * or before `first` with the highest start (the only one that can contain `first`, as writes of a
+   * partition never overlap), and every write starting inside the range (all of them from 0 when no
+   * write starts at or before `first`; an empty scalar subquery is NULL). A write's rows are
+   * aggregated: it ends at its lowest recorded end (a truncation only shortens), and is complete once
+   * confirmed. One query for all the ranges of a flush (one per partition of a checkpoint).
    */
-  async overlapping(topic: string, partition: number, first: bigint, last: bigint): Promise<LedgerEntry[]> {
-    const result = await this.client.query({
-      query: `
-        SELECT toString(first_offset) AS first,
+  async overlapping(ranges: readonly LedgerRange[]): Promise<LedgerEntry[][]> {
+    if (ranges.length === 0) return [];
+    const params: Record<string, string | number> = { sink: this.sink };
+    const parts = ranges.map(({ topic, partition, first, last }, i) => {
+      Object.assign(params, {
+        [`topic${i}`]: topic,
+        [`partition${i}`]: partition,
+        [`first${i}`]: first.toString(),
+        [`last${i}`]: last.toString(),
+      });
+      const where = `sink = {sink:String} AND topic = {topic${i}:String} AND partition = {partition${i}:UInt32}`;
+      return `
+        SELECT ${i} AS range_index,
+               toString(first_offset) AS first,
                toString(min(last_offset)) AS last,
                toString(max(token_last_offset)) AS token_last,
                max(complete) AS complete
         FROM ${TABLES.sinkProgress}
-        WHERE sink = {sink:String} AND topic = {topic:String} AND partition = {partition:UInt32}
-          AND first_offset <= {last:UInt64}
+        WHERE ${where}
+          AND first_offset <= {last${i}:UInt64}
           AND first_offset >= ifNull((
             SELECT first_offset FROM ${TABLES.sinkProgress}
-            WHERE sink = {sink:String} AND topic = {topic:String} AND partition = {partition:UInt32}
-              AND first_offset <= {first:UInt64}
+            WHERE ${where} AND first_offset <= {first${i}:UInt64}
             ORDER BY first_offset DESC
             LIMIT 1
           ), 0)
-        GROUP BY first_offset
-        ORDER BY first_offset`,
-      query_params: { sink: this.sink, topic, partition, first: first.toString(), last: last.toString() },
+        GROUP BY first_offset`;
+    });
+    const result = await this.client.query({
+      query: `SELECT * FROM (${parts.join('\n UNION ALL \n')}) ORDER BY range_index, toUInt64(first)`,
+      query_params: params,
       format: 'JSONEachRow',
     });
-    const rows = await result.json<LedgerRow>();
-    return rows.map((row) => ({
-      first: BigInt(row.first),
-      last: BigInt(row.last),
-      tokenLast: BigInt(row.token_last),
-      complete: Number(row.complete) === 1,
-    }));
+    const entries: LedgerEntry[][] = ranges.map(() => []);
+    for (const row of await result.json<LedgerRow & { range_index: number | string }>()) {
+      entries[Number(row.range_index)]?.push({
+        first: BigInt(row.first),
+        last: BigInt(row.last),
+        tokenLast: BigInt(row.token_last),
+        complete: Number(row.complete) === 1,
+      });
+    }
+    return entries;
   }
 
   async record(records: readonly LedgerRecord[]): Promise<void> {

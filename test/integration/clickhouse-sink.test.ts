@@ -156,10 +156,18 @@ describe('ClickHouse topology sink on chDB', () => {
     await run_(newSink(), 0, 6); // crash before the commit: 0..4 confirmed, skipped; 5..6 new
     await run_(newSink(), 7, 12);
     expect(await copies()).toEqual(once(0, 12));
-    expect(await new ClickHouseProgressLedger(ch, 'replay-test').overlapping(topic, 0, 0n, 12n)).toEqual([
-      { first: 0n, last: 4n, tokenLast: 9n, complete: true },
-      { first: 5n, last: 6n, tokenLast: 6n, complete: true },
-      { first: 7n, last: 12n, tokenLast: 12n, complete: true },
+    expect(
+      await new ClickHouseProgressLedger(ch, 'replay-test').overlapping([
+        { topic, partition: 0, first: 0n, last: 12n },
+        { topic, partition: 1, first: 0n, last: 12n },
+      ]),
+    ).toEqual([
+      [
+        { first: 0n, last: 4n, tokenLast: 9n, complete: true },
+        { first: 5n, last: 6n, tokenLast: 6n, complete: true },
+        { first: 7n, last: 12n, tokenLast: 12n, complete: true },
+      ],
+      [],
     ]);
   });
 
@@ -264,13 +272,10 @@ describe('ClickHouse topology sink on chDB', () => {
       format: 'JSONEachRow',
     });
     expect(await result.json()).toEqual([{ version: '2' }]);
-    const ledger = await new ClickHouseProgressLedger(ch, 'clickhouse:stacklens_correlations').overlapping(
-      topic,
-      0,
-      0n,
-      1n,
-    );
-    expect(ledger).toEqual([]);
+    const ledger = await new ClickHouseProgressLedger(ch, 'clickhouse:stacklens_correlations').overlapping([
+      { topic, partition: 0, first: 0n, last: 1n },
+    ]);
+    expect(ledger).toEqual([[]]);
   });
 
   it('writes otel_logs through the table sink', async () => {

@@ -39,6 +39,31 @@ export interface ProducedRecord {
   readonly headers: Headers;
 }
 
+/**
+ * A change of a store for its changelog topic (partition = the task's). The value is serialized only
+ * when the change is made durable (see ChangelogWriter): `value` returns the serialized value, null
+ * for a deletion (a tombstone).
+ */
+export interface ChangelogRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: Buffer;
+  readonly value: (() => Buffer | null) | null;
+  readonly timestamp: number;
+}
+
+/** The changelog record as it is produced: its value serialized now. */
+export function materialize(change: ChangelogRecord): ProducedRecord {
+  return {
+    topic: change.topic,
+    partition: change.partition,
+    key: change.key,
+    value: change.value === null ? null : change.value(),
+    timestamp: change.timestamp,
+    headers: {},
+  };
+}
+
 /** Where a record came from, given to external sinks so their writes can be made idempotent. */
 export interface SourcePosition {
   readonly topic: string;
@@ -64,4 +89,23 @@ export const HEADER = {
   lateProcessor: 'stacklens.late.processor',
   lateWindowEnd: 'stacklens.late.window-end',
   lateStreamTime: 'stacklens.late.stream-time',
+  /** On a dead letter whose input was too large to copy: the input value's size; value and key are null. */
+  droppedValueBytes: 'stacklens.dlq.dropped-value-bytes',
 } as const;
+
+/** Approximate size of a record in memory, for the in-flight bytes bound. */
+export function recordBytes(record: { key: Buffer | null; value: Buffer | null }): number {
+  return (record.key?.length ?? 0) + (record.value?.length ?? 0) + 64;
+}
+
+/**
+ * Upper estimate of a record's size in a produce request's record batch: key, value, header names
+ * and values, plus 64 bytes for the record's varint fields and its share of the batch header.
+ */
+export function producedBytes(record: ProducedRecord): number {
+  let bytes = recordBytes(record);
+  for (const [name, value] of Object.entries(record.headers)) {
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value) + 8;
+  }
+  return bytes;
+}

@@ -181,4 +181,51 @@ describe('StreamTask: punctuation, DLQ, stores', () => {
     expect(driver.produced(driver.dlqTopic)[0]!.headers[HEADER.error]).toMatch(/did not declare store s/);
     driver.close();
   });
+
+  it('dead-letters an output over the record size limit by reference, and goes on', () => {
+    const builder = new TopologyBuilder();
+    builder
+      .stream<string, string>('src', 'in', { keySerde: str, valueSerde: str })
+      .mapValues('blow-up', (v) => (v === 'big' ? 'x'.repeat(5_000) : v))
+      .to('out', 'out', { keySerde: str, valueSerde: str });
+    const driver = new TopologyTestDriver(builder.build(), { applicationId: 'app', maxRecordBytes: 1_000 });
+    const input = driver.createInputTopic('in', { keySerde: str, valueSerde: str });
+    input.pipe('a', 'small', 1);
+    input.pipe('b', 'big', 2);
+    input.pipe('c', 'after', 3);
+    const out = driver.createOutputTopic('out', { keySerde: str, valueSerde: str });
+    expect(out.readKeyValues()).toEqual([
+      { key: 'a', value: 'small' },
+      { key: 'c', value: 'after' },
+    ]);
+    const [letter, ...more] = driver
+      .createOutputTopic(driver.dlqTopic, { keySerde: str, valueSerde: str })
+      .readRecords();
+    expect(more).toHaveLength(0);
+    // The input was small: the dead letter holds it, and says which output did not fit.
+    expect(letter?.value).toBe('big');
+    expect(letter?.headers[HEADER.errorType]).toBe('RecordTooLargeError');
+    expect(letter?.headers[HEADER.error]).toMatch(
+      /output to out of ~\d+ bytes is over the 1000-byte record limit/,
+    );
+    expect(letter?.headers[HEADER.sourceOffset]).toBe('1');
+  });
+
+  it('dead-letters an input too large to copy by reference: no key or value, its size in a header', () => {
+    const builder = new TopologyBuilder();
+    builder
+      .stream<string, string>('src', 'in', { keySerde: str, valueSerde: str })
+      .mapValues<string>('fail', () => {
+        throw new Error('cannot process');
+      })
+      .to('out', 'out', { keySerde: str, valueSerde: str });
+    const driver = new TopologyTestDriver(builder.build(), { applicationId: 'app', maxRecordBytes: 1_000 });
+    driver.createInputTopic('in', { keySerde: str, valueSerde: str }).pipe('k', 'y'.repeat(2_000), 1);
+    const [letter] = driver.produced(driver.dlqTopic);
+    expect(letter?.value).toBeNull();
+    expect(letter?.key).toBeNull();
+    expect(letter?.headers[HEADER.droppedValueBytes]).toBe('2000');
+    expect(letter?.headers[HEADER.sourceTopic]).toBe('in');
+    expect(letter?.headers[HEADER.error]).toBe('cannot process');
+  });
 });

@@ -1,5 +1,5 @@
 import { share, Subject, type Observable, type Subscription } from 'rxjs';
-import { DeserializationError, TopologyDefinitionError } from '../errors';
+import { DeserializationError, RecordTooLargeError, TopologyDefinitionError } from '../errors';
 import type { TopologyMetrics } from '../metrics';
 import type { Sink } from '../sink';
 import type { KeyValueStore } from '../state/key-value-store';
@@ -18,7 +18,9 @@ import type { LateRecord, ProcessorContext } from './processor';
 import { PunctuationQueue } from './punctuation';
 import {
   HEADER,
+  producedBytes,
   type Headers,
+  type ChangelogRecord,
   type ProducedRecord,
   type RawRecord,
   type SourcePosition,
@@ -28,6 +30,8 @@ import {
 /** Where a task puts what it produces; the runtime makes it durable at commit. */
 export interface TaskCollector {
   send(record: ProducedRecord): void;
+  /** A store change; only the last change per key and commit needs producing (see ChangelogWriter). */
+  changelog(record: ChangelogRecord): void;
   sinkWrite(sink: Sink<unknown, unknown>, record: AnyRecord, source: SourcePosition): void;
 }
 
@@ -42,6 +46,12 @@ export interface StreamTaskOptions {
   /** Wall clock, injectable so the test driver controls wall-clock punctuation. */
   readonly clock: () => number;
   readonly metrics?: TopologyMetrics;
+  /**
+   * Largest record (estimated bytes, see producedBytes) the task may produce; default 1 000 000, under
+   * the broker's default max.message.bytes (1 MiB). A bigger output is dead-lettered by reference
+   * instead of making the commit fail for good (the same input would produce it again).
+   */
+  readonly maxRecordBytes?: number;
   /** Called for every record sent to the DLQ (the runtime logs it). */
   readonly onDeadLetter?: (error: unknown, raw: RawRecord) => void;
   /** Called when a wall-clock punctuation throws (there is no input record to dead-letter). */
@@ -67,7 +77,9 @@ export class StreamTask {
   private subscriptions: Subscription[] = [];
   private pipelineError: unknown = undefined;
   private streamTimeMs = Number.NEGATIVE_INFINITY;
-  private current: SourcePosition | undefined;
+  /** The input record being processed (undefined during punctuation), and its position. */
+  private current: RawRecord | undefined;
+  private currentPosition: SourcePosition | undefined;
   private lastPosition: SourcePosition | undefined;
 
   constructor(private readonly options: StreamTaskOptions) {
@@ -81,14 +93,7 @@ export class StreamTask {
         storeName,
         spec.create({
           append: (key, value) =>
-            options.collector.send({
-              topic,
-              partition,
-              key,
-              value,
-              timestamp: this.changeTimestamp(),
-              headers: {},
-            }),
+            options.collector.changelog({ topic, partition, key, value, timestamp: this.changeTimestamp() }),
         }),
       );
     }
@@ -119,13 +124,18 @@ export class StreamTask {
     return [...this.sourcesByTopic.keys()];
   }
 
-  /** Processes one input record: deserialize, advance stream time, run the pipeline, punctuate. */
+  /**
+   * Processes one input record: deserialize, advance stream time, run the pipeline, punctuate.
+   * Nothing is measured per record here (the runtime counts and times whole fetches): a timer and
+   * three metric updates per record cost more than a simple operator.
+   */
   process(raw: RawRecord): void {
     const source = this.sourcesByTopic.get(raw.topic);
     if (!source) throw new TopologyDefinitionError(`task ${this.id} has no source for topic ${raw.topic}`);
-    const started = process.hrtime.bigint();
-    this.current = { topic: raw.topic, partition: raw.partition, offset: raw.offset };
-    this.lastPosition = this.current;
+    this.current = raw;
+    // Only the position: processors spread it into the records they forward.
+    this.currentPosition = { topic: raw.topic, partition: raw.partition, offset: raw.offset };
+    this.lastPosition = this.currentPosition;
     try {
       let record: AnyRecord;
       try {
@@ -141,18 +151,10 @@ export class StreamTask {
       if (this.pipelineError !== undefined) {
         this.deadLetter(this.pipelineError, raw);
         this.rebuildPipeline();
-        return;
       }
-      this.options.metrics?.recordsProcessed.inc({
-        application: this.options.applicationId,
-        topic: raw.topic,
-      });
     } finally {
       this.current = undefined;
-      this.options.metrics?.processingLatency.observe(
-        { application: this.options.applicationId },
-        Number(process.hrtime.bigint() - started) / 1e9,
-      );
+      this.currentPosition = undefined;
     }
   }
 
@@ -197,21 +199,59 @@ export class StreamTask {
     const type = error instanceof Error ? error.name : 'Error';
     const headers: Headers = {
       ...raw.headers,
-      [HEADER.error]: errorMessage(error),
+      [HEADER.error]: errorMessage(error).slice(0, MAX_ERROR_HEADER_CHARS),
       [HEADER.errorType]: type,
       [HEADER.sourceTopic]: raw.topic,
       [HEADER.sourcePartition]: String(raw.partition),
       [HEADER.sourceOffset]: raw.offset,
     };
-    this.options.collector.send({
+    const letter: ProducedRecord = {
       topic: this.options.dlqTopic,
       key: raw.key,
       value: raw.value,
       timestamp: raw.timestamp,
       headers,
-    });
+    };
+    // An input near the broker's limit, plus the headers, may not fit: then the dead letter holds a
+    // reference (the source headers) instead of the value, which stays readable in its own topic.
+    const fits = producedBytes(letter) <= this.maxRecordBytes();
+    this.options.collector.send(
+      fits
+        ? letter
+        : {
+            ...letter,
+            key: null,
+            value: null,
+            headers: { ...headers, [HEADER.droppedValueBytes]: String(raw.value?.length ?? 0) },
+          },
+    );
     this.options.metrics?.dlqRecords.inc({ application: this.options.applicationId, error: type });
     this.options.onDeadLetter?.(error, raw);
+  }
+
+  /** Sends an output, or a dead letter naming its input when it is over the record size limit. */
+  private send(record: ProducedRecord): void {
+    const bytes = producedBytes(record);
+    if (bytes <= this.maxRecordBytes()) {
+      this.options.collector.send(record);
+      return;
+    }
+    const error = new RecordTooLargeError(
+      `an output to ${record.topic} of ~${bytes} bytes is over the ${this.maxRecordBytes()}-byte record limit`,
+    );
+    const position = this.position();
+    const source: RawRecord = this.current ?? {
+      ...position,
+      key: null,
+      value: null,
+      timestamp: this.changeTimestamp(),
+      headers: {},
+    };
+    this.deadLetter(error, source);
+  }
+
+  private maxRecordBytes(): number {
+    return this.options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   }
 
   private reportLate(processorName: string, late: LateRecord): void {
@@ -244,7 +284,8 @@ export class StreamTask {
 
   private position(): SourcePosition {
     return (
-      this.current ?? this.lastPosition ?? { topic: '', partition: this.options.partition, offset: '-1' }
+      this.currentPosition ??
+      this.lastPosition ?? { topic: '', partition: this.options.partition, offset: '-1' }
     );
   }
 
@@ -309,7 +350,7 @@ export class StreamTask {
     const { applicationId, collector, partition } = this.options;
     return {
       applicationId,
-      send: (record) => collector.send(record),
+      send: (record) => this.send(record),
       sinkWrite: (sink, record) => collector.sinkWrite(sink, record, this.position()),
       processorContext: <KOut, VOut>(
         node: TopologyNode,
@@ -359,6 +400,12 @@ export class StreamTask {
     };
   }
 }
+
+/** Under the broker's default max.message.bytes (1 048 588), with room for the batch overhead. */
+export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
+
+/** A dead letter's error header is cut here: some messages quote the record they failed on. */
+const MAX_ERROR_HEADER_CHARS = 2_000;
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

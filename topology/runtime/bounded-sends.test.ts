@@ -1,6 +1,6 @@
 import type { ProducedRecord } from '../processor/record';
 import { boundedSends } from './bounded-sends';
-import { producedBytes } from './kafka-records';
+import { producedBytes } from '../processor/record';
 
 function record(
   topic: string,

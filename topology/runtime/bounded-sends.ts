@@ -1,5 +1,5 @@
 import type { ProducedRecord } from '../processor/record';
-import { producedBytes } from './kafka-records';
+import { producedBytes } from '../processor/record';
 
 /**
  * Splits a run's records into consecutive sends in which every partition's batch stays within

@@ -1,6 +1,6 @@
 import type { Consumer, Producer } from 'kafkajs';
-import type { ProducedRecord, SourceRange } from '../processor/record';
-import { AtLeastOnceCommitter, TransactionalCommitter } from './committer';
+import type { ProducedRecord } from '../processor/record';
+import { AtLeastOnceCommitter, TransactionalCommitter, type OffsetToCommit } from './committer';
 import { ProducedRecordTooLargeError } from './kafka-errors';
 
 /** A stand-in for a kafkajs producer: records the calls; `failNext` makes the next send throw. */
@@ -58,7 +58,7 @@ class FakeProducer {
 
 const create = (): Producer => new FakeProducer() as unknown as Producer;
 const consumer = { commitOffsets: async () => undefined } as unknown as Consumer;
-const range: SourceRange = { topic: 'in', partition: 0, firstOffset: '0', lastOffset: '9' };
+const offsets: OffsetToCommit[] = [{ topic: 'in', partition: 0, offset: '10', metadata: null }];
 
 function records(count: number, bytes: number): ProducedRecord[] {
   return Array.from({ length: count }, (_, i) => ({
@@ -83,7 +83,7 @@ describe('TransactionalCommitter', () => {
   it('produces a large run in bounded sends inside one transaction', async () => {
     const committer = new TransactionalCommitter(create, 'app', 10_000);
     await committer.connect();
-    await committer.commit(records(30, 1_000), range, null);
+    await committer.commit(records(30, 1_000), offsets);
     const producer = FakeProducer.created[0]!;
     expect(producer.sends.length).toBeGreaterThan(1);
     expect(producer.sends.reduce((a, b) => a + b, 0)).toBe(30);
@@ -95,9 +95,9 @@ describe('TransactionalCommitter', () => {
     await committer.connect();
     const first = FakeProducer.created[0]!;
     first.failNext = protocolError('NOT_LEADER_FOR_PARTITION');
-    await expect(committer.commit(records(3, 10), range, null)).rejects.toThrow('NOT_LEADER_FOR_PARTITION');
+    await expect(committer.commit(records(3, 10), offsets)).rejects.toThrow('NOT_LEADER_FOR_PARTITION');
     expect(first.aborted).toBe(1);
-    await committer.commit(records(3, 10), range, null);
+    await committer.commit(records(3, 10), offsets);
     const second = FakeProducer.created[1]!;
     expect(first.connected).toBe(false);
     expect(second.connected).toBe(true);
@@ -108,8 +108,8 @@ describe('TransactionalCommitter', () => {
     const committer = new TransactionalCommitter(create, 'app', 10_000);
     await committer.connect();
     FakeProducer.created[0]!.failNext = protocolError('PRODUCER_FENCED');
-    await expect(committer.commit(records(1, 10), range, null)).rejects.toThrow('PRODUCER_FENCED');
-    await committer.commit(records(1, 10), range, null);
+    await expect(committer.commit(records(1, 10), offsets)).rejects.toThrow('PRODUCER_FENCED');
+    await committer.commit(records(1, 10), offsets);
     expect(FakeProducer.created).toHaveLength(1);
   });
 
@@ -117,7 +117,7 @@ describe('TransactionalCommitter', () => {
     const committer = new TransactionalCommitter(create, 'app', 10_000);
     await committer.connect();
     FakeProducer.created[0]!.failNext = protocolError('MESSAGE_TOO_LARGE');
-    const failure = committer.commit(records(1, 50_000), range, null);
+    const failure = committer.commit(records(1, 50_000), offsets);
     await expect(failure).rejects.toBeInstanceOf(ProducedRecordTooLargeError);
     await expect(failure).rejects.toThrow(/~50\d{3} bytes to out\[0\]/);
   });
@@ -128,8 +128,8 @@ describe('AtLeastOnceCommitter', () => {
     const committer = new AtLeastOnceCommitter(create, consumer, 10_000);
     await committer.connect();
     FakeProducer.created[0]!.failNext = protocolError('REQUEST_TIMED_OUT');
-    await expect(committer.commit(records(30, 1_000), range)).rejects.toThrow('REQUEST_TIMED_OUT');
-    await committer.commit(records(30, 1_000), range);
+    await expect(committer.commit(records(30, 1_000), offsets)).rejects.toThrow('REQUEST_TIMED_OUT');
+    await committer.commit(records(30, 1_000), offsets);
     const second = FakeProducer.created[1]!;
     expect(second.sends.length).toBeGreaterThan(1);
     expect(second.sends.reduce((a, b) => a + b, 0)).toBe(30);

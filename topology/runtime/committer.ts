@@ -1,26 +1,40 @@
 import type { Consumer, Producer, Transaction } from 'kafkajs';
-import type { ProducedRecord, SourceRange } from '../processor/record';
+import type { ProducedRecord } from '../processor/record';
 import { boundedSends } from './bounded-sends';
 import { isFencingError, isTooLargeError, ProducedRecordTooLargeError } from './kafka-errors';
-import { producedBytes, topicMessages } from './kafka-records';
+import { producedBytes } from '../processor/record';
+import { topicMessages } from './kafka-records';
 
 /**
- * Makes a batch's topic outputs and its input offsets durable together. `metadata` is stored with
- * the committed offset where the guarantee allows it (the task's stream time, see stream-time.ts).
+ * A source partition's position to commit: the next offset to read, and `metadata` stored with it
+ * where the guarantee allows (the task's stream time, see stream-time.ts).
  */
+export interface OffsetToCommit {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly metadata: string | null;
+}
+
+/** Makes a checkpoint's topic outputs and its input offsets (every partition's) durable together. */
 export interface Committer {
   /** Connects the producer (exactly_once: InitProducerId, fencing a previous incarnation). */
   connect(): Promise<void>;
-  commit(
-    records: readonly ProducedRecord[],
-    range: SourceRange | undefined,
-    metadata: string | null,
-  ): Promise<void>;
+  commit(records: readonly ProducedRecord[], offsets: readonly OffsetToCommit[]): Promise<void>;
   disconnect(): Promise<void>;
 }
 
-function nextOffset(range: SourceRange): string {
-  return String(BigInt(range.lastOffset) + 1n);
+/** Offsets grouped by topic, as kafkajs's sendOffsets and commitOffsets take them. */
+function byTopic(
+  offsets: readonly OffsetToCommit[],
+): { topic: string; partitions: { partition: number; offset: string; metadata: string | null }[] }[] {
+  const topics = new Map<string, { partition: number; offset: string; metadata: string | null }[]>();
+  for (const { topic, partition, offset, metadata } of offsets) {
+    let partitions = topics.get(topic);
+    if (partitions === undefined) topics.set(topic, (partitions = []));
+    partitions.push({ partition, offset, metadata });
+  }
+  return [...topics].map(([topic, partitions]) => ({ topic, partitions }));
 }
 
 /**
@@ -115,12 +129,8 @@ export class TransactionalCommitter implements Committer {
     return this.producer.disconnect();
   }
 
-  async commit(
-    records: readonly ProducedRecord[],
-    range: SourceRange | undefined,
-    metadata: string | null,
-  ): Promise<void> {
-    if (records.length === 0 && !range) return;
+  async commit(records: readonly ProducedRecord[], offsets: readonly OffsetToCommit[]): Promise<void> {
+    if (records.length === 0 && offsets.length === 0) return;
     const producer = await this.producer.current();
     let transaction: Transaction | undefined;
     try {
@@ -129,13 +139,8 @@ export class TransactionalCommitter implements Committer {
       await sendBounded(records, this.maxBytesPerPartition, (chunk) =>
         tx.sendBatch({ topicMessages: topicMessages(chunk) }),
       );
-      if (range) {
-        const topics = [
-          {
-            topic: range.topic,
-            partitions: [{ partition: range.partition, offset: nextOffset(range), metadata }],
-          },
-        ];
+      if (offsets.length > 0) {
+        const topics = byTopic(offsets);
         await whileConcurrent(() => tx.sendOffsets({ consumerGroupId: this.groupId, topics }));
       }
       await tx.commit();
@@ -193,7 +198,7 @@ export class AtLeastOnceCommitter implements Committer {
     return this.producer.disconnect();
   }
 
-  async commit(records: readonly ProducedRecord[], range: SourceRange | undefined): Promise<void> {
+  async commit(records: readonly ProducedRecord[], offsets: readonly OffsetToCommit[]): Promise<void> {
     if (records.length > 0) {
       const producer = await this.producer.current();
       try {
@@ -205,10 +210,10 @@ export class AtLeastOnceCommitter implements Committer {
         throw error;
       }
     }
-    if (range) {
-      await this.consumer.commitOffsets([
-        { topic: range.topic, partition: range.partition, offset: nextOffset(range) },
-      ]);
+    if (offsets.length > 0) {
+      await this.consumer.commitOffsets(
+        offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
+      );
     }
   }
 }

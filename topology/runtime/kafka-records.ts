@@ -43,20 +43,3 @@ export function topicMessages(records: readonly ProducedRecord[]): { topic: stri
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
-
-/** Approximate size of a record in memory, for the in-flight bytes bound. */
-export function recordBytes(record: { key: Buffer | null; value: Buffer | null }): number {
-  return (record.key?.length ?? 0) + (record.value?.length ?? 0) + 64;
-}
-
-/**
- * Upper estimate of a record's size in a produce request's record batch: key, value, header names
- * and values, plus 64 bytes for the record's varint fields and its share of the batch header.
- */
-export function producedBytes(record: ProducedRecord): number {
-  let bytes = recordBytes(record);
-  for (const [name, value] of Object.entries(record.headers)) {
-    bytes += Buffer.byteLength(name) + Buffer.byteLength(value) + 8;
-  }
-  return bytes;
-}

@@ -19,8 +19,15 @@ export interface StreamsAppOptions {
   /** Default exactly_once. */
   readonly processingGuarantee?: ProcessingGuarantee;
   /**
-   * Bounds of work processed but not yet durable, per partition. When reached, the partition is
-   * paused, its outputs flushed and offsets committed, then it resumes. Defaults 5 000 / 8 MiB.
+   * How often (ms) what was processed is made durable: sinks flushed, outputs and offsets committed
+   * (Kafka Streams' commit.interval.ms, with its defaults: 100 under exactly_once, 30 000 under
+   * at_least_once). A partition whose fetch caught up with its end commits at once, so latency on a
+   * quiet input does not wait for the interval.
+   */
+  readonly commitIntervalMs?: number;
+  /**
+   * Bounds of work processed but not yet durable (outputs, changelog keys and sink writes held, over
+   * all tasks). When reached, fetching stops until the checkpoint is committed. Defaults 20 000 / 16 MiB.
    */
   readonly maxInFlightRecords?: number;
   readonly maxInFlightBytes?: number;
@@ -51,6 +58,11 @@ export interface StreamsAppOptions {
   readonly transactionTimeoutMs?: number;
   readonly sessionTimeoutMs?: number;
   readonly heartbeatIntervalMs?: number;
+  /**
+   * No commit for this long while the input has lag makes `problem()` report the application as
+   * stuck (readiness). Default 60 000 ms.
+   */
+  readonly stallTimeoutMs?: number;
   /** How often wall-clock punctuation is checked. Default 1 000 ms. */
   readonly wallClockTickMs?: number;
   /** Backoff of a failing sink flush: doubles from initial to max. Defaults 100 ms / 10 000 ms. */
@@ -71,10 +83,12 @@ export interface StreamsAppOptions {
 export type ResolvedOptions = Required<Omit<StreamsAppOptions, 'bounds'>> & Pick<StreamsAppOptions, 'bounds'>;
 
 export function resolveOptions(options: StreamsAppOptions): ResolvedOptions {
+  const guarantee = options.processingGuarantee ?? 'exactly_once';
   return {
-    processingGuarantee: 'exactly_once',
-    maxInFlightRecords: 5_000,
-    maxInFlightBytes: 8 * 1024 * 1024,
+    processingGuarantee: guarantee,
+    commitIntervalMs: guarantee === 'exactly_once' ? 100 : 30_000,
+    maxInFlightRecords: 20_000,
+    maxInFlightBytes: 16 * 1024 * 1024,
     maxFetchBytesPerPartition: 1024 * 1024,
     maxProduceBytesPerPartition: 512 * 1024,
     fetchMaxWaitMs: 500,
@@ -85,9 +99,11 @@ export function resolveOptions(options: StreamsAppOptions): ResolvedOptions {
     sessionTimeoutMs: 30_000,
     heartbeatIntervalMs: 3_000,
     wallClockTickMs: 1_000,
+    stallTimeoutMs: 60_000,
     sinkRetryInitialMs: 100,
     sinkRetryMaxMs: 10_000,
     replicationFactor: 1,
-    ...options,
+    // An option given as undefined keeps its default.
+    ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as StreamsAppOptions),
   };
 }

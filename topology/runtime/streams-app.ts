@@ -11,11 +11,10 @@ import type { Logger } from '../../common/logger';
 import { describeTopology } from '../describe';
 import { TopologyMetrics } from '../metrics';
 import { StreamTask } from '../processor/stream-task';
-import { changelogTopicName } from '../state/store';
 import { resolveTopic, type Topology } from '../topology';
 import { highWatermarks, prepareBoundedRun, type BoundTracker } from './bounds';
 import { AtLeastOnceCommitter, TransactionalCommitter, type Committer } from './committer';
-import { InFlightBatch } from './in-flight-batch';
+import { Checkpoint } from './checkpoint';
 import { isFencingError, isRebalanceError, ProducedRecordTooLargeError } from './kafka-errors';
 import { ensureTopics, internalTopics } from './internal-topics';
 import { toRawRecord } from './kafka-records';
@@ -25,8 +24,9 @@ import { ChangelogRestorer } from './restorer';
 import { SerialQueue } from './serial-queue';
 import { committedStreamTimes, encodeStreamTime } from './stream-time';
 import { flushSinks } from './sink-flush';
+import type { OffsetToCommit } from './committer';
 import { kafkajsLogCreator } from './kafkajs-log';
-import { BatchAbandonedError, StreamsRuntimeError } from '../errors';
+import { StreamsRuntimeError } from '../errors';
 import { taskAssignor } from './task-assignor';
 
 type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -35,12 +35,14 @@ type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
  * Runs a topology on Kafka: one consumer (group = application id) and one producer per instance,
  * one task per (sub-topology, partition), stores restored from changelogs before a task runs.
  *
- * Each fetched batch of a partition is processed record by record (offset order) in runs bounded by
- * maxInFlightRecords/Bytes; each run is made durable before the next starts: external sinks are
- * flushed (retried with backoff, partition paused), then outputs + changelog + offsets are
- * committed in one transaction (exactly_once) or produced then committed (at_least_once). A failed
- * commit aborts, drops the task (its stores hold uncommitted changes; they are restored again) and
- * seeks back to the run's first offset. See runtime/README.md for the guarantees.
+ * Fetched records are processed record by record (offset order per partition) into one Checkpoint
+ * shared by all tasks. The checkpoint is committed once per commit interval (commitIntervalMs), when
+ * a partition's fetch has caught up with its end, or when it reaches the in-flight bounds: every
+ * sink written is flushed once for all the partitions it covers, then the outputs, the last change
+ * of every store key and all partitions' offsets go in one transaction (exactly_once), or are
+ * produced then committed (at_least_once). A failed commit, or a rebalance while a checkpoint is
+ * open, forgets the checkpoint: the tasks it changed are restored from their changelogs and the
+ * records are fetched again from the committed offsets. See topology/README.md for the guarantees.
  */
 export class StreamsApp {
   readonly metrics: TopologyMetrics;
@@ -64,11 +66,12 @@ export class StreamsApp {
   private bounds: BoundTracker | undefined;
   private internalSourceTopics: string[] = [];
   private endReached = false;
-  /** Where tasks' outputs go: the in-flight batch being processed. */
-  private current: InFlightBatch;
-  /** Store changelog topics: their records are cached per key within a run (in-flight-batch.ts). */
-  private readonly changelogTopics: ReadonlySet<string>;
+  /** Where tasks' effects go until they are committed. */
+  private checkpoint = new Checkpoint();
   private failure: ((error: unknown) => void) | undefined;
+  /** Lag per source partition at its last fetch, and when a commit (or the lag) last moved. */
+  private readonly lag = new Map<string, number>();
+  private lastProgressAt = Date.now();
   /** Settles when the application stops: resolves on stop(), rejects on a fatal error (e.g. fenced). */
   readonly done: Promise<void>;
   private finish!: () => void;
@@ -80,12 +83,6 @@ export class StreamsApp {
     this.options = resolveOptions(options);
     this.log = this.options.logger.child({ component: 'streams', application: this.options.applicationId });
     this.metrics = new TopologyMetrics(this.options.registry, this.options.applicationId);
-    this.changelogTopics = new Set(
-      topology.subTopologies.flatMap((s) =>
-        s.stores.map((store) => changelogTopicName(this.options.applicationId, store)),
-      ),
-    );
-    this.current = new InFlightBatch(this.changelogTopics);
     this.kafka = new Kafka({
       clientId: `${this.options.applicationId}-${this.options.instanceId}`,
       brokers: [...this.options.brokers],
@@ -98,6 +95,29 @@ export class StreamsApp {
     });
     // A fatal error is reported through `done`; avoid an unhandled rejection when nobody awaits it.
     this.done.catch(() => undefined);
+  }
+
+  /**
+   * Why this instance is not doing its job, for readiness: not running, no partition assigned, or no
+   * commit for `stallTimeoutMs` while its input has lag (stuck replaying a batch it cannot commit, a
+   * sink down, an event loop blocked); undefined when it is fine.
+   */
+  problem(): string | undefined {
+    if (this.state !== 'running')
+      return `the streams application ${this.options.applicationId} is ${this.state}`;
+    if (this.assigned.size === 0) return 'the streams consumer group has no partitions assigned';
+    const stalledMs = this.stalledMs();
+    if (stalledMs >= this.options.stallTimeoutMs) {
+      return `no commit for ${Math.round(stalledMs / 1_000)} s while the input has lag`;
+    }
+    return undefined;
+  }
+
+  /** How long the input has had lag without a commit (0 when it has none). */
+  private stalledMs(): number {
+    let lag = 0;
+    for (const n of this.lag.values()) lag += n;
+    return lag === 0 ? 0 : Date.now() - this.lastProgressAt;
   }
 
   /** How many tasks this instance has been assigned (0 before the first assignment). */
@@ -197,6 +217,10 @@ export class StreamsApp {
     this.wallClockTimer = setInterval(() => {
       void this.serial
         .run(async () => {
+          this.metrics.stalledSeconds.set(
+            { application: this.options.applicationId },
+            this.stalledMs() / 1_000,
+          );
           await this.punctuateWallClock();
           await this.checkEnd();
         })
@@ -205,12 +229,22 @@ export class StreamsApp {
     this.state = 'running';
   }
 
-  /** Stops fetching, lets the current run commit, leaves the group and disconnects. Idempotent. */
+  /**
+   * Stops fetching, commits what was processed, leaves the group and disconnects. Idempotent. The
+   * checkpoint is committed before the consumer leaves the group, so no other member can be given
+   * its partitions and process the same records meanwhile.
+   */
   async stop(): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return this.done.catch(() => undefined);
+    const wasRunning = this.state === 'running';
     this.state = 'stopping';
-    this.log.info('stopping: finishing the current batch, committing, leaving the group');
+    this.log.info('stopping: committing what was processed, leaving the group');
     clearInterval(this.wallClockTimer);
+    if (wasRunning) {
+      await this.serial
+        .run(() => this.commitCheckpoint(NO_FETCH_CONTROL))
+        .catch((error: unknown) => this.log.error({ err: error }, 'the last commit failed'));
+    }
     await this.consumer?.stop();
     await this.serial.drain();
     for (const task of this.tasks.values()) task.close();
@@ -303,12 +337,15 @@ export class StreamsApp {
   }
 
   /**
-   * GROUP_JOIN: drop tasks we lost (they committed at the end of their last run), queue new ones for
-   * restoration. A new member id means this instance was evicted from the group (e.g. a stall longer
-   * than the session timeout) and missed generations in which others may have processed its
-   * partitions: every task is dropped and restored.
+   * GROUP_JOIN: after any rebalance kafkajs fetches again from the committed offsets, so an open
+   * checkpoint is forgotten (its tasks are restored) rather than committed: its records will be
+   * processed again, here or by the partition's new owner. Tasks we lost are dropped (their last
+   * checkpoint was committed or forgotten), new ones queued for restoration. A new member id means
+   * this instance was evicted from the group (e.g. a stall longer than the session timeout) and
+   * missed generations in which others may have processed its partitions: every task is restored.
    */
   private onAssignment(memberId: string, assignment: Record<string, number[]>): void {
+    this.abandonCheckpoint('rebalance');
     if (this.memberId !== undefined && memberId !== this.memberId) {
       this.log.warn(
         { previous: this.memberId, memberId },
@@ -336,6 +373,26 @@ export class StreamsApp {
     for (const id of next) if (!this.tasks.has(id)) this.pendingTasks.add(id);
     this.assigned = next;
     this.log.info({ assigned: [...next].sort(), revoked }, 'partitions assigned');
+  }
+
+  /**
+   * Forgets the open checkpoint: sinks drop its writes and every task it changed is dropped, to be
+   * restored from its changelog before it processes again (its stores hold uncommitted changes).
+   */
+  private abandonCheckpoint(reason: string): void {
+    const checkpoint = this.checkpoint;
+    this.checkpoint = new Checkpoint();
+    if (checkpoint.isEmpty() && checkpoint.tasks.size === 0) return;
+    checkpoint.discard();
+    for (const task of checkpoint.tasks) {
+      task.close();
+      this.tasks.delete(task.id);
+      if (this.assigned.has(task.id)) this.pendingTasks.add(task.id);
+    }
+    this.log.warn(
+      { reason, tasks: [...checkpoint.tasks].map((t) => t.id), ranges: checkpoint.ranges().length },
+      'checkpoint abandoned: its tasks will be restored and its records processed again',
+    );
   }
 
   /** Creates and restores every assigned task that is not ready yet. */
@@ -374,8 +431,9 @@ export class StreamsApp {
       clock: Date.now,
       metrics: this.metrics,
       collector: {
-        send: (record) => this.current.send(record),
-        sinkWrite: (sink, record, source) => this.current.sinkWrite(sink, record, source),
+        send: (record) => this.checkpoint.send(record),
+        changelog: (change) => this.checkpoint.changelog(change),
+        sinkWrite: (sink, record, source) => this.checkpoint.sinkWrite(sink, record, source),
       },
       onDeadLetter: (error, raw) =>
         this.log.warn(
@@ -399,7 +457,6 @@ export class StreamsApp {
     heartbeat,
     isRunning,
     isStale,
-    pause,
   }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale() || this.state !== 'running') return;
     const plan = this.plan as PartitionPlan;
@@ -408,176 +465,214 @@ export class StreamsApp {
     await this.ensureTasks(heartbeat);
     const task = this.tasks.get(taskId) as StreamTask;
     const { topic, partition } = batch;
-    const { maxInFlightRecords, maxInFlightBytes } = this.options;
+    const { applicationId, maxInFlightRecords, maxInFlightBytes } = this.options;
     // A bounded run processes nothing at or past a partition's end, and stops fetching it there.
     const end = this.bounds?.endOf(topic, partition);
     const messages =
       end === undefined ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) < end);
     const atEnd = messages.length < batch.messages.length;
-    let next = 0;
-    while (next < messages.length && isRunning() && !isStale() && this.state === 'running') {
-      const inFlight = new InFlightBatch(this.changelogTopics);
-      this.current = inFlight;
-      while (
-        next < messages.length &&
-        inFlight.inFlightRecords < maxInFlightRecords &&
-        inFlight.inFlightBytes < maxInFlightBytes
-      ) {
-        const raw = toRawRecord(topic, partition, messages[next] as (typeof messages)[number]);
-        this.metrics.recordsConsumed.inc({ application: this.options.applicationId, topic });
-        task.process(raw);
-        inFlight.consumed(raw);
-        next += 1;
-      }
-      this.metrics.inFlightRecords.set({ application: this.options.applicationId }, inFlight.inFlightRecords);
-      // The partition is paused while a run over the in-flight bound, or waiting on a failing sink, drains.
-      let resume: (() => void) | undefined;
-      const hold = (): void => {
-        if (resume) return;
-        resume = pause();
-        this.metrics.pausedPartitions.inc({ application: this.options.applicationId });
-      };
-      if (next < messages.length) hold();
-      try {
-        await this.commit(inFlight, task.streamTime(), { heartbeat, isRunning, isStale, hold });
-      } catch (error) {
-        await this.recover(task, inFlight, error);
-        return;
-      } finally {
-        if (resume) {
-          resume();
-          this.metrics.pausedPartitions.dec({ application: this.options.applicationId });
-        }
-        this.metrics.inFlightRecords.set({ application: this.options.applicationId }, 0);
-      }
-      const range = inFlight.range();
-      if (range) {
-        resolveOffset(range.lastOffset);
-        if (this.bounds) {
-          this.bounds.advance(topic, partition, BigInt(range.lastOffset) + 1n);
-          this.options.bounds?.onProgress?.(this.bounds.progress());
-        }
-      }
-      this.metrics.consumerLag.set(
-        { application: this.options.applicationId, topic, partition: String(partition) },
-        Math.max(0, Number(batch.highWatermark) - Number(range?.lastOffset ?? -1) - 1),
-      );
-      for (const [name, store] of task.stores) {
-        this.metrics.storeEntries.set(
-          { application: this.options.applicationId, store: name, task: task.id },
-          store.size(),
-        );
-      }
-      await heartbeat();
-    }
-    if (next < messages.length) return;
-    if (atEnd) {
-      this.consumer?.pause([{ topic, partitions: [partition] }]);
-    } else if (this.bounds) {
-      // The whole batch is committed: kafkajs moved its position past trailing transaction markers
-      // too (lastOffset() counts them), which a bounded run must see to reach the end.
-      this.bounds.advance(topic, partition, BigInt(batch.lastOffset()) + 1n);
-    }
-  }
-
-  private async commit(
-    inFlight: InFlightBatch,
-    streamTime: number,
-    control: {
-      heartbeat: () => Promise<void>;
-      isRunning: () => boolean;
-      isStale: () => boolean;
-      /** Pauses the source partition until the commit is over. */
-      hold: () => void;
-    },
-  ): Promise<void> {
+    const control: FetchControl = { heartbeat, shouldContinue: () => isRunning() && !isStale() };
     const started = process.hrtime.bigint();
-    const range = inFlight.range();
-    await flushSinks(inFlight.sinks, range ? [range] : [], {
-      initialBackoffMs: this.options.sinkRetryInitialMs,
-      maxBackoffMs: this.options.sinkRetryMaxMs,
-      keepAlive: control.heartbeat,
-      shouldContinue: () => control.isRunning() && !control.isStale(),
-      onRetry: (sink, attempt, error) => {
-        control.hold();
-        this.log.warn(
-          { err: error, sink: sink.name, attempt, range },
-          'sink flush failed, partition paused, retrying',
-        );
-      },
-    });
-    // Last check that we still own the partition before its offsets move (narrows the zombie window).
-    // A stop does not prevent the commit: shutdown commits the run in progress.
-    if (control.isStale()) throw new BatchAbandonedError('partition revoked before commit');
-    await control.heartbeat();
-    const records = inFlight.records();
-    await (this.committer as Committer).commit(records, range, encodeStreamTime(streamTime));
-    for (const record of records) {
-      this.metrics.recordsProduced.inc({ application: this.options.applicationId, topic: record.topic });
+    let processed = 0;
+    let counted = 0;
+    const count = (): void => {
+      if (processed === counted) return;
+      this.metrics.recordsConsumed.inc({ application: applicationId, topic }, processed - counted);
+      this.metrics.recordsProcessed.inc({ application: applicationId, topic }, processed - counted);
+      counted = processed;
+    };
+    for (const message of messages) {
+      // Stopping or revoked: what was processed stays in the checkpoint (stop() commits it, a
+      // rebalance forgets it); the rest is fetched again.
+      if (!isRunning() || isStale() || this.state !== 'running') break;
+      const raw = toRawRecord(topic, partition, message);
+      task.process(raw);
+      this.checkpoint.consumed(task, raw);
+      resolveOffset(message.offset);
+      processed += 1;
+      const checkpoint = this.checkpoint;
+      if (checkpoint.inFlightRecords >= maxInFlightRecords || checkpoint.inFlightBytes >= maxInFlightBytes) {
+        // Backpressure: nothing more is fetched until what is held is durable.
+        count();
+        if (!(await this.commitCheckpoint(control))) return;
+      }
     }
-    this.metrics.commitLatency.observe(
-      { application: this.options.applicationId, guarantee: this.options.processingGuarantee },
-      Number(process.hrtime.bigint() - started) / 1e9,
-    );
-    this.log.debug({ range, records: records.length }, 'committed');
+    count();
+    if (processed > 0) {
+      this.metrics.processingLatency.observe(
+        { application: applicationId },
+        Number(process.hrtime.bigint() - started) / 1e9 / processed,
+      );
+    }
+    if (processed < messages.length) return;
+    // The whole fetch was processed: the position moves past its trailing transaction markers too
+    // (lastOffset() counts them), which a bounded run must see to reach the end of its range.
+    if (!atEnd && processed > 0) this.checkpoint.skipTo(topic, partition, BigInt(batch.lastOffset()) + 1n);
+    this.recordLag(topic, partition, Math.max(0, Number(batch.offsetLag())));
+    // Commit once per interval, or at once when this partition has nothing more to read: waiting
+    // for the interval would then only add latency (no other fetch may come to trigger the commit).
+    const caughtUp = atEnd || Number(batch.offsetLag()) <= 0;
+    if (caughtUp || this.checkpoint.age() >= this.options.commitIntervalMs) {
+      if (!(await this.commitCheckpoint(control))) return;
+    }
+    if (atEnd) this.consumer?.pause([{ topic, partitions: [partition] }]);
   }
 
   /**
-   * A run could not be made durable: forget its effects (task state, sink buffers), and make the
-   * consumer fetch its records again. A fenced producer means another instance took our
+   * Makes the checkpoint durable: every sink it wrote is flushed once, for all its ranges (retried
+   * with backoff as long as the fetch may continue; the checkpoint's partitions are paused meanwhile),
+   * then its records and every partition's offset are committed together (committer.ts). Returns
+   * false when the checkpoint could not be committed and was abandoned (see recover).
+   */
+  private async commitCheckpoint(control: FetchControl): Promise<boolean> {
+    const checkpoint = this.checkpoint;
+    if (checkpoint.isEmpty()) return true;
+    this.checkpoint = new Checkpoint();
+    const { applicationId } = this.options;
+    const started = process.hrtime.bigint();
+    const ranges = checkpoint.ranges();
+    this.metrics.inFlightRecords.set({ application: applicationId }, checkpoint.inFlightRecords);
+    const paused: { topic: string; partitions: number[] }[] = [];
+    try {
+      await flushSinks(checkpoint.sinks, ranges, {
+        initialBackoffMs: this.options.sinkRetryInitialMs,
+        maxBackoffMs: this.options.sinkRetryMaxMs,
+        keepAlive: control.heartbeat,
+        shouldContinue: () => control.shouldContinue() && this.state !== 'stopped',
+        onRetry: (sink, attempt, error) => {
+          if (paused.length === 0) {
+            for (const r of ranges) paused.push({ topic: r.topic, partitions: [r.partition] });
+            this.consumer?.pause(paused);
+            this.metrics.pausedPartitions.set({ application: applicationId }, paused.length);
+          }
+          this.log.warn(
+            { err: error, sink: sink.name, attempt, ranges: ranges.length },
+            'sink flush failed, partitions paused, retrying',
+          );
+        },
+      });
+      // Last check that the group still holds us before offsets move (narrows the zombie window).
+      await control.heartbeat();
+      const offsets: OffsetToCommit[] = ranges.map((r) => ({
+        topic: r.topic,
+        partition: r.partition,
+        offset: String(r.nextOffset),
+        metadata: encodeStreamTime(r.task.streamTime()),
+      }));
+      const records = checkpoint.records();
+      await (this.committer as Committer).commit(records, offsets);
+      this.countProduced(records);
+    } catch (error) {
+      await this.recover(checkpoint, error);
+      return false;
+    } finally {
+      if (paused.length > 0) {
+        this.consumer?.resume(paused);
+        this.metrics.pausedPartitions.set({ application: applicationId }, 0);
+      }
+      this.metrics.inFlightRecords.set({ application: applicationId }, 0);
+    }
+    this.metrics.commitLatency.observe(
+      { application: applicationId, guarantee: this.options.processingGuarantee },
+      Number(process.hrtime.bigint() - started) / 1e9,
+    );
+    if (this.bounds !== undefined) {
+      for (const r of ranges) this.bounds.advance(r.topic, r.partition, r.nextOffset);
+      this.options.bounds?.onProgress?.(this.bounds.progress());
+    }
+    for (const task of checkpoint.tasks) {
+      for (const [name, store] of task.stores) {
+        this.metrics.storeEntries.set(
+          { application: applicationId, store: name, task: task.id },
+          store.size(),
+        );
+      }
+    }
+    if (ranges.length > 0) this.lastProgressAt = Date.now();
+    this.log.debug({ ranges: ranges.length }, 'committed');
+    return true;
+  }
+
+  private recordLag(topic: string, partition: number, lag: number): void {
+    const id = `${topic}|${partition}`;
+    // From no lag to some, the stall clock starts now, not at the last commit (which may be old).
+    if (lag > 0 && !this.lag.get(id) && this.stalledMs() === 0) this.lastProgressAt = Date.now();
+    this.lag.set(id, lag);
+    this.metrics.consumerLag.set(
+      { application: this.options.applicationId, topic, partition: String(partition) },
+      lag,
+    );
+  }
+
+  private countProduced(records: readonly { topic: string }[]): void {
+    const counts = new Map<string, number>();
+    for (const { topic } of records) counts.set(topic, (counts.get(topic) ?? 0) + 1);
+    for (const [topic, n] of counts) {
+      this.metrics.recordsProduced.inc({ application: this.options.applicationId, topic }, n);
+    }
+  }
+
+  /**
+   * A checkpoint could not be made durable: forget its effects (task state, sink buffers) and make
+   * the consumer fetch its records again. A fenced producer means another instance took our
    * transactional id: this instance is a zombie and stops.
    */
-  private async recover(task: StreamTask, inFlight: InFlightBatch, error: unknown): Promise<void> {
-    inFlight.discard();
-    task.close();
-    this.tasks.delete(task.id);
-    if (this.assigned.has(task.id)) this.pendingTasks.add(task.id);
-    const range = inFlight.range();
+  private async recover(checkpoint: Checkpoint, error: unknown): Promise<void> {
+    // What was processed after this checkpoint was taken built on its state: forgotten too.
+    this.abandonCheckpoint('commit failed');
+    checkpoint.discard();
+    for (const task of checkpoint.tasks) {
+      task.close();
+      this.tasks.delete(task.id);
+      if (this.assigned.has(task.id)) this.pendingTasks.add(task.id);
+    }
     if (isFatalCommitError(error)) {
       this.fail(error);
       return;
     }
+    const ranges = checkpoint.ranges();
     this.log.error(
-      { err: error, task: task.id, range },
-      'commit failed: batch aborted, task will be restored and the records replayed',
+      { err: error, tasks: [...checkpoint.tasks].map((t) => t.id), ranges: ranges.length },
+      'commit failed: checkpoint abandoned, tasks will be restored and the records processed again',
     );
     // After a rebalance the consumer restarts from the committed offsets by itself.
-    if (isRebalanceError(error)) throw error;
-    if (range && this.state === 'running') {
-      this.consumer?.seek({ topic: range.topic, partition: range.partition, offset: range.firstOffset });
+    if (isRebalanceError(error) || this.state !== 'running') return;
+    for (const r of ranges) {
+      this.consumer?.seek({ topic: r.topic, partition: r.partition, offset: r.firstOffset });
     }
     await new Promise((resolve) => setTimeout(resolve, this.options.sinkRetryInitialMs));
   }
 
-  /** Fires due wall-clock punctuations of every task, each task's effects committed on their own. */
+  /**
+   * Fires due wall-clock punctuations of every task into the checkpoint. A checkpoint holding no
+   * input is committed here once its interval is over (an idle input has no fetch to commit it);
+   * one holding input is left to the next fetch's commit, unless that is overdue.
+   */
   private async punctuateWallClock(): Promise<void> {
     if (this.state !== 'running') return;
     for (const task of [...this.tasks.values()]) {
-      const inFlight = new InFlightBatch(this.changelogTopics);
-      this.current = inFlight;
+      const before = this.checkpoint.inFlightRecords;
       task.punctuateWallClock();
-      if (inFlight.isEmpty()) continue;
-      try {
-        await this.commit(inFlight, task.streamTime(), {
-          heartbeat: async () => undefined,
-          isRunning: () => this.state === 'running',
-          isStale: () => !this.tasks.has(task.id),
-          hold: () => undefined,
-        });
-      } catch (error) {
-        inFlight.discard();
-        task.close();
-        this.tasks.delete(task.id);
-        if (this.assigned.has(task.id)) this.pendingTasks.add(task.id);
-        if (isFatalCommitError(error)) throw error;
-        this.log.error(
-          { err: error, task: task.id },
-          'wall-clock punctuation could not be committed; task will be restored',
-        );
-      }
+      if (this.checkpoint.inFlightRecords !== before) this.checkpoint.touched(task);
+    }
+    const age = this.checkpoint.age();
+    const { commitIntervalMs, wallClockTickMs } = this.options;
+    if (
+      this.checkpoint.hasInput() ? age >= commitIntervalMs + 2 * wallClockTickMs : age >= commitIntervalMs
+    ) {
+      await this.commitCheckpoint(NO_FETCH_CONTROL);
     }
   }
 }
+
+/** What a commit may ask of the fetch it runs in: keep the membership alive, and whether to go on. */
+interface FetchControl {
+  readonly heartbeat: () => Promise<void>;
+  readonly shouldContinue: () => boolean;
+}
+
+/** A commit outside a fetch (wall-clock punctuation, stop). */
+const NO_FETCH_CONTROL: FetchControl = { heartbeat: async () => undefined, shouldContinue: () => true };
 
 /**
  * Errors a replay cannot fix: fenced (another instance owns the transactional id) or a record the

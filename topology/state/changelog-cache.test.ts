@@ -64,8 +64,8 @@ describe('ChangelogCache', () => {
     const cache = new ChangelogCache<Change>();
     const all: Change[] = [];
     const log = {
-      append: (key: Buffer, value: Buffer | null) => {
-        const c = { topic: 't', partition: 0, key, value };
+      append: (key: Buffer, serialize: (() => Buffer | null) | null) => {
+        const c = { topic: 't', partition: 0, key, value: serialize === null ? null : serialize() };
         all.push(c);
         cache.put(c);
       },
@@ -88,7 +88,8 @@ describe('ChangelogCache', () => {
   it('restoring the cached changes rebuilds the same window store (window deletes as tombstones)', () => {
     const cache = new ChangelogCache<Change>();
     const log = {
-      append: (key: Buffer, value: Buffer | null) => void cache.put({ topic: 't', partition: 0, key, value }),
+      append: (key: Buffer, serialize: (() => Buffer | null) | null) =>
+        void cache.put({ topic: 't', partition: 0, key, value: serialize === null ? null : serialize() }),
     };
     const ws = () => new InMemoryWindowStore('ws', jsonSerde<string>(), jsonSerde<number>(), 100, log);
     const store = ws();

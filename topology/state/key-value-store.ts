@@ -45,7 +45,7 @@ export class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
       throw new StateStoreFullError(`state store ${this.name} is full (${this.maxEntries} entries)`);
     }
     this.map.set(id, { key, value });
-    this.changelog.append(keyBytes ?? Buffer.alloc(0), this.valueSerde.serialize(value));
+    this.changelog.append(keyBytes ?? Buffer.alloc(0), () => this.valueSerde.serialize(value));
   }
 
   delete(key: K): void {

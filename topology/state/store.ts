@@ -1,8 +1,14 @@
 import type { Serde } from '../serde';
 
-/** Receives every change of a store, in order; the runtime turns them into changelog records. */
+/**
+ * Receives every change of a store, in order; the runtime turns them into changelog records.
+ * `value` serializes the new value (null for a deletion). It is called late, when the change is
+ * made durable, and at most once per key and commit: a store value updated many times between two
+ * commits (a correlator's trace, an alert state) is serialized once, as Kafka Streams' record cache
+ * does. The store keeps the same value object, so what is serialized is what the store holds.
+ */
 export interface ChangelogWriter {
-  append(key: Buffer, value: Buffer | null): void;
+  append(key: Buffer, value: (() => Buffer | null) | null): void;
 }
 
 export type StoreKind = 'key-value' | 'window';

@@ -6,7 +6,7 @@ import { jsonSerde } from '../serde';
 
 function recordingChangelog(): ChangelogWriter & { records: [Buffer, Buffer | null][] } {
   const records: [Buffer, Buffer | null][] = [];
-  return { records, append: (key, value) => void records.push([key, value]) };
+  return { records, append: (key, value) => void records.push([key, value === null ? null : value()]) };
 }
 
 describe('state stores', () => {

@@ -70,7 +70,7 @@ export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
   put(key: K, window: Window, value: V): void {
     const keyBytes = this.keySerde.serialize(key);
     this.set(keyBytes, key, window, value);
-    this.changelog.append(changelogKey(keyBytes, window), this.valueSerde.serialize(value));
+    this.changelog.append(changelogKey(keyBytes, window), () => this.valueSerde.serialize(value));
   }
 
   delete(key: K, window: Window): void {

@@ -1,6 +1,12 @@
 import { TopologyDefinitionError } from '../errors';
 import type { TopologyMetrics } from '../metrics';
-import type { Headers, ProducedRecord, RawRecord, SourceRange } from '../processor/record';
+import {
+  materialize,
+  type Headers,
+  type ProducedRecord,
+  type RawRecord,
+  type SourceRange,
+} from '../processor/record';
 import { StreamTask } from '../processor/stream-task';
 import { jsonSerde, type Serde } from '../serde';
 import type { KeyValueStore } from '../state/key-value-store';
@@ -15,6 +21,8 @@ export interface TopologyTestDriverOptions {
   readonly lateTopic?: string;
   readonly dlqTopic?: string;
   readonly metrics?: TopologyMetrics;
+  /** Largest record a task may produce (see StreamTaskOptions.maxRecordBytes). */
+  readonly maxRecordBytes?: number;
 }
 
 export interface TestRecord<K, V> {
@@ -107,8 +115,11 @@ export class TopologyTestDriver {
         dlqTopic: this.dlqTopic,
         clock: () => this.wallClock,
         metrics: options.metrics,
+        maxRecordBytes: options.maxRecordBytes,
         collector: {
           send: (record) => this.append(record),
+          // No commits here: every change is logged as it happens.
+          changelog: (change) => this.append(materialize(change)),
           sinkWrite: (sink, record, source) => sink.write(record, source),
         },
       });

@@ -1,0 +1,78 @@
+import type { StreamTask } from '../processor/stream-task';
+import type { RawRecord } from '../processor/record';
+import { Checkpoint } from './checkpoint';
+
+const task = (id: string): StreamTask => ({ id, streamTime: () => 0 }) as unknown as StreamTask;
+
+function raw(topic: string, partition: number, offset: number): RawRecord {
+  return {
+    topic,
+    partition,
+    offset: String(offset),
+    key: null,
+    value: Buffer.from('v'),
+    timestamp: 0,
+    headers: {},
+  };
+}
+
+describe('Checkpoint', () => {
+  it('covers one range per source partition, across tasks, with the position to commit', () => {
+    const checkpoint = new Checkpoint();
+    const [t0, t1] = [task('0_0'), task('0_1')];
+    for (const offset of [5, 6, 7]) checkpoint.consumed(t0, raw('in', 0, offset));
+    for (const offset of [40, 41]) checkpoint.consumed(t1, raw('in', 1, offset));
+    // The fetch ended on transaction markers: the committed position moves past them.
+    checkpoint.skipTo('in', 1, 44n);
+    expect(
+      checkpoint
+        .ranges()
+        .map((r) => [r.topic, r.partition, r.firstOffset, r.lastOffset, r.nextOffset, r.task.id]),
+    ).toEqual([
+      ['in', 0, '5', '7', 8n, '0_0'],
+      ['in', 1, '40', '41', 44n, '0_1'],
+    ]);
+    expect([...checkpoint.tasks].map((t) => t.id)).toEqual(['0_0', '0_1']);
+    expect(checkpoint.isEmpty()).toBe(false);
+  });
+
+  it("serializes each store key's last value once, when the records are taken, after the outputs", () => {
+    const checkpoint = new Checkpoint();
+    let serializations = 0;
+    const state = { n: 0 };
+    const change = () => ({
+      topic: 'app-store-changelog',
+      partition: 0,
+      key: Buffer.from('k'),
+      value: () => {
+        serializations += 1;
+        return Buffer.from(JSON.stringify(state));
+      },
+      timestamp: 1,
+    });
+    for (let i = 0; i < 1_000; i += 1) {
+      state.n = i;
+      checkpoint.changelog(change());
+    }
+    checkpoint.send({ topic: 'out', key: null, value: Buffer.from('o'), timestamp: 1, headers: {} });
+    expect(serializations).toBe(0);
+    // One held changelog record however often the key changed, plus the output.
+    expect(checkpoint.inFlightRecords).toBe(2);
+    const records = checkpoint.records();
+    expect(serializations).toBe(1);
+    expect(records.map((r) => [r.topic, r.value?.toString()])).toEqual([
+      ['out', 'o'],
+      ['app-store-changelog', '{"n":999}'],
+    ]);
+  });
+
+  it('measures its age from its first effect', () => {
+    let now = 1_000;
+    const checkpoint = new Checkpoint(() => now);
+    now = 1_500;
+    expect(checkpoint.age()).toBe(0);
+    checkpoint.consumed(task('0_0'), raw('in', 0, 0));
+    now = 1_620;
+    expect(checkpoint.age()).toBe(120);
+  });
+});
