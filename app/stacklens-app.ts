@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
@@ -48,7 +47,7 @@ export interface RunningStackLens {
 export interface StackLensAppOptions {
   config: StackLensConfig;
   logger: Logger;
-  /** Stable per instance (the transactional id derives from it); default: the host name. */
+  /** Stable per instance (the transactional id derives from it); default: INSTANCE_ID, else the host name. */
   instanceId?: string;
 }
 
@@ -192,12 +191,13 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     onRedacted: (count) => redactions.inc(count),
   });
 
-  const instanceId = options.instanceId ?? hostname();
+  const instanceId = options.instanceId ?? config.kafka.instanceId;
   const streams = new StreamsApp(topology, {
     applicationId: config.kafka.applicationId,
     brokers: config.kafka.brokers,
     instanceId,
     processingGuarantee: config.kafka.processingGuarantee,
+    commitIntervalMs: config.kafka.commitIntervalMs,
     logger,
     registry,
   });
@@ -208,7 +208,8 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     brokers: config.kafka.brokers,
     instanceId,
     processingGuarantee: config.kafka.processingGuarantee,
-    // One run, so one object per partition, every ARCHIVE_FLUSH_SECONDS or 4 MiB.
+    // One checkpoint, so one object per partition, every ARCHIVE_FLUSH_SECONDS or 4 MiB.
+    commitIntervalMs: config.archive.flushSeconds * 1_000,
     fetchMaxWaitMs: config.archive.flushSeconds * 1_000,
     fetchMinBytes: 4 * 1024 * 1024,
     logger,

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config';
@@ -19,6 +20,8 @@ describe('loadConfig', () => {
       brokers: ['127.0.0.1:9092'],
       applicationId: 'stacklens',
       processingGuarantee: 'exactly_once',
+      commitIntervalMs: undefined,
+      instanceId: hostname(),
     });
     expect(config.http).toEqual({
       host: '127.0.0.1',
@@ -33,6 +36,13 @@ describe('loadConfig', () => {
     expect(config.archive.dir).toBe('/srv/app/.stack/archive');
     expect(config.log).toEqual({ level: 'info', format: 'json' });
     expect(config.correlation.windowSeconds).toBe(60);
+  });
+
+  it('takes the commit interval and the instance id from the environment', () => {
+    const config = loadConfig({ COMMIT_INTERVAL_MS: '250', INSTANCE_ID: 'pod-7' });
+    expect(config.kafka.commitIntervalMs).toBe(250);
+    expect(config.kafka.instanceId).toBe('pod-7');
+    expect(() => loadConfig({ INSTANCE_ID: 'no spaces' })).toThrow(/INSTANCE_ID/);
   });
 
   it('reads external services when configured', () => {

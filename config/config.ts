@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { StackLensError } from '../common/errors';
@@ -131,6 +132,13 @@ const envSchema = z.object({
   KAFKA_BROKERS: brokerList,
   APPLICATION_ID: identifier('stacklens', 'used for the consumer group and internal topic names'),
   PROCESSING_GUARANTEE: oneOf(['exactly_once', 'at_least_once'] as const, 'exactly_once'),
+  COMMIT_INTERVAL_MS: integer(0, 0, 600_000, ' of milliseconds'),
+  INSTANCE_ID: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v.trim() === '' || /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(v.trim()), {
+      message: "must start with a letter or digit and contain only letters, digits, '.', '_' or '-'",
+    }),
   SCHEMA_REGISTRY_URL: httpUrl('schema registry').default('http://127.0.0.1:8081/apis/ccompat/v7'),
   CLICKHOUSE_URL: optionalHttpUrl('ClickHouse HTTP interface'),
   CLICKHOUSE_USER: z.string().default('default'),
@@ -229,6 +237,10 @@ export interface StackLensConfig {
     brokers: string[];
     applicationId: string;
     processingGuarantee: 'exactly_once' | 'at_least_once';
+    /** Undefined: Kafka Streams' default for the guarantee (100 ms exactly_once, 30 s at_least_once). */
+    commitIntervalMs?: number;
+    /** This instance among those of the application: its transactional id is `${applicationId}-${instanceId}`. */
+    instanceId: string;
   };
   schemaRegistry: { url: string };
   /** `url` undefined means the embedded chDB engine at `chdbPath`. */
@@ -314,6 +326,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       brokers: e.KAFKA_BROKERS,
       applicationId: e.APPLICATION_ID,
       processingGuarantee: e.PROCESSING_GUARANTEE,
+      commitIntervalMs: e.COMMIT_INTERVAL_MS === 0 ? undefined : e.COMMIT_INTERVAL_MS,
+      instanceId:
+        e.INSTANCE_ID === undefined || e.INSTANCE_ID.trim() === '' ? hostname() : e.INSTANCE_ID.trim(),
     },
     schemaRegistry: { url: e.SCHEMA_REGISTRY_URL },
     clickhouse: {
