@@ -55,8 +55,8 @@ export interface ApiServerDeps {
   kafka: Kafka;
   /** Decodes the Avro records of the live topics. */
   schemaRegistry: SchemaRegistry;
-  /** True while the streams app's consumer group has partitions assigned to this process (readiness). */
-  pipelineAssigned: () => boolean;
+  /** What keeps the pipeline from doing its job (StreamsApp.problem), undefined when nothing. */
+  pipelineProblem: () => string | undefined;
   topics: ApiServerTopics;
 }
 
@@ -149,10 +149,15 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
       clickhouse: singleFlight(clickhouseProbe(deps.clickhouse)),
       archive: singleFlight(archive.probe),
       live_feed: () => feed.probe(),
-      pipeline: pipelineProbe(deps.pipelineAssigned),
+      pipeline: pipelineProbe(deps.pipelineProblem),
     },
     registry: deps.registry,
     auth: config.http.auth,
+    // The configured listen host is a name the API is reached under, whatever else is listed.
+    requestPolicy: {
+      allowedOrigins: config.http.allowedOrigins,
+      allowedHosts: [config.http.host, ...config.http.allowedHosts],
+    },
     logger,
     topics: { logs: topics.logs, traces: topics.traces },
     limits,
@@ -173,11 +178,6 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
       } catch (err) {
         logger.warn({ err: (err as Error).message }, `could not release the API's ${what}`);
       }
-    // The configured listen host is a name the API is reached under, whatever else is listed.
-    requestPolicy: {
-      allowedOrigins: config.http.allowedOrigins,
-      allowedHosts: [config.http.host, ...config.http.allowedHosts],
-    },
     }
   };
 

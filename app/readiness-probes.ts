@@ -61,12 +61,15 @@ export function clickhouseProbe(client: ClickHouseClient): ReadinessProbe {
   };
 }
 
-/** The streams app: its consumer group has partitions assigned to this process. */
-export function pipelineProbe(assigned: () => boolean): ReadinessProbe {
-  return () =>
-    Promise.resolve(
-      assigned() ? OK : { ok: false, error: 'the streams consumer group has no partitions assigned' },
-    );
+/**
+ * The streams app: running, with partitions assigned to this process, and committing while its input
+ * has lag (StreamsApp.problem); `problem` says what is wrong, undefined when nothing is.
+ */
+export function pipelineProbe(problem: () => string | undefined): ReadinessProbe {
+  return () => {
+    const error = problem();
+    return Promise.resolve(error === undefined ? OK : { ok: false, error });
+  };
 }
 
 export interface ArchiveProbe {

@@ -26,7 +26,7 @@ export async function runStackLens(options: RunOptions): Promise<void> {
     clickhouse: pipeline.clickhouse,
     kafka: kafkaClient(config, logger, `${config.kafka.applicationId}-api`),
     schemaRegistry: pipeline.schemaRegistry,
-    pipelineAssigned: () => pipeline.streams.assignedTaskCount() > 0,
+    pipelineProblem: () => pipeline.streams.problem(),
     topics,
   });
 
@@ -62,10 +62,32 @@ export async function runStackLens(options: RunOptions): Promise<void> {
   }
 }
 
-/** Runs `stop` once on SIGTERM or SIGINT, then exits 0 (1 if stopping failed). */
+/**
+ * A stop that takes longer than this (a sink that does not answer, a commit stuck on the broker) is
+ * cut short: exiting without the last commit is a crash, which the guarantees already cover (the
+ * uncommitted records are processed again), while a process that ignores SIGTERM gets killed anyway,
+ * later. Under Kubernetes' default 30 s grace period.
+ */
+const SHUTDOWN_DEADLINE_MS = 15_000;
+
+/**
+ * Runs `stop` once on SIGTERM or SIGINT, then exits 0 (1 if stopping failed or took longer than
+ * SHUTDOWN_DEADLINE_MS). A second signal exits at once.
+ */
 function stopOnSignals(stop: () => Promise<void>, logger: Logger): void {
   const onSignal = (signal: NodeJS.Signals): void => {
     logger.info({ signal }, 'shutting down');
+    process.once(signal, () => {
+      logger.warn({ signal }, 'second signal: exiting without finishing the stop');
+      process.exit(1);
+    });
+    setTimeout(() => {
+      logger.error(
+        { deadlineMs: SHUTDOWN_DEADLINE_MS },
+        'stop did not finish in time: exiting; uncommitted records will be processed again',
+      );
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     stop().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     clickhouse: pipeline.clickhouse,
     kafka: kafkaClient(config, logger, `${config.kafka.applicationId}-api`),
     schemaRegistry: pipeline.schemaRegistry,
-    pipelineAssigned: () => pipeline.streams.assignedTaskCount() > 0,
+    pipelineProblem: () => pipeline.streams.problem(),
     topics: stackLensTopics(config),
   });
 

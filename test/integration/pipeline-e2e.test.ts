@@ -280,7 +280,7 @@ describe('StackLens end to end on the local stack', () => {
       clickhouse: app.clickhouse,
       kafka: kafkaClient(config, logger, `${appId}-api`),
       schemaRegistry: app.schemaRegistry,
-      pipelineAssigned: () => app!.streams.assignedTaskCount() > 0,
+      pipelineProblem: () => app!.streams.problem(),
       topics,
     });
 
