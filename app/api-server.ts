@@ -94,13 +94,18 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   // a definite outcome (api/ingest/kafka-producer.ts). The id is unique per process so two APIs never
   // fence each other; a short transaction timeout bounds how long a crashed API's open transaction can
   // hold back the read_committed pipeline.
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    transactionalId: `${config.kafka.applicationId}-ingest-${randomUUID()}`,
-    transactionTimeout: INGEST_TRANSACTION_TIMEOUT_MS,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const ingestTransactionalId = `${config.kafka.applicationId}-ingest-${randomUUID()}`;
+  const ingest = kafkaIngestProducer(
+    () =>
+      kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionalId: ingestTransactionalId,
+        transactionTimeout: INGEST_TRANSACTION_TIMEOUT_MS,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      }),
+    { ackTimeoutMs: INGEST_ACK_TIMEOUT_MS, maxSendBytes: config.ingest.maxMessageBytes },
+  );
   const admin = kafka.admin();
   const feed = new KafkaLiveFeed({
     kafka,
@@ -139,10 +144,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     clickhouse: queries,
     database: config.clickhouse.database,
     live: feed,
-    ingest: kafkaIngestProducer(producer, {
-      ackTimeoutMs: INGEST_ACK_TIMEOUT_MS,
-      maxSendBytes: config.ingest.maxMessageBytes,
-    }),
+    ingest,
     probes: {
       kafka: singleFlight(kafkaProbe(admin)),
       schema_registry: singleFlight(schemaRegistryProbe(config.schemaRegistry.url, probeTimeoutMs)),
@@ -167,7 +169,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   const releaseClients = async () => {
     const steps: [string, () => Promise<void> | void][] = [
       ['live feed', () => feed.stop()],
-      ['ingest producer', () => producer.disconnect()],
+      ['ingest producer', () => ingest.disconnect()],
       ['admin client', () => admin.disconnect()],
       ['archive probe', () => archive.close()],
       ['query client', () => queries.close()],
@@ -200,7 +202,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
 
   let port: number;
   try {
-    await Promise.all([producer.connect(), admin.connect()]).catch((err: unknown) => {
+    await Promise.all([ingest.connect(), admin.connect()]).catch((err: unknown) => {
       throw new ApiServerStartError(
         `cannot connect the API's Kafka clients to ${config.kafka.brokers.join(',')}`,
         { cause: err },

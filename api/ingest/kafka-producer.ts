@@ -35,27 +35,55 @@ interface Pending {
 const size = (m: IngestMessage) =>
   typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
 
+/** The broker refused a record batch for its size (KafkaJSProtocolError carries the Kafka error name). */
+function isTooLarge(error: unknown): boolean {
+  if (!(error instanceof IngestNotStoredError) || !(error.cause instanceof KafkaJSProtocolError))
+    return false;
+  return error.cause.type === 'MESSAGE_TOO_LARGE' || error.cause.type === 'RECORD_LIST_TOO_LARGE';
+}
+
+/** An IngestProducer that owns its Kafka producer: connect before serving, disconnect when done. */
+export interface KafkaIngestProducer extends IngestProducer {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
 /**
- * IngestProducer over a connected kafkajs producer created with a `transactionalId` (and so idempotent,
- * one request in flight), which must be this producer's alone.
+ * IngestProducer over kafkajs producers made by `create`, each with the same `transactionalId` (and so
+ * idempotent, one request in flight), used by nothing else.
  *
  * Why transactions: an HTTP client retries what it was told failed (503). With a plain producer a send
  * that timed out on our side may still be appended, so the retry would store the request twice. Here
  * every request's messages are produced inside a transaction and the request is answered on the
  * transaction's definite outcome, never on a timer:
  * - commit resolved: stored (200);
- * - anything failed before the commit was sent: the transaction is aborted (or, if the broker cannot be
- *   reached to abort it, the coordinator aborts it at the transaction timeout), so nothing of it is ever
+ * - anything failed before the commit was sent: the transaction is aborted, so nothing of it is ever
  *   visible to the pipeline, which reads read_committed; a retry cannot duplicate (503, `definite`);
  * - the commit itself failed without an answer: the one case whose outcome is unknown (503, not
  *   `definite`); only a lost answer to the final commit request leads there.
+ * When an abort or a commit fails, kafkajs leaves the producer in a state where no transaction can
+ * begin again, so it is replaced by a new one with the same transactional id: initializing that one
+ * fences the old and makes the coordinator finish or abort whatever transaction the old left open.
  * Requests that arrive while a transaction is open wait and share the next one (group commit), so one
  * producer serves every ingest request with a commit per group, not per request. A group whose send
  * is refused for size is retried request by request, so only the request at fault fails.
  */
-export function kafkaIngestProducer(producer: Producer, options: KafkaIngestProducerOptions): IngestProducer {
+export function kafkaIngestProducer(
+  create: () => Producer,
+  options: KafkaIngestProducerOptions,
+): KafkaIngestProducer {
   const queue: Pending[] = [];
   let running = false;
+  let producer = create();
+  /** False once the current producer needs connecting (at start, and after a replacement). */
+  let connected = false;
+
+  const replace = async () => {
+    const old = producer;
+    producer = create();
+    connected = false;
+    await old.disconnect().catch(() => undefined);
+  };
 
   /** Sends of at most maxSendBytes (one message alone when it is larger), in order. */
   const sends = (group: readonly Pending[]) => {
@@ -80,6 +108,10 @@ export function kafkaIngestProducer(producer: Producer, options: KafkaIngestProd
   const runTransaction = async (group: readonly Pending[]): Promise<void> => {
     let transaction: Transaction | undefined;
     try {
+      if (!connected) {
+        await producer.connect();
+        connected = true;
+      }
       transaction = await producer.transaction();
       for (const send of sends(group)) {
         await transaction.send({
@@ -90,24 +122,30 @@ export function kafkaIngestProducer(producer: Producer, options: KafkaIngestProd
         });
       }
     } catch (error) {
-      // The commit was never sent: aborting (or the coordinator's timeout) leaves nothing visible.
-      await transaction?.abort().catch(() => undefined);
-      throw new IngestNotStoredError(`not stored: ${(error as Error).message}`, true, { cause: error });
+      // The commit was never sent: aborting leaves nothing visible. If the abort fails too, the
+      // replacement producer's initialization aborts the transaction (or the coordinator's timeout does).
+      const notStored = new IngestNotStoredError(`not stored: ${(error as Error).message}`, true, {
+        cause: error,
+      });
+      const aborted =
+        transaction === undefined ||
+        (await transaction.abort().then(
+          () => true,
+          () => false,
+        ));
+      // Only a refusal for size leaves the producer as it was; after anything else (a broker gone, a
+      // fenced or failed producer) a fresh one starts clean.
+      if (!aborted || !isTooLarge(notStored)) await replace();
+      throw notStored;
     }
     try {
       await transaction.commit();
     } catch (error) {
+      await replace();
       throw new IngestNotStoredError(`commit outcome unknown: ${(error as Error).message}`, false, {
         cause: error,
       });
     }
-  };
-
-  /** The broker refused a record batch for its size (KafkaJSProtocolError carries the Kafka error name). */
-  const isTooLarge = (error: unknown) => {
-    if (!(error instanceof IngestNotStoredError) || !(error.cause instanceof KafkaJSProtocolError))
-      return false;
-    return error.cause.type === 'MESSAGE_TOO_LARGE' || error.cause.type === 'RECORD_LIST_TOO_LARGE';
   };
 
   const settle = async (group: readonly Pending[]) => {
@@ -139,6 +177,11 @@ export function kafkaIngestProducer(producer: Producer, options: KafkaIngestProd
   };
 
   return {
+    async connect() {
+      await producer.connect();
+      connected = true;
+    },
+    disconnect: () => producer.disconnect(),
     produce(topic: string, messages: readonly IngestMessage[]): Promise<void> {
       return new Promise<void>((resolve, reject) => {
         queue.push({ topic, messages, resolve, reject });

@@ -3,12 +3,12 @@ import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { createClient } from '@clickhouse/client';
 import generatedRoot from '@opentelemetry/otlp-transformer/build/src/generated/root';
-import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { NEVER } from 'rxjs';
 import { createLogger } from '../../common/logger';
 import type { ApiLimits } from '../../api/deps';
-import { kafkaIngestProducer } from '../../api/ingest/kafka-producer';
+import { kafkaIngestProducer, type KafkaIngestProducer } from '../../api/ingest/kafka-producer';
 import { MAX_ANY_VALUE_DEPTH } from '../../api/ingest/limits';
 import { startApi, type RunningApi } from '../../api/testing/harness';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
@@ -70,7 +70,7 @@ function nested(depth: number): object {
 
 describe('ingest under hostile requests', () => {
   let admin: Admin;
-  let producer: Producer;
+  let producer: KafkaIngestProducer;
   let consumer: Consumer;
   let api: RunningApi;
   /** Bodies of the log records on the logs topic, from both encodings. */
@@ -83,7 +83,7 @@ describe('ingest under hostile requests', () => {
       clickhouse,
       database: 'stacklens',
       live: { logs$: NEVER, alerts$: NEVER },
-      ingest: kafkaIngestProducer(producer, { ackTimeoutMs: 10_000, maxSendBytes: 1_000_000 }),
+      ingest: producer,
       probes: {},
       registry: new Registry(),
       auth: { kind: 'none' },
@@ -119,11 +119,10 @@ describe('ingest under hostile requests', () => {
       waitForLeaders: true,
       topics: [{ topic: topics.logs, numPartitions: 3 }, { topic: topics.traces }],
     });
-    producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionalId: `api-hi-${run}`,
-    });
+    producer = kafkaIngestProducer(
+      () => kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId: `api-hi-${run}` }),
+      { ackTimeoutMs: 10_000, maxSendBytes: 1_000_000 },
+    );
     await producer.connect();
     consumer = kafka.consumer({ groupId: `api-hi-${run}` });
     await consumer.connect();

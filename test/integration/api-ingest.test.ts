@@ -8,13 +8,13 @@ import generatedRoot from '@opentelemetry/otlp-transformer/build/src/generated/r
 import { Resource } from '@opentelemetry/resources';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import protobuf from 'protobufjs';
 import { Registry } from 'prom-client';
 import { NEVER } from 'rxjs';
 import { createLogger } from '../../common/logger';
 import type { ApiDeps, ApiLimits } from '../../api/deps';
-import { kafkaIngestProducer } from '../../api/ingest/kafka-producer';
+import { kafkaIngestProducer, type KafkaIngestProducer } from '../../api/ingest/kafka-producer';
 import { startApi, waitFor, type RunningApi } from '../../api/testing/harness';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
 
@@ -51,7 +51,7 @@ interface Received {
 
 describe('ingest over HTTP', () => {
   let admin: Admin;
-  let producer: Producer;
+  let producer: KafkaIngestProducer;
   let consumer: Consumer;
   let api: RunningApi;
   const received: Received[] = [];
@@ -59,7 +59,7 @@ describe('ingest over HTTP', () => {
     clickhouse,
     database: 'stacklens',
     live: { logs$: NEVER, alerts$: NEVER },
-    ingest: kafkaIngestProducer(producer, { ackTimeoutMs: 10_000, maxSendBytes: 1_000_000 }),
+    ingest: producer,
     probes: {},
     registry: new Registry(),
     auth: { kind: 'none' },
@@ -76,11 +76,11 @@ describe('ingest over HTTP', () => {
       waitForLeaders: true,
       topics: [{ topic: topics.logs, numPartitions: 3 }, { topic: topics.traces }],
     });
-    producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionalId: `api-it-ingest-${run}`,
-    });
+    producer = kafkaIngestProducer(
+      () =>
+        kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId: `api-it-ingest-${run}` }),
+      { ackTimeoutMs: 10_000, maxSendBytes: 1_000_000 },
+    );
     await producer.connect();
     consumer = kafka.consumer({ groupId: `api-it-ingest-${run}` });
     await consumer.connect();
@@ -345,12 +345,13 @@ describe('ingest over HTTP', () => {
     const down = await startApi(
       deps({
         ingest: kafkaIngestProducer(
-          unreachable.producer({
-            idempotent: true,
-            maxInFlightRequests: 1,
-            transactionalId: `down-${run}`,
-            retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 1_000 },
-          }),
+          () =>
+            unreachable.producer({
+              idempotent: true,
+              maxInFlightRequests: 1,
+              transactionalId: `down-${run}`,
+              retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 1_000 },
+            }),
           { ackTimeoutMs: 3_000, maxSendBytes: 1_000_000 },
         ),
       }),
