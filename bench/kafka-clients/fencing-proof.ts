@@ -13,6 +13,11 @@
  *    offset for the group, the fetch is refused (UNSTABLE_OFFSET_COMMIT); without it, the old offset comes back.
  * 4. StableOffsetsConsumer (the consumer's own offset fetch made stable): a new owner of the partition waits
  *    for that transaction and starts at its offset, not at the older one.
+ * 5. @platformatic/kafka 1.35 defaults: a producer started with a transactional id used before is refused
+ *    (PRODUCER_FENCED) and its predecessor's open transaction still commits: a restarted instance cannot
+ *    fence a zombie. Passes while the defect is there; fails once the client is fixed.
+ * 6. The same with `producerId: -1n, producerEpoch: -1` in the options: the successor takes over and the
+ *    predecessor's commit is refused (PRODUCER_FENCED).
  *
  * Prints each outcome and exits 1 when any differs from the expectation above.
  *
@@ -77,6 +82,50 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
     );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * @platformatic/kafka's InitProducerId sends producer id 0 and epoch 0 unless the options give others; the
+ * broker then checks them against the transactional id's current producer, which is another one as soon
+ * as the id was used before: the new producer is refused (PRODUCER_FENCED) and the old one goes on.
+ * Kafka's own clients send -1/-1 ("a new producer"), and so does this when the options say so.
+ */
+async function restartCheck(
+  common: { clientId: string; bootstrapBrokers: string[] },
+  topic: string,
+  transactionalId: string,
+  ids: { producerId?: bigint; producerEpoch?: number },
+): Promise<Check> {
+  const withIds = 'producerId' in ids;
+  const producer = (): Producer => new Producer({ ...common, idempotent: true, transactionalId, ...ids });
+  const predecessor = producer();
+  const successor = producer();
+  try {
+    const open = await predecessor.beginTransaction();
+    await open.send({ messages: [{ topic, value: Buffer.from('predecessor') }] });
+    const takeover = await outcome(async () => {
+      const transaction = await successor.beginTransaction();
+      await transaction.send({ messages: [{ topic, value: Buffer.from('successor') }] });
+      await transaction.commit();
+    });
+    const zombieCommit = await outcome(() => open.commit());
+    return withIds
+      ? {
+          name: '@platformatic/kafka with producerId -1n, producerEpoch -1: a restarted instance fences its predecessor',
+          expected: 'successor accepted; predecessor commit refused: PRODUCER_FENCED',
+          actual: `successor ${takeover}; predecessor commit ${zombieCommit}`,
+          passed: takeover === 'accepted' && zombieCommit.includes('PRODUCER_FENCED'),
+        }
+      : {
+          name: '@platformatic/kafka defaults (InitProducerId with id 0, epoch 0): a restarted instance cannot take over',
+          expected:
+            'successor refused: PRODUCER_FENCED; predecessor commit accepted (the defect the -1 ids avoid)',
+          actual: `successor ${takeover}; predecessor commit ${zombieCommit}`,
+          passed: takeover.includes('PRODUCER_FENCED') && zombieCommit === 'accepted',
+        };
+  } finally {
+    await Promise.allSettled([predecessor.close(), successor.close()]);
+  }
 }
 
 async function main(): Promise<void> {
@@ -234,6 +283,12 @@ async function main(): Promise<void> {
     } finally {
       await waitingAdmin.close();
     }
+
+    // 5-6. A restarted instance (same transactional id) must fence its predecessor, which still has a
+    // transaction open (a zombie), and the predecessor's commit must then be refused.
+    checks.push(await restartCheck(common, topic, `${group}-restart-default`, {}));
+    const minusOne = { producerId: -1n, producerEpoch: -1 };
+    checks.push(await restartCheck(common, topic, `${group}-restart-minus-one`, minusOne));
   } finally {
     await Promise.allSettled([zombie.close(true), other.close(true), producer.close(), plAdmin.close()]);
     await admin

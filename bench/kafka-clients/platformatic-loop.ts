@@ -31,7 +31,15 @@ type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>;
  */
 export async function runPlatformaticLoop(options: LoopOptions): Promise<LoopResult> {
   const common = { clientId: 'bench-platformatic', bootstrapBrokers: [options.broker] };
-  const producer = new Producer({ ...common, idempotent: true, transactionalId: options.transactionalId });
+  // producerId/producerEpoch -1: see fencing-proof.ts (without them a restarted instance cannot take over
+  // its transactional id).
+  const producer = new Producer({
+    ...common,
+    idempotent: true,
+    transactionalId: options.transactionalId,
+    producerId: -1n,
+    producerEpoch: -1,
+  });
   const consumer = new Consumer({
     ...common,
     groupId: options.groupId,
