@@ -1,4 +1,7 @@
-import type { LogRecord, SpanRecord } from '../../processors/records';
+import type { CorrelationLog, CorrelationSpan } from '../../processors/correlate';
 
-/** What the trace correlator folds: a log or a span, keyed upstream by trace_id. */
-export type CorrelationInput = { kind: 'log'; log: LogRecord } | { kind: 'span'; span: SpanRecord };
+/**
+ * What the trace correlator folds: a log or a span, keyed upstream by trace_id. Only the fields the
+ * correlation reads travel (see internal-serdes.ts); a full LogRecord or SpanRecord fits as well.
+ */
+export type CorrelationInput = { kind: 'log'; log: CorrelationLog } | { kind: 'span'; span: CorrelationSpan };

@@ -1,11 +1,12 @@
 import {
-  evaluateLog,
-  flushAlerts,
+  applyFlush,
+  applyLog,
   initialAlertState,
+  type AlertLog,
   type AlertRules,
   type AlertState,
 } from '../../processors/alerts';
-import type { Alert, LogRecord } from '../../processors/records';
+import type { Alert } from '../../processors/records';
 import type { KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../topology';
 
 export const LOG_ALERT_STATE_STORE = 'log-alert-state';
@@ -13,10 +14,13 @@ export const LOG_ALERT_STATE_STORE = 'log-alert-state';
 /**
  * Runs the match and threshold rules over logs keyed by service, so that each service's counters
  * and dedup state live in exactly one task. The state is kept per service in a changelogged store;
- * as stream time advances, `flushAlerts` closes dedup windows and re-emits an alert with its final
+ * as stream time advances, `applyFlush` closes dedup windows and re-emits an alert with its final
  * count (same id, so consumers upsert).
+ *
+ * A service's state is changed in place (applyLog), so a log costs what the rules do, not what the
+ * state holds; putting the same object back marks it changed, and the store serializes it once per commit.
  */
-export class LogAlertRules implements Processor<string, LogRecord, string, Alert> {
+export class LogAlertRules implements Processor<string, AlertLog, string, Alert> {
   private context!: ProcessorContext<string, Alert>;
   private store!: KeyValueStore<string, AlertState>;
 
@@ -31,22 +35,19 @@ export class LogAlertRules implements Processor<string, LogRecord, string, Alert
     context.schedule(this.flushIntervalMs, 'stream-time', (now) => this.flush(now));
   }
 
-  process(record: StreamRecord<string, LogRecord>): void {
-    const transition = evaluateLog(
-      this.rules,
-      this.store.get(record.key) ?? initialAlertState(),
-      record.value,
-    );
-    this.store.put(record.key, transition.state);
-    for (const alert of transition.alerts) this.emit(alert, record.timestamp);
+  process(record: StreamRecord<string, AlertLog>): void {
+    const state = this.store.get(record.key) ?? initialAlertState();
+    const alerts: Alert[] = [];
+    if (applyLog(this.rules, state, record.value, alerts)) this.store.put(record.key, state);
+    for (const alert of alerts) this.emit(alert, record.timestamp);
   }
 
   private flush(streamTime: number): void {
     for (const [service, state] of this.store.entries()) {
-      const transition = flushAlerts(this.rules, state, streamTime);
-      // flushAlerts returns the same state object when nothing closed: skip the changelog write.
-      if (transition.state !== state) this.store.put(service, transition.state);
-      for (const alert of transition.alerts) this.emit(alert, streamTime);
+      const alerts: Alert[] = [];
+      // Nothing closed: no changelog write.
+      if (applyFlush(this.rules, state, alerts, streamTime)) this.store.put(service, state);
+      for (const alert of alerts) this.emit(alert, streamTime);
     }
   }
 

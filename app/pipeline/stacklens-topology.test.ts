@@ -7,6 +7,7 @@ import {
   CollectingSink,
   HEADER,
   jsonSerde,
+  repartitionTopicName,
   stringSerde,
   TopologyTestDriver,
   type Serde,
@@ -181,6 +182,33 @@ describe('StackLens topology', () => {
     expect(dlq[0]!.headers[HEADER.sourceTopic]).toBe('otel-logs');
     expect(dlq[0]!.headers[HEADER.error]).toMatch(/json/i);
     expect(written(p.sinks.logs)).toHaveLength(scenario.logs.length);
+    p.driver.close();
+  });
+
+  it('dead-letters a repartition record in a format it cannot read (the JSON of older versions) and goes on', () => {
+    const p = pipeline();
+    const key = Buffer.from('4bf92f3577b34da6a3ce929d0e0e4736');
+    for (const name of ['logs-by-trace', 'spans-by-trace', 'logs-by-service']) {
+      p.driver.pipeRaw({
+        topic: repartitionTopicName('sl', name),
+        key,
+        value: Buffer.from(JSON.stringify({ kind: 'log', log: {} })),
+        timestamp: startMs,
+      });
+    }
+    pipeScenario(p);
+    const dlq = p.driver.produced(p.driver.dlqTopic);
+    expect(dlq.map((r) => r.headers[HEADER.sourceTopic])).toEqual([
+      'sl-logs-by-trace-repartition',
+      'sl-spans-by-trace-repartition',
+      'sl-logs-by-service-repartition',
+    ]);
+    for (const record of dlq) {
+      expect(record.headers[HEADER.errorType]).toBe('DeserializationError');
+      expect(record.headers[HEADER.error]).toMatch(/internal format version 123 \(JSON/);
+    }
+    advanceStreamTime(p, startMs + 10 * WINDOW_MS);
+    expect(latestCorrelations(p.sinks.correlations).size).toBeGreaterThan(0);
     p.driver.close();
   });
 

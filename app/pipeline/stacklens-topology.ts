@@ -1,5 +1,11 @@
 import { map, type OperatorFunction } from 'rxjs';
-import { evaluateCorrelation, initialAlertState, type AlertRules } from '../../processors/alerts';
+import {
+  alertLogProjection,
+  evaluateCorrelation,
+  initialAlertState,
+  type AlertRules,
+} from '../../processors/alerts';
+import { toCorrelationLog, toCorrelationSpan } from '../../processors/correlate';
 import type { RecordError } from '../../processors/errors';
 import type { RecordPipeline } from '../../processors/pipeline';
 import type { Alert, Correlation, LogRecord, SpanRecord } from '../../processors/records';
@@ -16,8 +22,14 @@ import {
   type Topology,
 } from '../../topology';
 import type { CorrelationInput } from './correlation-input';
+import { alertLogSerde, correlationLogSerde, correlationSpanSerde } from './internal-serdes';
 import { LOG_ALERT_STATE_STORE, LogAlertRules } from './log-alerts';
-import { correlationCheckIntervalMs, TRACE_CORRELATIONS_STORE, TraceCorrelator } from './trace-correlator';
+import {
+  correlationCheckIntervalMs,
+  TRACE_CORRELATIONS_STORE,
+  traceCorrelationsStoreSpec,
+  TraceCorrelator,
+} from './trace-correlator';
 
 export interface StackLensTopics {
   logs: string;
@@ -109,13 +121,15 @@ export function buildStackLensTopology(options: StackLensTopologyOptions): Topol
   const spansByTrace = spans.selectKey('spans-key-by-trace', (r) => r.value.trace_id);
   spansByTrace.toSink('spans-to-clickhouse', sinks.spans);
 
-  // Log rules: per service, so each service's counters live in one task.
+  // Log rules: per service, so each service's counters live in one task. The repartition topics carry
+  // only what the sub-topology reading them uses, in a compact binary form (internal-serdes.ts).
   builder.addStateStore(
     keyValueStoreSpec(LOG_ALERT_STATE_STORE, { keySerde: stringSerde(), maxEntries: 10_000 }),
   );
   const logAlerts = logs
     .selectKey('logs-key-by-service', (r) => r.value.service)
-    .repartition('logs-by-service', { keySerde: stringSerde() })
+    .mapValues('logs-for-alert-rules', alertLogProjection(options.alertRules))
+    .repartition('logs-by-service', { keySerde: stringSerde(), valueSerde: alertLogSerde() })
     .process<string, Alert>('log-alert-rules', () => new LogAlertRules(options.alertRules, 10_000), {
       stores: [LOG_ALERT_STATE_STORE],
     });
@@ -124,18 +138,15 @@ export function buildStackLensTopology(options: StackLensTopologyOptions): Topol
   // The windowed join of logs and spans by trace_id.
   const logInputs = logsByTrace
     .filter('logs-with-trace', (r) => r.value.trace_id !== '')
-    .mapValues<CorrelationInput>('logs-as-correlation-input', (log) => ({ kind: 'log', log }))
-    .repartition('logs-by-trace', { keySerde: stringSerde() });
+    .mapValues('logs-for-correlation', (log) => toCorrelationLog(log))
+    .repartition('logs-by-trace', { keySerde: stringSerde(), valueSerde: correlationLogSerde() })
+    .mapValues<CorrelationInput>('logs-as-correlation-input', (log) => ({ kind: 'log', log }));
   const spanInputs = spansByTrace
     .filter('spans-with-trace', (r) => r.value.trace_id !== '')
-    .mapValues<CorrelationInput>('spans-as-correlation-input', (span) => ({ kind: 'span', span }))
-    .repartition('spans-by-trace', { keySerde: stringSerde() });
-  builder.addStateStore(
-    keyValueStoreSpec(TRACE_CORRELATIONS_STORE, {
-      keySerde: stringSerde(),
-      maxEntries: options.maxOpenTraces ?? 200_000,
-    }),
-  );
+    .mapValues('spans-for-correlation', (span) => toCorrelationSpan(span))
+    .repartition('spans-by-trace', { keySerde: stringSerde(), valueSerde: correlationSpanSerde() })
+    .mapValues<CorrelationInput>('spans-as-correlation-input', (span) => ({ kind: 'span', span }));
+  builder.addStateStore(traceCorrelationsStoreSpec(options.maxOpenTraces ?? 200_000));
   const { windowMs, graceMs, retentionMs } = options.correlation;
   const correlations = logInputs.merge('correlation-inputs', spanInputs).process<string, Correlation>(
     'correlate-traces',

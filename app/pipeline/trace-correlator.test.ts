@@ -1,15 +1,15 @@
 import type { Correlation } from '../../processors/records';
-import {
-  CollectingSink,
-  jsonSerde,
-  keyValueStoreSpec,
-  stringSerde,
-  TopologyBuilder,
-  TopologyTestDriver,
-} from '../../topology';
+import { CollectingSink, jsonSerde, stringSerde, TopologyBuilder, TopologyTestDriver } from '../../topology';
 import { sampleLog, sampleSpan } from '../../test/support/otlp-fixtures';
 import type { CorrelationInput } from './correlation-input';
-import { MAX_TRACKED_SPAN_IDS, TRACE_CORRELATIONS_STORE, TraceCorrelator } from './trace-correlator';
+import {
+  MAX_TRACKED_SPAN_IDS,
+  TRACE_CORRELATIONS_STORE,
+  traceCorrelationsStoreSpec,
+  TraceCorrelator,
+  traceStateSerde,
+  type TraceState,
+} from './trace-correlator';
 
 const WINDOW_MS = 2_000;
 const GRACE_MS = 1_000;
@@ -18,7 +18,7 @@ const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
 function correlator() {
   const sink = new CollectingSink<string, Correlation>('stacklens_correlations');
   const builder = new TopologyBuilder();
-  builder.addStateStore(keyValueStoreSpec(TRACE_CORRELATIONS_STORE, { keySerde: stringSerde() }));
+  builder.addStateStore(traceCorrelationsStoreSpec(10_000));
   builder
     .stream<string, CorrelationInput>('inputs', 'inputs', {
       keySerde: stringSerde(),
@@ -42,7 +42,8 @@ function correlator() {
     valueSerde: jsonSerde<CorrelationInput>(),
   });
   const latest = () => sink.buffered.map((w) => w.record.value).at(-1);
-  return { driver, input, sink, latest };
+  const state = () => driver.keyValueStore<string, TraceState>(TRACE_CORRELATIONS_STORE).get(traceId);
+  return { driver, input, sink, latest, state };
 }
 
 const span = (spanId: string, startMs: number, trace = traceId) =>
@@ -88,6 +89,66 @@ describe('TraceCorrelator', () => {
     c.input.pipe(traceId, { kind: 'span', span: span(last, t0) }, t0);
     c.input.pipe('0af7651916cd43dd8448eb211c80319c', later(t0 + 60_000), t0 + 60_000);
     expect(c.latest()).toMatchObject({ trace_id: traceId, span_count: many + 1 });
+    c.driver.close();
+  });
+
+  it('changes a trace in place: no record copies what the trace already holds', () => {
+    const c = correlator();
+    const log = (i: number): CorrelationInput => ({
+      kind: 'log',
+      log: sampleLog({ trace_id: traceId, id: `otel-logs:0:${String(i).padStart(6, '0')}:0` }),
+    });
+    c.input.pipe(traceId, log(0), t0);
+    const first = c.state()!;
+    const { correlation } = first;
+    const { log_ids: logIds, services } = correlation;
+    const { spanIds } = first;
+    // Well past both bounds (span ids remembered, log ids kept), in an order that inserts mid-list.
+    for (let i = 1; i <= 1_050; i++) {
+      c.input.pipe(traceId, log(i % 2 === 0 ? i : 2_000 - i), t0 + 1);
+      c.input.pipe(traceId, { kind: 'span', span: span(i.toString(16).padStart(16, '0'), t0) }, t0 + 1);
+      const now = c.state()!;
+      expect(now).toBe(first);
+      expect(now.correlation).toBe(correlation);
+      expect(now.correlation.log_ids).toBe(logIds);
+      expect(now.correlation.services).toBe(services);
+      expect(now.spanIds).toBe(spanIds);
+    }
+    expect(correlation).toMatchObject({ span_count: 1_050, log_count: 1_051, version: 2_101 });
+    expect(logIds).toHaveLength(1_000);
+    expect(logIds).toEqual([...logIds].sort());
+    expect(spanIds.size).toBe(MAX_TRACKED_SPAN_IDS);
+    c.driver.close();
+  });
+
+  it('emits copies: an emitted correlation stays the version it was when the trace changes on', () => {
+    const c = correlator();
+    c.input.pipe(traceId, { kind: 'span', span: span('00000000000000a1', t0) }, t0);
+    c.input.pipe('0af7651916cd43dd8448eb211c80319c', later(t0 + 60_000), t0 + 60_000);
+    const emitted = c.latest()!;
+    expect(emitted).toMatchObject({ trace_id: traceId, span_count: 1, version: 1 });
+    c.input.pipe(traceId, { kind: 'span', span: span('00000000000000a2', t0 + 1) }, t0 + 60_001);
+    expect(c.latest()).toMatchObject({ trace_id: traceId, span_count: 2, version: 2 });
+    expect(emitted).toMatchObject({ span_count: 1, version: 1 });
+    expect(emitted).not.toBe(c.state()!.correlation);
+    c.driver.close();
+  });
+
+  it('writes its state as JSON with the span ids in arrival order, and reads states written before', () => {
+    const c = correlator();
+    for (const id of ['00000000000000c2', '00000000000000c1'])
+      c.input.pipe(traceId, { kind: 'span', span: span(id, t0) }, t0);
+    const serde = traceStateSerde();
+    const bytes = serde.serialize(c.state()!)!;
+    const stored = JSON.parse(bytes.toString()) as { spanIds: string[] };
+    expect(stored.spanIds).toEqual(['00000000000000c2', '00000000000000c1']);
+    const restored = serde.deserialize(bytes);
+    expect(restored).toEqual(c.state());
+    expect(serde.serialize(restored)).toEqual(bytes);
+    // A state from before span ids were remembered.
+    const { spanIds: _dropped, ...legacy } = stored;
+    expect(serde.deserialize(Buffer.from(JSON.stringify(legacy))).spanIds).toEqual(new Set());
+    expect(() => serde.deserialize(Buffer.from('42'))).toThrow(/must be a JSON object/);
     c.driver.close();
   });
 });

@@ -1,7 +1,14 @@
-import { addLog, addSpan, emptyCorrelation } from '../../processors/correlate';
+import { copyCorrelation, emptyCorrelation, foldLog, foldSpan } from '../../processors/correlate';
 import type { Correlation } from '../../processors/records';
-import { jsonSerde } from '../../topology';
-import type { KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../topology';
+import { DeserializationError, jsonSerde, keyValueStoreSpec, stringSerde } from '../../topology';
+import type {
+  KeyValueStore,
+  Processor,
+  ProcessorContext,
+  Serde,
+  StoreSpec,
+  StreamRecord,
+} from '../../topology';
 import type { CorrelationInput } from './correlation-input';
 
 export const TRACE_CORRELATIONS_STORE = 'trace-correlations';
@@ -32,13 +39,55 @@ export interface TraceCorrelatorOptions {
  */
 export const MAX_TRACKED_SPAN_IDS = 1_000;
 
-/** Per trace: the correlation so far, the latest event time seen, and the version last emitted. */
-interface TraceState {
+/**
+ * Per trace: the correlation so far, the latest event time seen, and the version last emitted. The
+ * correlator changes it in place for every record of the trace (the store serializes it once per
+ * commit), so a record costs the same whether the trace holds ten records or a thousand.
+ */
+export interface TraceState {
   correlation: Correlation;
   lastEventMs: number;
   emittedVersion: number;
-  /** Ids of the spans counted so far (at most MAX_TRACKED_SPAN_IDS); absent in states written before. */
+  /** Ids of the spans counted so far (at most MAX_TRACKED_SPAN_IDS), in the order they came. */
+  spanIds: Set<string>;
+}
+
+/** The JSON form of a TraceState in the store's changelog (spanIds absent in states written before it). */
+interface StoredTraceState {
+  correlation: Correlation;
+  lastEventMs: number;
+  emittedVersion: number;
   spanIds?: string[];
+}
+
+/** JSON, with the span id set as an array in arrival order (deterministic for a given input order). */
+export function traceStateSerde(): Serde<TraceState> {
+  const json = jsonSerde<StoredTraceState>();
+  return {
+    serialize: (state) =>
+      json.serialize({
+        correlation: state.correlation,
+        lastEventMs: state.lastEventMs,
+        emittedVersion: state.emittedVersion,
+        spanIds: [...state.spanIds],
+      }),
+    deserialize: (data) => {
+      const stored = json.deserialize(data);
+      if (stored === null || typeof stored !== 'object' || typeof stored.correlation !== 'object') {
+        throw new DeserializationError('a trace correlation state must be a JSON object with a correlation');
+      }
+      return { ...stored, spanIds: new Set(stored.spanIds ?? []) };
+    },
+  };
+}
+
+/** The correlator's store: one TraceState per open trace, keyed by trace id. */
+export function traceCorrelationsStoreSpec(maxEntries: number): StoreSpec {
+  return keyValueStoreSpec<string, TraceState>(TRACE_CORRELATIONS_STORE, {
+    keySerde: stringSerde(),
+    valueSerde: traceStateSerde(),
+    maxEntries,
+  });
 }
 
 /**
@@ -90,33 +139,31 @@ export class TraceCorrelator implements Processor<string, CorrelationInput, stri
       });
       return;
     }
-    const state = existing ?? {
+    const state: TraceState = existing ?? {
       correlation: emptyCorrelation(record.key),
       lastEventMs: record.timestamp,
       emittedVersion: 0,
+      spanIds: new Set(),
     };
     const input = record.value;
-    const spanIds = state.spanIds ?? [];
     // Input replayed after its correlation was stored (offsets reset, an at-least-once retry) brings
-    // the same spans again: counted once, a replay changes nothing.
-    if (input.kind === 'span' && spanIds.includes(input.span.span_id)) return;
-    const correlation =
-      input.kind === 'log' ? addLog(state.correlation, input.log) : addSpan(state.correlation, input.span);
-    const next: TraceState = {
-      correlation,
-      lastEventMs: Math.max(state.lastEventMs, record.timestamp),
-      emittedVersion: state.emittedVersion,
-      spanIds:
-        input.kind === 'span' && spanIds.length < MAX_TRACKED_SPAN_IDS
-          ? [...spanIds, input.span.span_id]
-          : spanIds,
-    };
+    // the same records again: counted once, a replay changes nothing (foldLog skips a log id it holds).
+    if (input.kind === 'span') {
+      if (state.spanIds.has(input.span.span_id)) return;
+      foldSpan(state.correlation, input.span);
+      if (state.spanIds.size < MAX_TRACKED_SPAN_IDS) state.spanIds.add(input.span.span_id);
+    } else if (!foldLog(state.correlation, input.log)) {
+      return;
+    }
+    state.lastEventMs = Math.max(state.lastEventMs, record.timestamp);
+    const { correlation } = state;
     if (state.emittedVersion > 0 && correlation.version > state.emittedVersion) {
       // Already emitted once: a late arrival updates the materialized correlation right away.
       this.emit(record.key, correlation, record.timestamp);
-      next.emittedVersion = correlation.version;
+      state.emittedVersion = correlation.version;
     }
-    this.store.put(record.key, next);
+    // The same object again: this marks the trace changed, to be serialized once at the next commit.
+    this.store.put(record.key, state);
   }
 
   private emitClosed(streamTime: number): void {
@@ -125,15 +172,21 @@ export class TraceCorrelator implements Processor<string, CorrelationInput, stri
       const closesAt = state.lastEventMs + windowMs + graceMs;
       if (state.emittedVersion < state.correlation.version && streamTime >= closesAt) {
         this.emit(traceId, state.correlation, closesAt);
-        this.store.put(traceId, { ...state, emittedVersion: state.correlation.version });
+        state.emittedVersion = state.correlation.version;
+        this.store.put(traceId, state);
       } else if (state.emittedVersion === state.correlation.version && streamTime >= closesAt + retentionMs) {
         this.store.delete(traceId);
       }
     }
   }
 
+  /**
+   * Forwards a copy: the stored correlation goes on changing in place, and what was emitted (held by a
+   * sink until its flush, for instance) must stay the version it was.
+   */
   private emit(traceId: string, correlation: Correlation, timestamp: number): void {
     const position = this.context.position();
-    this.context.forward({ key: traceId, value: correlation, timestamp, headers: {}, ...position });
+    const value = copyCorrelation(correlation);
+    this.context.forward({ key: traceId, value, timestamp, headers: {}, ...position });
   }
 }

@@ -14,9 +14,16 @@ import {
 } from './rules';
 
 /**
- * Alert evaluation as pure state transitions: (rules, state, record) → { state, alerts }. The state is plain
- * JSON, so the runtime can keep it in a state store; inputs are never mutated, and when neither the
- * tables nor the watermark change the same state object is returned (cheap to detect "nothing to store").
+ * Alert evaluation as state transitions: (rules, state, record) → { state, alerts }. The state is plain
+ * JSON, so the runtime can keep it in a state store. Two forms:
+ * - `evaluateLog` / `evaluateCorrelation` / `flushAlerts` are pure: inputs are never mutated, and when
+ *   neither the tables nor the watermark change the same state object is returned;
+ * - `applyLog` / `applyFlush` change a state in place and say whether they changed it. A per-service state
+ *   holds a table entry per alert and per threshold group, so copying its tables for every log (what the
+ *   pure form does) would make each log cost as much as the state is large; in place, a log costs the same
+ *   whatever the state holds. The pipeline's log alert processor keeps its states in a store and uses these.
+ * In place, the tables' slots are replaced, never the entries or alerts in them: an alert already emitted
+ * or a shallow copy of the state is never changed behind its holder's back.
  *
  * Dedup: an alert is identified by (rule, dedup key, cooldown window), windows aligned on event time.
  * The first occurrence emits the alert at once (count 1); later occurrences in the same window only
@@ -26,7 +33,10 @@ import {
  * time, so a replay produces identical alerts.
  */
 
-/** Dedup entries kept at most; beyond this the oldest windows are dropped (their final update is lost). */
+/**
+ * Dedup entries kept at most; beyond this the oldest windows are dropped (their final update is lost), a
+ * tenth of the bound at a time so that the sort this takes is paid once per thousand new alerts.
+ */
 export const MAX_DEDUP_ENTRIES = 10_000;
 /** Related log ids kept per alert. */
 export const MAX_RELATED_LOGS = 20;
@@ -54,6 +64,28 @@ export interface AlertTransition {
   state: AlertState;
   alerts: Alert[];
 }
+
+/** The fields of a log that the log rules read (the pipeline's internal topic carries only these). */
+export type AlertLog = Pick<
+  LogRecord,
+  | 'id'
+  | 'time_ms'
+  | 'severity_number'
+  | 'severity_text'
+  | 'body'
+  | 'service'
+  | 'env'
+  | 'error_code'
+  | 'trace_id'
+  | 'workflow_id'
+  | 'circuit_id'
+  | 'product_id'
+  | 'resource_id'
+  | 'resource_type_id'
+  | 'request_id'
+  | 'log_attributes'
+  | 'resource_attributes'
+>;
 
 export function initialAlertState(): AlertState {
   return { watermark_ms: 0, dedup: {}, windows: {} };
@@ -87,7 +119,7 @@ function matchesCode(codes: ReadonlySet<string>, code: string): boolean {
   return code !== '' && (codes.has(code) || codes.has('*'));
 }
 
-export function matchesLogFilter(filter: CompiledLogFilter, log: LogRecord): boolean {
+export function matchesLogFilter(filter: CompiledLogFilter, log: AlertLog): boolean {
   if (filter.levels !== undefined || filter.minLevel !== undefined) {
     const level = levelOf(log.severity_number);
     if (filter.levels !== undefined && !filter.levels.has(level)) return false;
@@ -177,18 +209,39 @@ function mergeRelated(existing: readonly string[], added: readonly string[]): st
   return out;
 }
 
-/** Drops the oldest-window entries beyond MAX_DEDUP_ENTRIES. */
-function boundDedup(dedup: Record<string, DedupEntry>): Record<string, DedupEntry> {
-  const ids = Object.keys(dedup);
-  if (ids.length <= MAX_DEDUP_ENTRIES) return dedup;
-  ids.sort((a, b) => dedup[a]!.window_end_ms - dedup[b]!.window_end_ms || (a < b ? -1 : 1));
-  const kept: Record<string, DedupEntry> = {};
-  for (const id of ids.slice(ids.length - MAX_DEDUP_ENTRIES)) kept[id] = dedup[id]!;
-  return kept;
+/**
+ * Entry counts of dedup tables, by table object: counting a table's keys costs as much as the table is
+ * large, so it is done once per table object (e.g. after a restore) and then kept up to date by the
+ * in-place functions below, the only ones that add or delete entries. Not part of the state's JSON.
+ */
+const dedupSizes = new WeakMap<Record<string, DedupEntry>, number>();
+
+function dedupSize(dedup: Record<string, DedupEntry>): number {
+  let size = dedupSizes.get(dedup);
+  if (size === undefined) {
+    size = Object.keys(dedup).length;
+    dedupSizes.set(dedup, size);
+  }
+  return size;
 }
 
-/** Applies one occurrence to the dedup table: a new alert, a count increase, or nothing. */
-function occur(state: AlertState, o: Occurrence, alerts: Alert[]): AlertState {
+function deleteDedupEntry(dedup: Record<string, DedupEntry>, id: string): void {
+  const size = dedupSize(dedup);
+  delete dedup[id];
+  dedupSizes.set(dedup, size - 1);
+}
+
+/** Beyond MAX_DEDUP_ENTRIES, drops the oldest-window entries down to nine tenths of the bound. */
+function boundDedup(dedup: Record<string, DedupEntry>): void {
+  if (dedupSize(dedup) <= MAX_DEDUP_ENTRIES) return;
+  const ids = Object.keys(dedup);
+  ids.sort((a, b) => dedup[a]!.window_end_ms - dedup[b]!.window_end_ms || (a < b ? -1 : 1));
+  for (const id of ids.slice(0, ids.length - MAX_DEDUP_ENTRIES + MAX_DEDUP_ENTRIES / 10)) delete dedup[id];
+  dedupSizes.set(dedup, Object.keys(dedup).length);
+}
+
+/** Applies one occurrence to the dedup table in place: a new alert, a count increase, or nothing. */
+function occur(state: AlertState, o: Occurrence, alerts: Alert[]): boolean {
   const tracesKeyed = o.rule.dedupBy.includes('trace_id');
   // A trace-keyed alert is about that trace, whatever the time: its window is the trace itself.
   const windowStartMs = tracesKeyed ? 0 : Math.floor(o.timeMs / o.rule.cooldownMs) * o.rule.cooldownMs;
@@ -198,23 +251,79 @@ function occur(state: AlertState, o: Occurrence, alerts: Alert[]): AlertState {
     const alert = buildAlert(o, id, tracesKeyed ? o.timeMs : windowStartMs);
     alerts.push(alert);
     const windowEnd = tracesKeyed ? o.timeMs + o.rule.cooldownMs : windowStartMs + o.rule.cooldownMs;
-    const dedup = boundDedup({ ...state.dedup, [id]: { alert, emitted_count: 1, window_end_ms: windowEnd } });
-    return { ...state, dedup };
+    const size = dedupSize(state.dedup);
+    state.dedup[id] = { alert, emitted_count: 1, window_end_ms: windowEnd };
+    dedupSizes.set(state.dedup, size + 1);
+    boundDedup(state.dedup);
+    return true;
   }
-  if (!o.distinctFrom(entry)) return state;
+  if (!o.distinctFrom(entry)) return false;
   const alert: Alert = {
     ...entry.alert,
     count: entry.alert.count + 1,
     related_logs: mergeRelated(entry.alert.related_logs, o.logIds),
   };
-  return { ...state, dedup: { ...state.dedup, [id]: { ...entry, alert } } };
+  state.dedup[id] = { ...entry, alert };
+  return true;
 }
 
-function withWatermark(state: AlertState, timeMs: number): AlertState {
-  return timeMs > state.watermark_ms ? { ...state, watermark_ms: timeMs } : state;
+/** Moves the watermark up to `timeMs` in place. */
+function advanceWatermark(state: AlertState, timeMs: number): boolean {
+  if (timeMs <= state.watermark_ms) return false;
+  state.watermark_ms = timeMs;
+  return true;
 }
 
-function logContext(log: LogRecord): Record<string, string | number> {
+/** A copy whose tables can be changed in place without changing `state` (entries are shared, never changed). */
+function copyState(state: AlertState): AlertState {
+  return { watermark_ms: state.watermark_ms, dedup: { ...state.dedup }, windows: { ...state.windows } };
+}
+
+/** Characters of a log's body an alert's {body} placeholder shows (longer bodies end with "…"). */
+const CONTEXT_BODY_CHARS = 200;
+
+/**
+ * A function reducing a log to what `rules` read of it: the attributes only under the keys their filters
+ * name, the body whole only when a filter matches on it (else its first CONTEXT_BODY_CHARS + 1 characters,
+ * which is all the {body} placeholder needs to render the same). Applying the rules to the reduced log
+ * gives the same state and alerts as applying them to the log.
+ */
+export function alertLogProjection(rules: AlertRules): (log: AlertLog) => AlertLog {
+  const filters = rules.logRules.flatMap((rule) =>
+    rule.type === 'threshold' ? [rule.when, rule.scope] : [rule.when],
+  );
+  const keys = [...new Set(filters.flatMap((filter) => filter.attributes.map(([key]) => key)))];
+  const wholeBody = filters.some((filter) => filter.body !== undefined);
+  const pick = (attributes: Record<string, string>): Record<string, string> => {
+    const picked: Record<string, string> = {};
+    for (const key of keys) if (Object.hasOwn(attributes, key)) picked[key] = attributes[key]!;
+    return picked;
+  };
+  return (log) => ({
+    id: log.id,
+    time_ms: log.time_ms,
+    severity_number: log.severity_number,
+    severity_text: log.severity_text,
+    body:
+      wholeBody || log.body.length <= CONTEXT_BODY_CHARS
+        ? log.body
+        : log.body.slice(0, CONTEXT_BODY_CHARS + 1),
+    service: log.service,
+    env: log.env,
+    error_code: log.error_code,
+    trace_id: log.trace_id,
+    workflow_id: log.workflow_id,
+    circuit_id: log.circuit_id,
+    product_id: log.product_id,
+    resource_id: log.resource_id,
+    resource_type_id: log.resource_type_id,
+    request_id: log.request_id,
+    log_attributes: pick(log.log_attributes),
+    resource_attributes: pick(log.resource_attributes),
+  });
+}
+
+function logContext(log: AlertLog): Record<string, string | number> {
   return {
     service: log.service,
     env: log.env,
@@ -227,11 +336,11 @@ function logContext(log: LogRecord): Record<string, string | number> {
     resource_type_id: log.resource_type_id,
     request_id: log.request_id,
     level: log.severity_text,
-    body: log.body.length > 200 ? `${log.body.slice(0, 200)}…` : log.body,
+    body: log.body.length > CONTEXT_BODY_CHARS ? `${log.body.slice(0, CONTEXT_BODY_CHARS)}…` : log.body,
   };
 }
 
-function logOccurrence(rule: AlertRule, log: LogRecord, extra: Record<string, string | number>): Occurrence {
+function logOccurrence(rule: AlertRule, log: AlertLog, extra: Record<string, string | number>): Occurrence {
   return {
     rule,
     key: keyOf(rule.dedupBy, log),
@@ -298,20 +407,22 @@ function formatValue(rule: ThresholdRule, value: number): string {
   return String(value);
 }
 
-function applyThreshold(rule: ThresholdRule, state: AlertState, log: LogRecord, alerts: Alert[]): AlertState {
-  if (!matchesLogFilter(rule.scope, log)) return state;
+/** Counts the log in its threshold window (in place) and raises the alert when the metric is over. */
+function applyThreshold(rule: ThresholdRule, state: AlertState, log: AlertLog, alerts: Alert[]): boolean {
+  if (!matchesLogFilter(rule.scope, log)) return false;
   // Records too late for the window are ignored rather than reopening old buckets.
-  if (log.time_ms < state.watermark_ms - rule.windowMs) return state;
+  if (log.time_ms < state.watermark_ms - rule.windowMs) return false;
   const hit = matchesLogFilter(rule.when, log);
   const group = keyOf(rule.groupBy, log);
   const windowKey = `${rule.id}\u0000${group}`;
+  // A new bucket list (at most windowMs / bucketMs long) in the table's slot: the cost is the rule's, not the state's.
   const buckets = addToBuckets(rule, state.windows[windowKey], log.time_ms, hit);
-  let next: AlertState = { ...state, windows: { ...state.windows, [windowKey]: buckets } };
-  if (!hit) return next;
+  state.windows[windowKey] = buckets;
+  if (!hit) return true;
   const { value, hits, total } = thresholdValue(rule, buckets);
-  if (total < rule.minTotal || !(value > rule.above)) return next;
-  next = occur(
-    next,
+  if (total < rule.minTotal || !(value > rule.above)) return true;
+  occur(
+    state,
     logOccurrence(rule, log, {
       value: formatValue(rule, value),
       hits,
@@ -320,28 +431,39 @@ function applyThreshold(rule: ThresholdRule, state: AlertState, log: LogRecord, 
     }),
     alerts,
   );
-  return next;
+  return true;
 }
 
-/** Evaluates the log rules (match and threshold) against one log. */
-export function evaluateLog(rules: AlertRules, state: AlertState, log: LogRecord): AlertTransition {
-  const alerts: Alert[] = [];
-  let next = state;
+/**
+ * Applies the log rules (match and threshold) to one log, changing `state` in place; the alerts raised are
+ * appended to `alerts`. The work depends on the rules, not on what the state holds.
+ * @returns whether the state changed
+ */
+export function applyLog(rules: AlertRules, state: AlertState, log: AlertLog, alerts: Alert[]): boolean {
+  let changed = false;
   for (const rule of rules.logRules) {
     if (rule.type === 'match') {
-      if (matchesLogFilter(rule.when, log))
-        next = occur(next, logOccurrence(rule as MatchRule, log, {}), alerts);
-    } else {
-      next = applyThreshold(rule, next, log, alerts);
+      if (matchesLogFilter(rule.when, log) && occur(state, logOccurrence(rule as MatchRule, log, {}), alerts))
+        changed = true;
+    } else if (applyThreshold(rule, state, log, alerts)) {
+      changed = true;
     }
   }
-  return { state: withWatermark(next, log.time_ms), alerts };
+  return advanceWatermark(state, log.time_ms) || changed;
+}
+
+/** Evaluates the log rules (match and threshold) against one log (pure: `state` is not changed). */
+export function evaluateLog(rules: AlertRules, state: AlertState, log: AlertLog): AlertTransition {
+  const alerts: Alert[] = [];
+  const next = copyState(state);
+  return { state: applyLog(rules, next, log, alerts) ? next : state, alerts };
 }
 
 /** Evaluates the trace rules against one (possibly partial) correlation. */
 export function evaluateCorrelation(rules: AlertRules, state: AlertState, c: Correlation): AlertTransition {
   const alerts: Alert[] = [];
-  let next = state;
+  const next = copyState(state);
+  let changed = false;
   const endMs = c.start_ms + c.duration_ms;
   const source: KeySource = {
     service: c.root_service,
@@ -356,7 +478,7 @@ export function evaluateCorrelation(rules: AlertRules, state: AlertState, c: Cor
   };
   for (const rule of rules.traceRules) {
     if (!matchesTraceRule(rule, c)) continue;
-    next = occur(
+    const occurred = occur(
       next,
       {
         rule,
@@ -381,36 +503,48 @@ export function evaluateCorrelation(rules: AlertRules, state: AlertState, c: Cor
       },
       alerts,
     );
+    if (occurred) changed = true;
   }
-  return { state: withWatermark(next, endMs), alerts };
+  changed = advanceWatermark(next, endMs) || changed;
+  return { state: changed ? next : state, alerts };
 }
 
 /**
- * Closes the dedup windows that ended at or before `watermarkMs` (default: the state's watermark):
- * alerts whose count grew since they were emitted are emitted again with the final count; the entries and
- * threshold buckets that fell out of every window are dropped.
+ * Closes, in place, the dedup windows that ended at or before `watermarkMs` (default: the state's
+ * watermark): alerts whose count grew since they were emitted are appended to `alerts`, to be emitted again
+ * with the final count; the entries and threshold buckets that fell out of every window are dropped.
+ * @returns whether the state changed
  */
+export function applyFlush(
+  rules: AlertRules,
+  state: AlertState,
+  alerts: Alert[],
+  watermarkMs = state.watermark_ms,
+): boolean {
+  let changed = false;
+  for (const [id, entry] of Object.entries(state.dedup)) {
+    if (entry.window_end_ms > watermarkMs) continue;
+    if (entry.alert.count > entry.emitted_count) alerts.push(entry.alert);
+    deleteDedupEntry(state.dedup, id);
+    changed = true;
+  }
+  for (const [key, buckets] of Object.entries(state.windows)) {
+    const rule = rules.byId.get(key.slice(0, key.indexOf('\u0000')));
+    const newest = buckets[buckets.length - 1]?.[0] ?? 0;
+    if (rule?.type === 'threshold' && newest + rule.bucketMs > watermarkMs - rule.windowMs) continue;
+    delete state.windows[key];
+    changed = true;
+  }
+  return changed;
+}
+
+/** What applyFlush does, without changing `state` (the same state object is returned when nothing closed). */
 export function flushAlerts(
   rules: AlertRules,
   state: AlertState,
   watermarkMs = state.watermark_ms,
 ): AlertTransition {
   const alerts: Alert[] = [];
-  let dedup: Record<string, DedupEntry> | undefined;
-  for (const [id, entry] of Object.entries(state.dedup)) {
-    if (entry.window_end_ms > watermarkMs) continue;
-    if (entry.alert.count > entry.emitted_count) alerts.push(entry.alert);
-    dedup ??= { ...state.dedup };
-    delete dedup[id];
-  }
-  let windows: Record<string, ThresholdBuckets> | undefined;
-  for (const [key, buckets] of Object.entries(state.windows)) {
-    const rule = rules.byId.get(key.slice(0, key.indexOf('\u0000')));
-    const newest = buckets[buckets.length - 1]?.[0] ?? 0;
-    if (rule?.type === 'threshold' && newest + rule.bucketMs > watermarkMs - rule.windowMs) continue;
-    windows ??= { ...state.windows };
-    delete windows[key];
-  }
-  if (dedup === undefined && windows === undefined) return { state, alerts };
-  return { state: { ...state, dedup: dedup ?? state.dedup, windows: windows ?? state.windows }, alerts };
+  const next = copyState(state);
+  return { state: applyFlush(rules, next, alerts, watermarkMs) ? next : state, alerts };
 }

@@ -1,5 +1,8 @@
 export {
   alertId,
+  alertLogProjection,
+  applyFlush,
+  applyLog,
   evaluateCorrelation,
   evaluateLog,
   flushAlerts,
@@ -9,6 +12,6 @@ export {
   MAX_DEDUP_ENTRIES,
   MAX_RELATED_LOGS,
 } from './engine';
-export type { AlertState, AlertTransition, DedupEntry, ThresholdBuckets } from './engine';
+export type { AlertLog, AlertState, AlertTransition, DedupEntry, ThresholdBuckets } from './engine';
 export { AlertRulesFileSchema, parseAlertRules, parseAlertRulesText } from './rules';
 export type { AlertRule, AlertRules, AlertRulesFile, MatchRule, ThresholdRule, TraceRule } from './rules';

@@ -1,1 +1,12 @@
-export { addLog, addSpan, emptyCorrelation, mergeCorrelations } from './correlation';
+export {
+  addLog,
+  addSpan,
+  copyCorrelation,
+  emptyCorrelation,
+  foldLog,
+  foldSpan,
+  mergeCorrelations,
+  toCorrelationLog,
+  toCorrelationSpan,
+} from './correlation';
+export type { CorrelationLog, CorrelationSpan, CorrelationSpanEvent } from './correlation';
