@@ -53,7 +53,9 @@ async function produceOrFail(deps: IngestRouteDeps, topic: string, messages: Ing
         `the broker refused a message of this request as too large (over ${topic}'s max.message.bytes)`,
       );
     }
-    deps.logger.warn({ topic, err: (error as Error).message }, 'ingest produce failed');
+    // `definite: false` (a commit with no answer) is the one 503 after which the request may be stored.
+    const definite = error instanceof IngestNotStoredError ? error.definite : undefined;
+    deps.logger.warn({ topic, err: (error as Error).message, definite }, 'ingest produce failed');
     throw new DependencyUnavailableError('kafka', 'could not store the request; retry later', {
       cause: error,
     });
