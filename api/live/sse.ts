@@ -15,6 +15,13 @@ export interface SseOptions<T> {
 /** How long a dropped client gets to read its notice before its socket is destroyed. */
 const DROP_GRACE_MS = 5_000;
 
+const GAP_NOTICE = `event: notice\ndata: ${JSON.stringify({
+  code: 'gap',
+  message:
+    'some events since Last-Event-ID are not replayed: no longer buffered, more than the client may ' +
+    'queue, or an id this server did not issue',
+})}\n\n`;
+
 /** Data frames of one SSE stream: `id`, `event: <eventName>` and the record as one `data:` line. */
 export function sseFrames<T>(eventName: string): FrameOf<T> {
   // JSON.stringify escapes line breaks, so the record always fits one `data:` line.
@@ -80,10 +87,7 @@ export function serveSse<T>(
   options.onOpen?.();
 
   const { replay, complete } = channel.join(client, lastEventId);
-  if (!complete)
-    write(
-      `event: notice\ndata: ${JSON.stringify({ code: 'gap', message: 'some events since Last-Event-ID are not replayed' })}\n\n`,
-    );
+  if (!complete) write(GAP_NOTICE);
   for (const event of replay) client.send(event);
   options.logger.debug({ path: req.path, resumed: lastEventId !== undefined }, 'sse client connected');
 }
