@@ -66,7 +66,8 @@ async function main(): Promise<void> {
     maxInFlightRecords: 200,
     sessionTimeoutMs: 6_000,
     heartbeatIntervalMs: 1_000,
-    transactionTimeoutMs: 10_000,
+    // Under the session timeout minus the broker's cleanup interval when a test stalls an instance.
+    transactionTimeoutMs: Number(process.env.FIXTURE_TRANSACTION_TIMEOUT_MS ?? 10_000),
     logger,
     registry: new Registry(),
   });

@@ -1,7 +1,12 @@
 import type { Consumer, Producer, Transaction } from 'kafkajs';
 import type { ProducedRecord } from '../processor/record';
 import { boundedSends } from './bounded-sends';
-import { isFencingError, isTooLargeError, ProducedRecordTooLargeError } from './kafka-errors';
+import {
+  isFencingError,
+  isTooLargeError,
+  ProducedRecordTooLargeError,
+  TransactionTimedOutError,
+} from './kafka-errors';
 import { producedBytes } from '../processor/record';
 import { topicMessages } from './kafka-records';
 
@@ -16,11 +21,21 @@ export interface OffsetToCommit {
   readonly metadata: string | null;
 }
 
-/** Makes a checkpoint's topic outputs and its input offsets (every partition's) durable together. */
+/**
+ * Makes a checkpoint's topic outputs and its input offsets (every partition's) durable together.
+ * `stillMember` is awaited last before the offsets become visible (the group heartbeat: it throws
+ * once the instance was evicted), so a stall before it is caught by the group, and a stall after it,
+ * longer than the session timeout, is longer than the transaction timeout too: the coordinator has
+ * aborted the transaction by then and the commit fails (see TransactionalCommitter).
+ */
 export interface Committer {
   /** Connects the producer (exactly_once: InitProducerId, fencing a previous incarnation). */
   connect(): Promise<void>;
-  commit(records: readonly ProducedRecord[], offsets: readonly OffsetToCommit[]): Promise<void>;
+  commit(
+    records: readonly ProducedRecord[],
+    offsets: readonly OffsetToCommit[],
+    stillMember: () => Promise<void>,
+  ): Promise<void>;
   disconnect(): Promise<void>;
 }
 
@@ -69,8 +84,9 @@ class RenewableProducer {
     return this.producer;
   }
 
-  failed(error: unknown): void {
-    if (!isFencingError(error)) this.broken = true;
+  /** `stalled`: the failure is a timed-out transaction, not another producer with our id. */
+  failed(error: unknown, stalled = false): void {
+    if (stalled || !isFencingError(error)) this.broken = true;
   }
 
   async disconnect(): Promise<void> {
@@ -107,8 +123,15 @@ async function sendBounded(
 
 /**
  * exactly_once: outputs (including repartition and changelog records) and the consumed offsets in
- * one Kafka transaction; read_committed readers see all of a batch's effects or none. The records
- * go in several sends of the same transaction when they exceed the per-partition bound.
+ * one Kafka transaction; read_committed readers see all of a checkpoint's effects or none. The
+ * records go in several sends of the same transaction when they exceed the per-partition bound.
+ *
+ * Zombie fencing without KIP-447 (kafkajs's TxnOffsetCommit carries no group generation): the
+ * transaction is opened and filled before the membership check, and committed right after it. An
+ * instance evicted before the check fails the check; one that stalls after it for longer than the
+ * session timeout (which must exceed transactionTimeoutMs plus the broker's
+ * transaction.abort.timed.out.transaction.cleanup.interval.ms) finds its transaction aborted by the
+ * coordinator, and its commit fails with a fencing error, reported as TransactionTimedOutError.
  */
 export class TransactionalCommitter implements Committer {
   private readonly producer: RenewableProducer;
@@ -117,6 +140,7 @@ export class TransactionalCommitter implements Committer {
     createProducer: () => Producer,
     private readonly groupId: string,
     private readonly maxBytesPerPartition: number,
+    private readonly transactionTimeoutMs: number,
   ) {
     this.producer = new RenewableProducer(createProducer);
   }
@@ -129,12 +153,18 @@ export class TransactionalCommitter implements Committer {
     return this.producer.disconnect();
   }
 
-  async commit(records: readonly ProducedRecord[], offsets: readonly OffsetToCommit[]): Promise<void> {
+  async commit(
+    records: readonly ProducedRecord[],
+    offsets: readonly OffsetToCommit[],
+    stillMember: () => Promise<void>,
+  ): Promise<void> {
     if (records.length === 0 && offsets.length === 0) return;
     const producer = await this.producer.current();
     let transaction: Transaction | undefined;
+    let openedAt = Number.POSITIVE_INFINITY;
     try {
       transaction = await producer.transaction();
+      openedAt = Date.now();
       const tx = transaction;
       await sendBounded(records, this.maxBytesPerPartition, (chunk) =>
         tx.sendBatch({ topicMessages: topicMessages(chunk) }),
@@ -143,10 +173,18 @@ export class TransactionalCommitter implements Committer {
         const topics = byTopic(offsets);
         await whileConcurrent(() => tx.sendOffsets({ consumerGroupId: this.groupId, topics }));
       }
+      await stillMember();
       await tx.commit();
     } catch (error) {
       if (transaction?.isActive()) await transaction.abort().catch(() => undefined);
-      this.producer.failed(error);
+      const stalled = isFencingError(error) && Date.now() - openedAt >= this.transactionTimeoutMs;
+      this.producer.failed(error, stalled);
+      if (stalled) {
+        throw new TransactionTimedOutError(
+          `the transaction was open for over transactionTimeoutMs (${this.transactionTimeoutMs} ms) and was aborted by the coordinator`,
+          { cause: error },
+        );
+      }
       throw error;
     }
   }
@@ -198,7 +236,11 @@ export class AtLeastOnceCommitter implements Committer {
     return this.producer.disconnect();
   }
 
-  async commit(records: readonly ProducedRecord[], offsets: readonly OffsetToCommit[]): Promise<void> {
+  async commit(
+    records: readonly ProducedRecord[],
+    offsets: readonly OffsetToCommit[],
+    stillMember: () => Promise<void>,
+  ): Promise<void> {
     if (records.length > 0) {
       const producer = await this.producer.current();
       try {
@@ -211,6 +253,7 @@ export class AtLeastOnceCommitter implements Committer {
       }
     }
     if (offsets.length > 0) {
+      await stillMember();
       await this.consumer.commitOffsets(
         offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
       );

@@ -8,6 +8,13 @@ import { StreamsRuntimeError } from '../errors';
  */
 export class ProducedRecordTooLargeError extends StreamsRuntimeError {}
 
+/**
+ * The transaction was open longer than the transaction timeout (the process stalled: GC pause,
+ * SIGSTOP) and the coordinator aborted it, bumping the producer's epoch. Not a zombie of another
+ * instance: the producer is created again and the checkpoint's records are processed again.
+ */
+export class TransactionTimedOutError extends StreamsRuntimeError {}
+
 /** kafkajs protocol error types of an error, its causes (retries exceeded) and aggregated errors. */
 export function errorTypes(error: unknown): string[] {
   const types: string[] = [];

@@ -54,7 +54,11 @@ export interface StreamsAppOptions {
   readonly lateTopic?: string;
   /** Default `${applicationId}-dlq`. */
   readonly dlqTopic?: string;
-  /** Transaction timeout (exactly_once). Default 60 000 ms. */
+  /**
+   * Transaction timeout (exactly_once). Default 10 000 ms, Kafka Streams' for exactly-once. Keep
+   * sessionTimeoutMs above it plus the broker's transaction.abort.timed.out.transaction.cleanup.interval.ms
+   * (10 s by default): that is what makes a stalled instance's late commit fail (committer.ts).
+   */
   readonly transactionTimeoutMs?: number;
   readonly sessionTimeoutMs?: number;
   readonly heartbeatIntervalMs?: number;
@@ -95,7 +99,7 @@ export function resolveOptions(options: StreamsAppOptions): ResolvedOptions {
     fetchMinBytes: 1,
     lateTopic: `${options.applicationId}-late`,
     dlqTopic: `${options.applicationId}-dlq`,
-    transactionTimeoutMs: 60_000,
+    transactionTimeoutMs: 10_000,
     sessionTimeoutMs: 30_000,
     heartbeatIntervalMs: 3_000,
     wallClockTickMs: 1_000,

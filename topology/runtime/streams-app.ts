@@ -15,7 +15,12 @@ import { resolveTopic, type Topology } from '../topology';
 import { highWatermarks, prepareBoundedRun, type BoundTracker } from './bounds';
 import { AtLeastOnceCommitter, TransactionalCommitter, type Committer } from './committer';
 import { Checkpoint } from './checkpoint';
-import { isFencingError, isRebalanceError, ProducedRecordTooLargeError } from './kafka-errors';
+import {
+  isFencingError,
+  isRebalanceError,
+  ProducedRecordTooLargeError,
+  TransactionTimedOutError,
+} from './kafka-errors';
 import { ensureTopics, internalTopics } from './internal-topics';
 import { toRawRecord } from './kafka-records';
 import { resolveOptions, type ResolvedOptions, type StreamsAppOptions } from './options';
@@ -188,7 +193,12 @@ export class StreamsApp {
     const { maxProduceBytesPerPartition } = this.options;
     const committer =
       processingGuarantee === 'exactly_once'
-        ? new TransactionalCommitter(() => this.createProducer(), applicationId, maxProduceBytesPerPartition)
+        ? new TransactionalCommitter(
+            () => this.createProducer(),
+            applicationId,
+            maxProduceBytesPerPartition,
+            this.options.transactionTimeoutMs,
+          )
         : new AtLeastOnceCommitter(() => this.createProducer(), consumer, maxProduceBytesPerPartition);
     this.committer = committer;
     // For a transactional producer, connecting (InitProducerId) fences a previous incarnation with
@@ -551,8 +561,6 @@ export class StreamsApp {
           );
         },
       });
-      // Last check that the group still holds us before offsets move (narrows the zombie window).
-      await control.heartbeat();
       const offsets: OffsetToCommit[] = ranges.map((r) => ({
         topic: r.topic,
         partition: r.partition,
@@ -560,7 +568,8 @@ export class StreamsApp {
         metadata: encodeStreamTime(r.task.streamTime()),
       }));
       const records = checkpoint.records();
-      await (this.committer as Committer).commit(records, offsets);
+      // The group heartbeat is the last step before the transaction commits (see committer.ts).
+      await (this.committer as Committer).commit(records, offsets, control.heartbeat);
       this.countProduced(records);
     } catch (error) {
       await this.recover(checkpoint, error);
@@ -679,5 +688,6 @@ const NO_FETCH_CONTROL: FetchControl = { heartbeat: async () => undefined, shoul
  * broker refuses as too large (the replay would produce it again).
  */
 function isFatalCommitError(error: unknown): boolean {
+  if (error instanceof TransactionTimedOutError) return false;
   return isFencingError(error) || error instanceof ProducedRecordTooLargeError;
 }
