@@ -1,5 +1,6 @@
 import type { RecordBatch } from '../errors';
 import type { DecodedLogs } from '../otlp/decode';
+import { InvalidFieldError } from '../otlp/values';
 import type { LogRecord, SourcePosition } from '../records';
 import { normalizeJsonLog } from './json-log';
 import { DEFAULT_RECORD_LIMITS, type RecordLimits } from './limits';
@@ -24,7 +25,13 @@ export function normalizeLogs(
   position: SourcePosition,
   limits: RecordLimits = DEFAULT_RECORD_LIMITS,
 ): RecordBatch<LogRecord> {
-  if (decoded.format === 'json_log')
-    return { records: [normalizeJsonLog(decoded.record, position, limits)], errors: [] };
+  if (decoded.format === 'json_log') {
+    try {
+      return { records: [normalizeJsonLog(decoded.record, position, limits)], errors: [] };
+    } catch (error) {
+      if (!(error instanceof InvalidFieldError)) throw error;
+      return { records: [], errors: [{ index: 0, reason: 'invalid_record', message: error.message }] };
+    }
+  }
   return normalizeOtlpLogs(decoded.request, decoded.format, position, limits);
 }

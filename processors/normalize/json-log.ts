@@ -1,6 +1,6 @@
 import type { LogContractRecord } from '../json-log/contract';
 import type { OtlpKeyValue } from '../otlp/types';
-import { emptyAttributes, nanosToMs } from '../otlp/values';
+import { emptyAttributes, nanosToMs, storableNanos } from '../otlp/values';
 import { recordId, type LogRecord, type SourcePosition } from '../records';
 import { promoteCustomAttributes } from './custom-attributes';
 import {
@@ -82,8 +82,10 @@ export function normalizeJsonLog(
   position: SourcePosition,
   limits: RecordLimits = DEFAULT_RECORD_LIMITS,
 ): LogRecord {
-  const time =
-    typeof record.timestamp === 'number' ? epochToNanos(record.timestamp) : isoToNanos(record.timestamp);
+  const time = storableNanos(
+    typeof record.timestamp === 'number' ? epochToNanos(record.timestamp) : isoToNanos(record.timestamp),
+    'timestamp',
+  );
   const truncations = new Truncations();
   const resource: OtlpKeyValue[] = [{ key: 'service.name', value: text(record.service) }];
   if (record.app_version != null) resource.push({ key: 'service.version', value: text(record.app_version) });

@@ -1,6 +1,7 @@
 import { RecordLimitsError } from '../errors';
 import type { OtlpAnyValue, OtlpKeyValue, OtlpLogsRequest, OtlpTracesRequest } from '../otlp/types';
 import type { SourcePosition } from '../records';
+import { normalizeLogs } from './index';
 import { normalizeJsonLog } from './json-log';
 import {
   DEFAULT_RECORD_LIMITS,
@@ -183,6 +184,45 @@ describe('record limits at normalization', () => {
       resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID, name: 42 }] }] }],
     } as unknown as OtlpTracesRequest);
     expect(spans.errors[0]).toMatchObject({ reason: 'invalid_record', message: 'name must be a string' });
+  });
+
+  it('makes a time after 2262 (past ClickHouse DateTime64(9)) a record error, keeping the others', () => {
+    const request = logsRequest({ timeUnixNano: '9223372036854775808' });
+    request.resourceLogs![0]!.scopeLogs![0]!.logRecords!.push({ timeUnixNano: '9223372036854775807' });
+    const { records, errors } = normalizeOtlpLogs(request, 'otlp_json', position);
+    expect(records.map((r) => r.time_unix_nano)).toEqual(['9223372036854775807']);
+    expect(errors).toEqual([
+      {
+        index: 0,
+        reason: 'invalid_record',
+        message: 'timeUnixNano is after 2262-04-11, the latest time a record can carry',
+      },
+    ]);
+    const span = normalizeOtlpSpans({
+      resourceSpans: [
+        {
+          scopeSpans: [{ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID, endTimeUnixNano: '1'.repeat(25) }] }],
+        },
+      ],
+    } as OtlpTracesRequest);
+    expect(span.errors[0]).toMatchObject({
+      reason: 'invalid_record',
+      message: expect.stringMatching(/^endTimeUnixNano is after/),
+    });
+    const contract = normalizeLogs(
+      { format: 'json_log', record: { timestamp: 1e300, service: 'beorn', level: 'info', message: 'm' } },
+      position,
+    );
+    expect(contract).toEqual({
+      records: [],
+      errors: [
+        {
+          index: 0,
+          reason: 'invalid_record',
+          message: 'timestamp is after 2262-04-11, the latest time a record can carry',
+        },
+      ],
+    });
   });
 
   it('bounds a contract log record: its message, its attributes and their nesting', () => {

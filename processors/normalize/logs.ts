@@ -1,6 +1,6 @@
 import { DecodeError, type RecordBatch } from '../errors';
 import type { OtlpEncoding, OtlpLogRecord, OtlpLogsRequest } from '../otlp/types';
-import { idToHex, nanosToMs, nanosToString } from '../otlp/values';
+import { idToHex, nanosToMs, nanosToString, storableNanos } from '../otlp/values';
 import { recordId, type Attributes, type LogRecord, type SourcePosition } from '../records';
 import { promoteCustomAttributes } from './custom-attributes';
 import {
@@ -79,8 +79,11 @@ function toLogRecord(
     'log_attributes',
     truncations,
   ).value;
-  const observed = nanosToString(log.observedTimeUnixNano, 'observedTimeUnixNano');
-  const eventTime = nanosToString(log.timeUnixNano, 'timeUnixNano');
+  const observed = storableNanos(
+    nanosToString(log.observedTimeUnixNano, 'observedTimeUnixNano'),
+    'observedTimeUnixNano',
+  );
+  const eventTime = storableNanos(nanosToString(log.timeUnixNano, 'timeUnixNano'), 'timeUnixNano');
   const time = eventTime !== '0' ? eventTime : observed;
   const severity = resolveSeverity(severityNumberFromOtlp(log.severityNumber), severityText.value);
   const promoted = promoteCustomAttributes(logAttributes, scope.resourceAttributes);

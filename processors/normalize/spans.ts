@@ -1,6 +1,13 @@
 import { DecodeError, type RecordBatch } from '../errors';
 import type { OtlpEnum, OtlpSpan, OtlpTracesRequest } from '../otlp/types';
-import { idToHex, InvalidFieldError, nanosDiff, nanosToMs, nanosToString } from '../otlp/values';
+import {
+  idToHex,
+  InvalidFieldError,
+  nanosDiff,
+  nanosToMs,
+  nanosToString,
+  storableNanos,
+} from '../otlp/values';
 import type { Attributes, SpanEvent, SpanKindName, SpanLink, SpanRecord, StatusCodeName } from '../records';
 import { promoteCustomAttributes } from './custom-attributes';
 import {
@@ -119,8 +126,11 @@ function toSpanRecord(span: OtlpSpan, scope: ScopeContext, limits: RecordLimits)
     truncations,
   );
   budget.left -= spanAttributes.bytes;
-  const start = nanosToString(span.startTimeUnixNano, 'startTimeUnixNano');
-  const end = nanosToString(span.endTimeUnixNano, 'endTimeUnixNano');
+  const start = storableNanos(
+    nanosToString(span.startTimeUnixNano, 'startTimeUnixNano'),
+    'startTimeUnixNano',
+  );
+  const end = storableNanos(nanosToString(span.endTimeUnixNano, 'endTimeUnixNano'), 'endTimeUnixNano');
   const duration = nanosDiff(end, start);
   const events: SpanEvent[] = boundList(span.events, 'events', limits, truncations, budget, (e, i) => {
     const eventName = boundText(
@@ -138,7 +148,10 @@ function toSpanRecord(span: OtlpSpan, scope: ScopeContext, limits: RecordLimits)
     );
     return {
       value: {
-        time_unix_nano: nanosToString(e.timeUnixNano, 'events.timeUnixNano'),
+        time_unix_nano: storableNanos(
+          nanosToString(e.timeUnixNano, 'events.timeUnixNano'),
+          'events.timeUnixNano',
+        ),
         name: eventName.value,
         attributes: attributes.value,
       },

@@ -13,7 +13,7 @@ import { createRecordPipeline } from '../pipeline';
 import type { LogRecord, SourcePosition } from '../records';
 import type { MessageHeaders } from './decode';
 import type { OtlpJsonLogsRequest, OtlpJsonTracesRequest } from './otlp-json-types';
-import { logsMessageToOtlpJson, tracesMessageToOtlpJson } from './to-otlp-json';
+import { logsMessageToOtlpJson, MAX_DOCUMENT_DEPTH, tracesMessageToOtlpJson } from './to-otlp-json';
 
 const scenario = buildScenario({ traces: 6, seed: 5, errorRate: 0.5 });
 const pipeline = createRecordPipeline();
@@ -248,7 +248,7 @@ describe('OTLP messages to canonical OTLP/JSON', () => {
             {
               logRecords: [
                 {
-                  timeUnixNano: '18446744073709551615',
+                  timeUnixNano: '9223372036854775807', // the latest time ClickHouse stores
                   severityNumber: 17,
                   traceId: Buffer.from('4bf92f3577b34da6a3ce929d0e0e4736', 'hex'),
                   spanId: Buffer.alloc(8),
@@ -281,7 +281,7 @@ describe('OTLP messages to canonical OTLP/JSON', () => {
             {
               logRecords: [
                 {
-                  timeUnixNano: '18446744073709551615',
+                  timeUnixNano: '9223372036854775807', // the latest time ClickHouse stores
                   severityNumber: 17,
                   traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
                   body: {
@@ -422,5 +422,25 @@ describe('contract JSON log records to canonical OTLP/JSON', () => {
     expect(attribute('service')).toEqual({ stringValue: 'attrs-service' });
     expect(attribute('user_id')).toBeUndefined();
     roundTripLogs(message, undefined, position(7));
+  });
+});
+
+describe('hostile messages for the archive', () => {
+  it('refuses a message nested deeper than MAX_DOCUMENT_DEPTH with a DecodeError, without recursing', () => {
+    const depth = 50_000;
+    const deep = `${'{"arrayValue":{"values":['.repeat(depth)}{"stringValue":"x"}${']}}'.repeat(depth)}`;
+    const message = Buffer.from(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":${deep}}]}]}]}`);
+    expect(() => logsMessageToOtlpJson(message)).toThrow(DecodeError);
+    expect(() => logsMessageToOtlpJson(message)).toThrow(`nested deeper than ${MAX_DOCUMENT_DEPTH} levels`);
+    const spans = Buffer.from(
+      `{"resourceSpans":[${'['.repeat(MAX_DOCUMENT_DEPTH + 1)}${']'.repeat(MAX_DOCUMENT_DEPTH + 1)}]}`,
+    );
+    expect(() => tracesMessageToOtlpJson(spans)).toThrow(DecodeError);
+  });
+
+  it('converts a message nested within the bound', () => {
+    const deep = `${'{"arrayValue":{"values":['.repeat(100)}{"stringValue":"x"}${']}}'.repeat(100)}`;
+    const message = Buffer.from(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":${deep}}]}]}]}`);
+    expect(JSON.stringify(logsMessageToOtlpJson(message))).toContain('"stringValue":"x"');
   });
 });

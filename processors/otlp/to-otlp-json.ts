@@ -398,25 +398,50 @@ export function decodedTracesToOtlpJson(decoded: DecodedTraces): OtlpJsonTracesR
 }
 
 /**
+ * Deepest nesting of objects and arrays a message may have to be archived: the canonical conversion,
+ * redaction and the archive writer's JSON.stringify recurse once per level, so a document nested
+ * thousands deep (JSON.parse accepts a million) would overflow the stack in the archive's sink and fail
+ * its flush for good. 512 is far beyond any real request (an AnyValue level is three JSON levels).
+ */
+export const MAX_DOCUMENT_DEPTH = 512;
+
+/** @throws DecodeError when `root` nests objects or arrays deeper than MAX_DOCUMENT_DEPTH (checked without recursion). */
+function requireBoundedDepth(root: unknown): void {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) continue;
+    if (depth > MAX_DOCUMENT_DEPTH)
+      throw new DecodeError('invalid_structure', `message nested deeper than ${MAX_DOCUMENT_DEPTH} levels`);
+    for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push([child, depth + 1]);
+  }
+}
+
+/**
  * One `otel-logs` message (OTLP protobuf, OTLP/JSON or a contract JSON log record) as a canonical
  * OTLP/JSON ExportLogsServiceRequest, the format of the Collector's awss3 exporter (`marshaler: otlp_json`).
- * @throws DecodeError when the message is undecodable (see decodeLogsMessage) or a record cannot be
- *   represented (see decodedLogsToOtlpJson)
+ * @throws DecodeError when the message is undecodable (see decodeLogsMessage), nested deeper than
+ *   MAX_DOCUMENT_DEPTH, or a record cannot be represented (see decodedLogsToOtlpJson)
  */
 export function logsMessageToOtlpJson(
   value: Uint8Array | null | undefined,
   headers?: MessageHeaders,
 ): OtlpJsonLogsRequest {
-  return decodedLogsToOtlpJson(decodeLogsMessage(value, headers));
+  const decoded = decodeLogsMessage(value, headers);
+  requireBoundedDepth(decoded.format === 'json_log' ? decoded.record : decoded.request);
+  return decodedLogsToOtlpJson(decoded);
 }
 
 /**
  * One `otel-traces` message (OTLP protobuf or OTLP/JSON) as a canonical OTLP/JSON ExportTraceServiceRequest.
- * @throws DecodeError when the message is undecodable or a span cannot be represented
+ * @throws DecodeError when the message is undecodable, nested deeper than MAX_DOCUMENT_DEPTH, or a span
+ *   cannot be represented
  */
 export function tracesMessageToOtlpJson(
   value: Uint8Array | null | undefined,
   headers?: MessageHeaders,
 ): OtlpJsonTracesRequest {
-  return decodedTracesToOtlpJson(decodeTracesMessage(value, headers));
+  const decoded = decodeTracesMessage(value, headers);
+  requireBoundedDepth(decoded.request);
+  return decodedTracesToOtlpJson(decoded);
 }

@@ -55,6 +55,20 @@ export function nanosToString(value: OtlpInt64 | null | undefined, field: string
   throw new InvalidFieldError(`${field} has an unsupported type`);
 }
 
+/**
+ * The latest time a record may carry: ClickHouse's DateTime64(9) (the Collector exporter's timestamp
+ * type) is a signed 64-bit count of nanoseconds, so it ends on 2262-04-11. A later time makes every
+ * insert of its batch fail ("Decimal math overflow"), and retrying cannot help.
+ */
+export const MAX_TIME_UNIX_NANO = 9_223_372_036_854_775_807n;
+
+/** A decimal nanosecond time that ClickHouse can store; later ones are a malformed field. */
+export function storableNanos(nanos: string, field: string): string {
+  if (nanos.length >= 19 && BigInt(nanos) > MAX_TIME_UNIX_NANO)
+    throw new InvalidFieldError(`${field} is after 2262-04-11, the latest time a record can carry`);
+  return nanos;
+}
+
 /** Milliseconds of a decimal nanosecond string (exact: dropping 6 digits is a floor division). */
 export function nanosToMs(nanos: string): number {
   return nanos.length > 6 ? Number(nanos.slice(0, -6)) : 0;
