@@ -1,14 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Kafka, logLevel, type Message, type Transaction } from 'kafkajs';
-import {
-  commitDue,
-  Meter,
-  RECORDS_PER_SEND,
-  slices,
-  transform,
-  type LoopOptions,
-  type LoopResult,
-} from './loop';
+import { commitDue, Meter, slices, transform, type LoopOptions, type LoopResult } from './loop';
 
 /**
  * kafkajs: eachBatch processes one partition's fetched batch at a time, and fetching waits for it; so the
@@ -33,7 +25,7 @@ export async function runKafkajsLoop(options: LoopOptions): Promise<LoopResult> 
 
   const send = async (): Promise<Transaction> => {
     transaction ??= await producer.transaction();
-    for (const messages of slices(unsent, RECORDS_PER_SEND))
+    for (const messages of slices(unsent, options.recordsPerSend))
       await transaction.send({ topic: options.outputTopic, messages });
     unsent = [];
     return transaction;

@@ -27,6 +27,12 @@ export interface LoopOptions {
   /** A transaction is committed once this long has passed since the previous one (Kafka Streams: 100 ms). */
   commitIntervalMs: number;
   produce: ProduceMode;
+  /**
+   * Records per produce request where the client does not split requests itself (kafkajs, @platformatic/kafka):
+   * one request holding a whole interval would pass the broker's 1 MiB `max.message.bytes` on a partition.
+   * librdkafka splits its queue into batches by itself.
+   */
+  recordsPerSend: number;
 }
 
 /** What one run measured, from its first record to its last commit (group join excluded). */
@@ -109,13 +115,6 @@ export class Meter {
 export function commitDue(options: LoopOptions, lastCommitAt: number, received: number): boolean {
   return received >= options.records || performance.now() - lastCommitAt >= options.commitIntervalMs;
 }
-
-/**
- * Records per produce request where the client does not split requests itself (kafkajs, @platformatic/kafka):
- * one request holding a whole interval would pass the broker's 1 MiB `max.message.bytes` on a partition.
- * librdkafka splits its queue into batches by itself.
- */
-export const RECORDS_PER_SEND = 1_000;
 
 /** `as-made`: sends in flight (or queued) beyond which consumption waits, so that memory stays bounded. */
 export const MAX_SENDS_IN_FLIGHT = 8;

@@ -12,7 +12,6 @@ import {
   commitDue,
   MAX_SENDS_IN_FLIGHT,
   Meter,
-  RECORDS_PER_SEND,
   slices,
   transform,
   type LoopOptions,
@@ -67,7 +66,7 @@ export async function runPlatformaticLoop(options: LoopOptions): Promise<LoopRes
   };
   /** Queues the unsent outputs, in slices, behind the sends already queued. */
   const flush = (): void => {
-    for (const messages of slices(unsent, RECORDS_PER_SEND)) {
+    for (const messages of slices(unsent, options.recordsPerSend)) {
       sendsQueued += 1;
       sending = sending.then(async () => {
         await (await openTransaction()).send({ messages });
@@ -126,7 +125,7 @@ export async function runPlatformaticLoop(options: LoopOptions): Promise<LoopRes
           },
           (error: unknown) => meter.fail(error),
         );
-      } else if (options.produce === 'as-made' && unsent.length >= RECORDS_PER_SEND) {
+      } else if (options.produce === 'as-made' && unsent.length >= options.recordsPerSend) {
         flush();
         if (sendsQueued >= MAX_SENDS_IN_FLIGHT && !stream.isPaused()) {
           stream.pause();

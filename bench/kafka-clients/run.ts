@@ -30,6 +30,7 @@ interface BenchOptions {
   rounds: number;
   commitIntervalMs: number;
   produce: ProduceMode;
+  recordsPerSend: number;
   /** The clients to run, in this order in the first round (default: all). */
   clients: ClientName[];
   /** Bound on one client's run; a run that takes longer fails the benchmark. */
@@ -62,6 +63,7 @@ function parseOptions(argv: string[]): BenchOptions {
       'timeout-ms': { type: 'string', default: '300000' },
       clients: { type: 'string', default: CLIENTS.join(',') },
       produce: { type: 'string', default: 'as-made' },
+      'records-per-send': { type: 'string', default: '1000' },
     },
   });
   const positive = (name: string, text: string): number => {
@@ -79,6 +81,7 @@ function parseOptions(argv: string[]): BenchOptions {
     commitIntervalMs: positive('commit-interval-ms', values['commit-interval-ms']),
     timeoutMs: positive('timeout-ms', values['timeout-ms']),
     produce: produceMode(values.produce),
+    recordsPerSend: positive('records-per-send', values['records-per-send']),
     clients: values.clients.split(',').map((name) => {
       const client = CLIENTS.find((c) => c === name.trim());
       if (client === undefined)
@@ -212,7 +215,8 @@ async function main(): Promise<void> {
   );
   console.log(
     `kafka clients: ${options.records} records of ~${options.size} B, ${options.partitions} partitions, ` +
-      `${options.rounds} rounds, one transaction per ${options.commitIntervalMs} ms, outputs produced ${options.produce}, ` +
+      `${options.rounds} rounds, one transaction per ${options.commitIntervalMs} ms, outputs produced ${options.produce} ` +
+      `(kafkajs, @platformatic/kafka: ${options.recordsPerSend} records per send), ` +
       `broker ${options.broker}`,
   );
   console.log(
@@ -250,6 +254,7 @@ async function main(): Promise<void> {
           records: options.records,
           commitIntervalMs: options.commitIntervalMs,
           produce: options.produce,
+          recordsPerSend: options.recordsPerSend,
         };
         const result = await runInChild({ client, loop }, options.timeoutMs);
         await checkCommitted(admin, id, inputTopic);
