@@ -212,6 +212,9 @@ export class StreamsApp {
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       if (payload.batchSize === 0)
         this.bounds?.advance(payload.topic, payload.partition, BigInt(payload.lastOffset) + 1n);
+      // Every fetch, markers-only ones included: a transaction's commit marker fetched on its own
+      // brings the lag to 0 (otherwise a transactional input would look stuck at a lag of 1).
+      this.recordLag(payload.topic, payload.partition, Math.max(0, Number(payload.offsetLag)));
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
@@ -518,10 +521,11 @@ export class StreamsApp {
     // The whole fetch was processed: the position moves past its trailing transaction markers too
     // (lastOffset() counts them), which a bounded run must see to reach the end of its range.
     if (!atEnd && processed > 0) this.checkpoint.skipTo(topic, partition, BigInt(batch.lastOffset()) + 1n);
-    this.recordLag(topic, partition, Math.max(0, Number(batch.offsetLag())));
     // Commit once per interval, or at once when this partition has nothing more to read: waiting
     // for the interval would then only add latency (no other fetch may come to trigger the commit).
-    const caughtUp = atEnd || Number(batch.offsetLag()) <= 0;
+    // A lag of 1 counts as caught up: on a transactional input (repartition topics, ingest) the one
+    // offset left is usually the commit marker, which kafkajs fetches without calling eachBatch.
+    const caughtUp = atEnd || Number(batch.offsetLag()) <= 1;
     if (caughtUp || this.checkpoint.age() >= this.options.commitIntervalMs) {
       if (!(await this.commitCheckpoint(control))) return;
     }
