@@ -178,6 +178,25 @@ describe('live streams', () => {
       });
     });
 
+    it('matches q case-insensitively against the body, for clients with different needles', async () => {
+      const upper = await openWs(wsUrl('/ws/logs?q=TIMEOUT'));
+      const mixed = await openWs(wsUrl('/ws/logs?q=Refused'));
+      opened.push(upper.ws, mixed.ws);
+      await waitFor('subscribers', () => countOpen(registry) >= 2);
+      logs$.next(log({ body: 'upstream timeout after 3s' }));
+      logs$.next(log({ body: 'connection REFUSED by 10.0.0.1' }));
+      logs$.next(log({ body: 'Timeout; connection refused' }));
+      await waitFor(
+        'matches',
+        () => bodiesOf(upper.messages).length === 2 && bodiesOf(mixed.messages).length === 2,
+      );
+      expect(bodiesOf(upper.messages)).toEqual(['upstream timeout after 3s', 'Timeout; connection refused']);
+      expect(bodiesOf(mixed.messages)).toEqual([
+        'connection REFUSED by 10.0.0.1',
+        'Timeout; connection refused',
+      ]);
+    });
+
     it('streams alerts with severity and service filters', async () => {
       const errors = await openWs(wsUrl('/ws/alerts?severity=error'));
       const palantir = await openWs(wsUrl('/ws/alerts?service=palantir'));
