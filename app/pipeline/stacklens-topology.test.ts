@@ -102,6 +102,29 @@ describe('StackLens topology', () => {
       p.tracesIn.pipe(null, message, toMs);
   }
 
+  it('stamps a record dated far in the future no later than 30 minutes from now, keeping its time', () => {
+    const p = pipeline();
+    const year2200 = Date.UTC(2200, 0, 1);
+    const request = {
+      resourceLogs: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'beorn' } }] },
+          scopeLogs: [
+            { logRecords: [{ timeUnixNano: `${year2200}000000`, body: { stringValue: 'from 2200' } }] },
+          ],
+        },
+      ],
+    };
+    const before = Date.now();
+    p.logsIn.pipe(null, Buffer.from(JSON.stringify(request)), before, contentTypeHeader('otlp_json'));
+    const [enriched] = p.enriched.readRecords();
+    expect(enriched!.value.time_ms).toBe(year2200);
+    // Kafka refuses timestamps over an hour ahead of the broker's clock (message.timestamp.after.max.ms).
+    expect(enriched!.timestamp).toBeGreaterThanOrEqual(before + 30 * 60_000);
+    expect(enriched!.timestamp).toBeLessThanOrEqual(Date.now() + 30 * 60_000);
+    p.driver.close();
+  });
+
   it('materializes every log and span, and publishes the enriched logs', () => {
     const p = pipeline();
     pipeScenario(p);

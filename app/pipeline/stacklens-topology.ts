@@ -228,12 +228,24 @@ function keyedByAlertId(alert: Alert): { key: string; value: Alert } {
   return { key: alert.id, value: alert };
 }
 
-/** Sets a record's timestamp to its event time (keeping the Kafka timestamp when it is unknown). */
+/**
+ * How far ahead of this host's clock a record's timestamp may be. Kafka refuses a message stamped
+ * more than `message.timestamp.after.max.ms` ahead of the broker's clock (1 hour by default since
+ * Kafka 4.0), and one refused output fails the whole transaction, whose replay fails the same way:
+ * a producer with a skewed clock, or a hostile record dated 2200, would stop the pipeline for good.
+ */
+const MAX_FUTURE_TIMESTAMP_MS = 30 * 60_000;
+
+/**
+ * Sets a record's timestamp to its event time (keeping the Kafka timestamp when it is unknown),
+ * capped at MAX_FUTURE_TIMESTAMP_MS past now: windows then see a future-dated record as arriving now,
+ * while its fields (what ClickHouse stores) keep the time it claims.
+ */
 function eventTime<T>(
   of: (value: T) => number,
 ): OperatorFunction<StreamRecord<Raw, T>, StreamRecord<Raw, T>> {
   return map((r) => {
     const ms = of(r.value);
-    return ms > 0 ? { ...r, timestamp: ms } : r;
+    return ms > 0 ? { ...r, timestamp: Math.min(ms, Date.now() + MAX_FUTURE_TIMESTAMP_MS) } : r;
   });
 }
