@@ -72,6 +72,7 @@ export function createApi(deps: ApiDeps): Api {
     ...registerOpsRoutes(app, {
       probes: deps.probes,
       registry: deps.registry,
+      processMetrics: deps.processMetrics,
       probeTimeoutMs: limits.probeTimeoutMs,
       openApi: () => (openApi ??= buildOpenApi(docs, deps.auth.kind)),
     }),

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Registry } from 'prom-client';
+import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
 import type { Observable } from 'rxjs';
 import type { Logger } from '../common/logger';
 import type { StackLensConfig } from '../config/config';
@@ -124,6 +124,8 @@ export interface ApiDeps {
   probes: Readonly<Record<string, ReadinessProbe>>;
   /** Registry served at /metrics; the runtime registers its own metrics in the same one. */
   registry: Registry;
+  /** Every metric of the process, served at /metrics instead, when some live outside `registry` (threads). */
+  processMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
   auth: StackLensConfig['http']['auth'];
   logger: Logger;
   limits?: Partial<ApiLimits>;

@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Partitioners, type Kafka } from 'kafkajs';
-import type { Registry } from 'prom-client';
+import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
 import { createApi, DEFAULT_LIMITS, KafkaLiveFeed, kafkaIngestProducer } from '../api';
 import { StackLensError } from '../common/errors';
 import type { Logger } from '../common/logger';
@@ -55,6 +55,8 @@ export interface ApiServerDeps {
   kafka: Kafka;
   /** Decodes the Avro records of the live topics. */
   schemaRegistry: SchemaRegistry;
+  /** Every metric of the process (RunningStackLens.metrics), when some live outside `registry`. */
+  processMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
   /** What keeps the pipeline from doing its job (StreamsApp.problem), undefined when nothing. */
   pipelineProblem: () => string | undefined;
   topics: ApiServerTopics;
@@ -154,6 +156,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
       pipeline: pipelineProbe(deps.pipelineProblem),
     },
     registry: deps.registry,
+    processMetrics: deps.processMetrics,
     auth: config.http.auth,
     // The configured listen host is a name the API is reached under, whatever else is listed.
     requestPolicy: {

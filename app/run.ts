@@ -2,7 +2,8 @@ import type { Logger } from '../common/logger';
 import type { StackLensConfig } from '../config/config';
 import { startApiServer } from './api-server';
 import { startDemoProducers } from './demo/demo-producers';
-import { kafkaClient, stackLensTopics, startStackLens } from './stacklens-app';
+import { kafkaClient, startStackLens } from './stacklens-app';
+import { stackLensTopics } from './topics';
 
 export interface RunOptions {
   config: StackLensConfig;
@@ -23,6 +24,7 @@ export async function runStackLens(options: RunOptions): Promise<void> {
     config,
     logger,
     registry: pipeline.registry,
+    processMetrics: () => pipeline.metrics(),
     clickhouse: pipeline.clickhouse,
     kafka: kafkaClient(config, logger, `${config.kafka.applicationId}-api`),
     schemaRegistry: pipeline.schemaRegistry,

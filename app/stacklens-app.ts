@@ -2,15 +2,19 @@ import { readFileSync } from 'node:fs';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  collectDefaultMetrics,
+  Counter,
+  Registry,
+  type MetricObjectWithValues,
+  type MetricValue,
+} from 'prom-client';
 import type { Logger } from '../common/logger';
 import type { StackLensConfig } from '../config/config';
 import { parseAlertRulesText, type AlertRules } from '../processors/alerts';
 import type { Alert, LogRecord } from '../processors/records';
 import { createRecordPipeline } from '../processors/pipeline';
-import { createRedactor } from '../processors/redact';
-import { ArchiveSink } from '../sinks/archive/archive-sink';
-import { createArchiveStore, type ArchiveStore, type S3ArchiveOptions } from '../sinks/archive/store';
 import { createClickHouse } from '../sinks/clickhouse/client';
 import {
   alertsSink,
@@ -20,24 +24,24 @@ import {
 } from '../sinks/clickhouse/clickhouse-sink';
 import { migrate } from '../sinks/clickhouse/migrations';
 import { registerProductSerdes } from '../sinks/kafka/product-serdes';
-import { ensureTopics, productTopicNames, productTopicSpecs } from '../sinks/kafka/topics';
+import { ensureTopics, productTopicSpecs } from '../sinks/kafka/topics';
 import { kafkajsLogCreator } from '../topology/runtime/kafkajs-log';
 import type { Serde, Topology } from '../topology';
 import { StreamsApp } from '../topology/runtime/streams-app';
-import { buildArchiveTopology } from './pipeline/archive-topology';
-import {
-  buildStackLensTopology,
-  type StackLensTopics,
-  type StackLensTopologyOptions,
-} from './pipeline/stacklens-topology';
+import { ArchiveThread } from './archive-thread';
+import { stackLensTopics } from './topics';
+import { buildStackLensTopology, type StackLensTopologyOptions } from './pipeline/stacklens-topology';
 
 /** Everything a running StackLens holds, closed in reverse order by `stop`. */
 export interface RunningStackLens {
   readonly streams: StreamsApp;
-  /** The archive runs as its own application, committing every ARCHIVE_FLUSH_SECONDS. */
-  readonly archive: StreamsApp;
+  /** The archive runs as its own application in its own thread, committing every ARCHIVE_FLUSH_SECONDS. */
+  readonly archive: ArchiveThread;
   readonly clickhouse: ClickHouseClient;
+  /** The pipeline's and the API's metrics; the archive thread's are added by `metrics()`. */
   readonly registry: Registry;
+  /** Every metric of the process: the registry's and the archive thread's. */
+  metrics(): Promise<MetricObjectWithValues<MetricValue<string>>[]>;
   readonly schemaRegistry: SchemaRegistry;
   /** Settles when the pipeline stops: rejects on a fatal runtime error. */
   readonly done: Promise<void>;
@@ -49,27 +53,6 @@ export interface StackLensAppOptions {
   logger: Logger;
   /** Stable per instance (the transactional id derives from it); default: INSTANCE_ID, else the host name. */
   instanceId?: string;
-}
-
-/** The topics StackLens reads and writes, with TOPIC_PREFIX applied. */
-export function stackLensTopics(config: StackLensConfig): StackLensTopics {
-  const names = productTopicNames(config.topicPrefix);
-  return { logs: names.otelLogs, traces: names.otelTraces, enriched: names.enriched, alerts: names.alerts };
-}
-
-function s3ArchiveOptions(config: StackLensConfig): S3ArchiveOptions | undefined {
-  const s3 = config.archive.s3;
-  if (s3 === undefined) return undefined;
-  const { accessKeyId, secretAccessKey } = s3;
-  return {
-    endpoint: s3.endpoint,
-    bucket: s3.bucket,
-    region: s3.region,
-    credentials:
-      accessKeyId !== undefined && secretAccessKey !== undefined
-        ? { accessKeyId, secretAccessKey }
-        : undefined,
-  };
 }
 
 export interface PipelineTopologyDeps {
@@ -112,22 +95,6 @@ export function buildPipelineTopology(config: StackLensConfig, deps: PipelineTop
     },
     outputs: deps.outputs,
     onRedacted: deps.onRedacted,
-  });
-}
-
-/** The archive topology as configured (see buildPipelineTopology). */
-export function buildArchiveTopologyFor(
-  config: StackLensConfig,
-  store: ArchiveStore,
-  logger: Logger,
-): Topology {
-  return buildArchiveTopology({
-    topics: stackLensTopics(config),
-    redactor: createRedactor(config.redaction),
-    sinks: {
-      logs: new ArchiveSink({ store, signal: 'logs', log: logger }),
-      traces: new ArchiveSink({ store, signal: 'traces', log: logger }),
-    },
   });
 }
 
@@ -202,22 +169,10 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     registry,
   });
 
-  const archiveStore = createArchiveStore({ s3: s3ArchiveOptions(config), dir: config.archive.dir });
-  const archive = new StreamsApp(buildArchiveTopologyFor(config, archiveStore, logger), {
-    applicationId: `${config.kafka.applicationId}-archive`,
-    brokers: config.kafka.brokers,
-    instanceId,
-    processingGuarantee: config.kafka.processingGuarantee,
-    // One checkpoint, so one object per partition, every ARCHIVE_FLUSH_SECONDS or 4 MiB.
-    commitIntervalMs: config.archive.flushSeconds * 1_000,
-    fetchMaxWaitMs: config.archive.flushSeconds * 1_000,
-    fetchMinBytes: 4 * 1024 * 1024,
-    logger,
-    registry,
-  });
-  log.info(`topology:\n${streams.describe()}\narchive topology:\n${archive.describe()}`);
+  const archive = new ArchiveThread(config, instanceId, logger);
+  log.info(`topology:\n${streams.describe()}`);
   await streams.start();
-  await archive.start();
+  log.info(`archive topology (own thread):\n${await archive.start()}`);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -225,13 +180,17 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     archive,
     clickhouse,
     registry,
+    metrics: async () =>
+      AggregatorRegistry.aggregate([
+        await registry.getMetricsAsJSON(),
+        await archive.metrics(),
+      ]).getMetricsAsJSON(),
     schemaRegistry,
     done: Promise.all([streams.done, archive.done]).then(() => undefined),
     stop: () =>
       (stopping ??= (async () => {
         await Promise.all([streams.stop(), archive.stop()]);
         await clickhouse.close();
-        archiveStore.close();
       })()),
   };
 }

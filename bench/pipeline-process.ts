@@ -5,7 +5,8 @@
  * (see ./pipeline-protocol.ts).
  */
 import { startApiServer } from '../app/api-server';
-import { kafkaClient, stackLensTopics, startStackLens, type RunningStackLens } from '../app/stacklens-app';
+import { kafkaClient, startStackLens, type RunningStackLens } from '../app/stacklens-app';
+import { stackLensTopics } from '../app/topics';
 import { createLogger } from '../common/logger';
 import { loadConfig } from '../config/config';
 import { TABLES } from '../sinks/clickhouse/migrations';
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
     config: { ...config, http: { ...config.http, host: '127.0.0.1', port: 0 } },
     logger,
     registry: pipeline.registry,
+    processMetrics: () => pipeline.metrics(),
     clickhouse: pipeline.clickhouse,
     kafka: kafkaClient(config, logger, `${config.kafka.applicationId}-api`),
     schemaRegistry: pipeline.schemaRegistry,

@@ -1,6 +1,7 @@
 import { createClient } from '@clickhouse/client';
 import { Command } from 'commander';
-import { buildArchiveTopologyFor, buildPipelineTopology } from '../app/stacklens-app';
+import { buildArchiveTopologyFor } from '../app/archive-app';
+import { buildPipelineTopology } from '../app/stacklens-app';
 import { createLogger } from '../common/logger';
 import { loadConfig } from '../config/config';
 import type { Alert, LogRecord } from '../processors/records';

@@ -1,5 +1,10 @@
 import type { Express } from 'express';
-import type { Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  type MetricObjectWithValues,
+  type MetricValue,
+  type Registry,
+} from 'prom-client';
 import type { ProbeResult, ReadinessProbe } from '../deps';
 import type { RouteDoc } from '../http/route-doc';
 
@@ -23,6 +28,8 @@ export function registerOpsRoutes(
   deps: {
     probes: Readonly<Record<string, ReadinessProbe>>;
     registry: Registry;
+    /** Every metric of the process when some live outside `registry` (the archive thread's). */
+    processMetrics?: () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
     probeTimeoutMs: number;
     openApi: () => object;
   },
@@ -38,7 +45,11 @@ export function registerOpsRoutes(
   });
 
   app.get('/metrics', async (_req, res) => {
-    res.type(deps.registry.contentType).send(await deps.registry.metrics());
+    const registry =
+      deps.processMetrics === undefined
+        ? deps.registry
+        : AggregatorRegistry.aggregate([await deps.processMetrics()]);
+    res.type(registry.contentType).send(await registry.metrics());
   });
 
   app.get('/openapi.json', (_req, res) => {

@@ -10,7 +10,8 @@ import { registerProductSerdes } from '../../sinks/kafka/product-serdes';
 import type { BoundedProgress } from '../../topology/runtime/bounds';
 import { StreamsApp } from '../../topology/runtime/streams-app';
 import { correlationCheckIntervalMs } from '../pipeline/trace-correlator';
-import { buildPipelineTopology, stackLensTopics } from '../stacklens-app';
+import { buildPipelineTopology } from '../stacklens-app';
+import { stackLensTopics } from '../topics';
 import type { ReplayRequest } from './replay-arguments';
 
 export interface TopicReplayOptions {

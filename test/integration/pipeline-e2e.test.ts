@@ -21,13 +21,8 @@ import {
   type ReadableSpan,
   type Scenario,
 } from '../../app/demo/otlp-scenario';
-import {
-  kafkaClient,
-  loadAlertRules,
-  stackLensTopics,
-  startStackLens,
-  type RunningStackLens,
-} from '../../app/stacklens-app';
+import { kafkaClient, loadAlertRules, startStackLens, type RunningStackLens } from '../../app/stacklens-app';
+import { stackLensTopics } from '../../app/topics';
 import { createLogger } from '../../common/logger';
 import { loadConfig, type StackLensConfig } from '../../config/config';
 import { withLocalStackDefaults } from '../../infra/local-stack-env';
@@ -167,7 +162,7 @@ async function caughtUp(admin: Admin, groupId: string): Promise<boolean> {
 }
 
 function metric(name: string, labels: Record<string, string>): Promise<number> {
-  return app!.registry.getMetricsAsJSON().then((metrics) => {
+  return app!.metrics().then((metrics) => {
     const found = metrics.find((m) => m.name === name);
     const values = (found?.values ?? []) as { value: number; labels: Record<string, string | number> }[];
     return values
@@ -278,6 +273,7 @@ describe('StackLens end to end on the local stack', () => {
       config,
       logger,
       registry: app.registry,
+      processMetrics: () => app!.metrics(),
       clickhouse: app.clickhouse,
       kafka: kafkaClient(config, logger, `${appId}-api`),
       schemaRegistry: app.schemaRegistry,

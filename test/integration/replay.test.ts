@@ -13,7 +13,8 @@ import {
   type ReplayOptionValues,
 } from '../../app/replay/replay-arguments';
 import { startTopicReplay } from '../../app/replay/topic-replay';
-import { stackLensTopics, startStackLens, type RunningStackLens } from '../../app/stacklens-app';
+import { startStackLens, type RunningStackLens } from '../../app/stacklens-app';
+import { stackLensTopics } from '../../app/topics';
 import { createLogger } from '../../common/logger';
 import { loadConfig } from '../../config/config';
 import { withLocalStackDefaults } from '../../infra/local-stack-env';
