@@ -156,6 +156,16 @@ export interface LogLevelCounts {
 export const MAX_CORRELATION_LOG_IDS = 1000;
 
 /**
+ * Bounds of a Correlation's `services`: at most this many names, each at most
+ * MAX_CORRELATION_SERVICE_BYTES of JSON (longer names are left out of the list). A record's service
+ * name may be up to RECORD_MAX_ATTRIBUTE_VALUE_BYTES long, and a trace may name any number: unbounded,
+ * the list alone could outgrow the changelog's 1 MiB message limit. Both bounds keep the list
+ * independent of arrival order (a filter, then the smallest names).
+ */
+export const MAX_CORRELATION_SERVICES = 128;
+export const MAX_CORRELATION_SERVICE_BYTES = 1024;
+
+/**
  * Everything known about one trace: the spans and logs sharing its trace_id, folded together by
  * processors/correlate (order-independent). Stored latest-wins by `version`.
  */
@@ -165,7 +175,10 @@ export interface Correlation {
   root_span_id: string;
   root_span_name: string;
   root_service: string;
-  /** Distinct services seen in spans and logs, sorted. */
+  /**
+   * Distinct services seen in spans and logs, sorted: the MAX_CORRELATION_SERVICES smallest names of at
+   * most MAX_CORRELATION_SERVICE_BYTES (a choice independent of arrival order, like `log_ids`).
+   */
   services: string[];
   /** Earliest span start / log time in ns; '0' when empty. */
   start_time_unix_nano: string;

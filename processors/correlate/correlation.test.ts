@@ -10,7 +10,14 @@ import { createEnricher } from '../enrich';
 import { CorrelationMismatchError } from '../errors';
 import { decodeLogsMessage, decodeTracesMessage } from '../otlp/decode';
 import { normalizeLogs, normalizeOtlpSpans } from '../normalize';
-import { MAX_CORRELATION_LOG_IDS, type Correlation, type LogRecord, type SpanRecord } from '../records';
+import {
+  MAX_CORRELATION_LOG_IDS,
+  MAX_CORRELATION_SERVICE_BYTES,
+  MAX_CORRELATION_SERVICES,
+  type Correlation,
+  type LogRecord,
+  type SpanRecord,
+} from '../records';
 import { addLog, addSpan, emptyCorrelation, mergeCorrelations } from './correlation';
 
 const enricher = createEnricher();
@@ -107,6 +114,28 @@ describe('correlation details', () => {
     expect(c.log_ids[0]).toBe('otel-logs:0:00000:0');
     expect(c.log_ids.at(-1)).toBe('otel-logs:0:00999:0');
     expect(c.log_ids_dropped).toBe(5);
+  });
+
+  it('keeps the smallest service names, leaving out overlong ones, whatever the order', () => {
+    // Names up to the attribute value bound (16 KiB) and more names than the count bound.
+    const long = Array.from(
+      { length: 8 },
+      (_, i) => `${String.fromCharCode(97 + i)}${'x'.repeat(16 * 1024)}`,
+    );
+    const short = Array.from({ length: 400 }, (_, i) => `s${String(i).padStart(3, '0')}`);
+    const logs = [...long, ...short].map((service, i) =>
+      sampleLog({ id: `otel-logs:0:${String(i).padStart(5, '0')}:0`, service }),
+    );
+    const forward = logs.reduce((c, log) => addLog(c, log), emptyCorrelation(traceId));
+    const backward = [...logs].reverse().reduce((c, log) => addLog(c, log), emptyCorrelation(traceId));
+    const halves = mergeCorrelations(
+      logs.filter((_, i) => i % 2 === 0).reduce((c, log) => addLog(c, log), emptyCorrelation(traceId)),
+      logs.filter((_, i) => i % 2 === 1).reduce((c, log) => addLog(c, log), emptyCorrelation(traceId)),
+    );
+    expect(forward.services).toEqual(short.slice(0, MAX_CORRELATION_SERVICES));
+    expect(backward.services).toEqual(forward.services);
+    expect(halves.services).toEqual(forward.services);
+    expect(long.every((name) => Buffer.byteLength(name) > MAX_CORRELATION_SERVICE_BYTES)).toBe(true);
   });
 
   it('picks the earliest error, and the smallest span id among several roots', () => {

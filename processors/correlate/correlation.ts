@@ -1,8 +1,11 @@
 import { CorrelationMismatchError } from '../errors';
+import { jsonBytes } from '../normalize/limits';
 import { SEVERITY } from '../normalize/severity';
 import { nanosDiff, nanosToMs } from '../otlp/values';
 import {
   MAX_CORRELATION_LOG_IDS,
+  MAX_CORRELATION_SERVICE_BYTES,
+  MAX_CORRELATION_SERVICES,
   type Correlation,
   type LogLevelCounts,
   type LogRecord,
@@ -169,11 +172,21 @@ function lowerBound(sorted: readonly string[], value: string): number {
   return low;
 }
 
-/** Adds a service to the sorted, duplicate-free list in place. */
+function boundedUnion(a: readonly string[], b: readonly string[]): string[] {
+  return [...new Set([...a, ...b])].sort().slice(0, MAX_CORRELATION_SERVICES);
+}
+
+/**
+ * Adds a service to the sorted, duplicate-free list in place, keeping the MAX_CORRELATION_SERVICES
+ * smallest names of at most MAX_CORRELATION_SERVICE_BYTES: a per-name filter and the smallest names of
+ * a set do not depend on the order names arrive or lists are merged in.
+ */
 function addService(services: string[], service: string): void {
-  if (service === '') return;
+  if (service === '' || jsonBytes(service) > MAX_CORRELATION_SERVICE_BYTES) return;
   const at = lowerBound(services, service);
-  if (services[at] !== service) services.splice(at, 0, service);
+  if (services[at] === service || at >= MAX_CORRELATION_SERVICES) return;
+  services.splice(at, 0, service);
+  if (services.length > MAX_CORRELATION_SERVICES) services.pop();
 }
 
 /** Widens the correlation's time range in place to cover [start, end]; the duration only when it moved. */
@@ -348,7 +361,7 @@ export function mergeCorrelations(a: Correlation, b: Correlation): Correlation {
     root_span_id: root.root_span_id,
     root_span_name: root.root_span_name,
     root_service: root.root_service,
-    services: [...new Set([...a.services, ...b.services])].sort(),
+    services: boundedUnion(a.services, b.services),
     span_count: a.span_count + b.span_count,
     error_count: a.error_count + b.error_count,
     log_count: logCount,
