@@ -21,5 +21,11 @@ export class RecordTooLargeError extends StackLensError {}
 /** The Kafka runtime was misused or hit a state it cannot continue from. */
 export class StreamsRuntimeError extends StackLensError {}
 
+/**
+ * The instance may no longer own what a checkpoint holds (a rebalance since it began, or no
+ * heartbeat answered within the session timeout): it is abandoned and its records processed again.
+ */
+export class StaleCheckpointError extends StackLensError {}
+
 /** A checkpoint was given up before its commit (partition revoked or application stopping); its records are processed again. */
 export class BatchAbandonedError extends StackLensError {}

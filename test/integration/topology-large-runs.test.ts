@@ -1,5 +1,5 @@
 import { Partitioners, type Kafka } from 'kafkajs';
-import { TopologyBuilder, type ProcessorContext } from '../../topology';
+import { HEADER, TopologyBuilder, type ProcessorContext } from '../../topology';
 import { keyValueStoreSpec } from '../../topology/state/key-value-store';
 import { changelogTopicName } from '../../topology/state/store';
 import { ProducedRecordTooLargeError } from '../../topology/runtime/kafka-errors';
@@ -151,7 +151,26 @@ describe.each<ProcessingGuarantee>(['exactly_once', 'at_least_once'])(
 );
 
 describe('topology runtime: an output record over the broker limit', () => {
-  it('fails the application with a typed error naming the topic, instead of retrying forever', async () => {
+  const inflating = (input: string, output: string, bytes: number) => {
+    const builder = new TopologyBuilder();
+    builder
+      .stream<string, string>('in', input)
+      .mapValues('inflate', (v) => (v === 'big' ? v.repeat(bytes / 3) : v))
+      .to('out', output);
+    return builder.build();
+  };
+  const produceInput = async (kafka: Kafka, input: string, values: string[]) => {
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    await producer.send({
+      topic: input,
+      acks: -1,
+      messages: values.map((value, i) => ({ key: `"k${i}"`, value: JSON.stringify(value) })),
+    });
+    await producer.disconnect();
+  };
+
+  it('dead-letters an output over maxRecordBytes by reference to its input and goes on', async () => {
     const kafka = testKafka();
     const [input, output, appId] = ['huge-in', 'huge-out', 'huge-app'].map(uniqueName) as [
       string,
@@ -162,16 +181,45 @@ describe('topology runtime: an output record over the broker limit', () => {
       { topic: input, partitions: 1 },
       { topic: output, partitions: 1 },
     ]);
-    const builder = new TopologyBuilder();
-    builder
-      .stream<string, string>('in', input)
-      .mapValues('inflate', (v) => v.repeat(2 * 1024 * 1024)) // 2 MiB, over max.message.bytes
-      .to('out', output);
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    await producer.send({ topic: input, acks: -1, messages: [{ key: '"k"', value: '"x"' }] });
-    await producer.disconnect();
-    const app = new StreamsApp(builder.build(), {
+    await produceInput(kafka, input, ['before', 'big', 'after']);
+    const app = new StreamsApp(inflating(input, output, 2 * 1024 * 1024), {
+      applicationId: appId,
+      instanceId: 'i1',
+      brokers: BROKERS,
+      logger: quietLogger(),
+      registry: newRegistry(),
+    });
+    await app.start();
+    try {
+      const outputs = await readTopic(kafka, output, { until: (r) => r.length >= 2 });
+      expect(outputs.map((r) => r.value)).toEqual(['"before"', '"after"']);
+      const [letter, ...more] = await readTopic(kafka, `${appId}-dlq`, { until: (r) => r.length >= 1 });
+      expect(more).toHaveLength(0);
+      expect(letter?.value).toBe('"big"');
+      expect(letter?.headers[HEADER.errorType]).toBe('RecordTooLargeError');
+      expect(letter?.headers[HEADER.error]).toContain(output);
+      expect(letter?.headers[HEADER.sourceOffset]).toBe('1');
+      await waitFor(
+        'the input to be committed',
+        async () => (await committedOffset(kafka, appId, input)) === 3,
+      );
+    } finally {
+      await app.stop();
+    }
+  });
+
+  it('fails the application with a typed error naming the topic when the broker refuses a record under maxRecordBytes', async () => {
+    const kafka = testKafka();
+    const [input, output, appId] = ['small-limit-in', 'small-limit-out', 'small-limit-app'].map(
+      uniqueName,
+    ) as [string, string, string];
+    await createTopics(kafka, [
+      { topic: input, partitions: 1 },
+      // A topic whose limit is below the runtime's record bound: only the broker can tell.
+      { topic: output, partitions: 1, config: { 'max.message.bytes': '100000' } },
+    ]);
+    await produceInput(kafka, input, ['big']);
+    const app = new StreamsApp(inflating(input, output, 500_000), {
       applicationId: appId,
       instanceId: 'i1',
       brokers: BROKERS,

@@ -27,14 +27,19 @@ export function newRegistry(): Registry {
 
 export async function createTopics(
   kafka: Kafka,
-  topics: { topic: string; partitions: number }[],
+  topics: { topic: string; partitions: number; config?: Record<string, string> }[],
 ): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     await admin.createTopics({
       waitForLeaders: true,
-      topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })),
+      topics: topics.map((t) => ({
+        topic: t.topic,
+        numPartitions: t.partitions,
+        replicationFactor: 1,
+        configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+      })),
     });
   } finally {
     await admin.disconnect();

@@ -68,7 +68,7 @@ describe('Checkpoint', () => {
 
   it('measures its age from its first effect', () => {
     let now = 1_000;
-    const checkpoint = new Checkpoint(() => now);
+    const checkpoint = new Checkpoint(0, () => now);
     now = 1_500;
     expect(checkpoint.age()).toBe(0);
     checkpoint.consumed(task('0_0'), raw('in', 0, 0));

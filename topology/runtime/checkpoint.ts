@@ -57,7 +57,11 @@ export class Checkpoint implements TaskCollector {
   private bytesHeld = 0;
   private heldRecords = 0;
 
-  constructor(private readonly clock: () => number = Date.now) {}
+  constructor(
+    /** The group generation (count of joins) the checkpoint's records were fetched in. */
+    readonly generation = 0,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   send(record: ProducedRecord): void {
     this.touch();

@@ -31,7 +31,7 @@ import { committedStreamTimes, encodeStreamTime } from './stream-time';
 import { flushSinks } from './sink-flush';
 import type { OffsetToCommit } from './committer';
 import { kafkajsLogCreator } from './kafkajs-log';
-import { StreamsRuntimeError } from '../errors';
+import { StaleCheckpointError, StreamsRuntimeError } from '../errors';
 import { taskAssignor } from './task-assignor';
 
 type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -73,6 +73,10 @@ export class StreamsApp {
   private endReached = false;
   /** Where tasks' effects go until they are committed. */
   private checkpoint = new Checkpoint();
+  /** Group joins so far: a checkpoint begun in an earlier generation must not be committed. */
+  private generation = 0;
+  /** When the group last answered a heartbeat (or a join): the instance was a member then. */
+  private lastHeartbeatAt = 0;
   private failure: ((error: unknown) => void) | undefined;
   /** Lag per source partition at its last fetch, and when a commit (or the lag) last moved. */
   private readonly lag = new Map<string, number>();
@@ -207,6 +211,9 @@ export class StreamsApp {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
       this.onAssignment(payload.memberId, payload.memberAssignment),
     );
+    consumer.on(consumer.events.HEARTBEAT, () => {
+      this.lastHeartbeatAt = Date.now();
+    });
     // A fetch holding only transaction markers (or aborted records) never reaches eachBatch, yet
     // moves the position: a bounded run must see it to reach the end of a transactional topic.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -358,6 +365,8 @@ export class StreamsApp {
    * missed generations in which others may have processed its partitions: every task is restored.
    */
   private onAssignment(memberId: string, assignment: Record<string, number[]>): void {
+    this.generation += 1;
+    this.lastHeartbeatAt = Date.now();
     this.abandonCheckpoint('rebalance');
     if (this.memberId !== undefined && memberId !== this.memberId) {
       this.log.warn(
@@ -394,7 +403,7 @@ export class StreamsApp {
    */
   private abandonCheckpoint(reason: string): void {
     const checkpoint = this.checkpoint;
-    this.checkpoint = new Checkpoint();
+    this.checkpoint = new Checkpoint(this.generation);
     if (checkpoint.isEmpty() && checkpoint.tasks.size === 0) return;
     checkpoint.discard();
     for (const task of checkpoint.tasks) {
@@ -541,7 +550,7 @@ export class StreamsApp {
   private async commitCheckpoint(control: FetchControl): Promise<boolean> {
     const checkpoint = this.checkpoint;
     if (checkpoint.isEmpty()) return true;
-    this.checkpoint = new Checkpoint();
+    this.checkpoint = new Checkpoint(this.generation);
     const { applicationId } = this.options;
     const started = process.hrtime.bigint();
     const ranges = checkpoint.ranges();
@@ -572,8 +581,10 @@ export class StreamsApp {
         metadata: encodeStreamTime(r.task.streamTime()),
       }));
       const records = checkpoint.records();
-      // The group heartbeat is the last step before the transaction commits (see committer.ts).
-      await (this.committer as Committer).commit(records, offsets, control.heartbeat);
+      // The membership check is the last step before the transaction commits (see committer.ts).
+      await (this.committer as Committer).commit(records, offsets, () =>
+        this.checkMembership(checkpoint, control),
+      );
       this.countProduced(records);
     } catch (error) {
       await this.recover(checkpoint, error);
@@ -604,6 +615,25 @@ export class StreamsApp {
     if (ranges.length > 0) this.lastProgressAt = Date.now();
     this.log.debug({ ranges: ranges.length }, 'committed');
     return true;
+  }
+
+  /**
+   * Throws unless the instance is still the group member that fetched the checkpoint's records: a
+   * heartbeat (kafkajs sends it only once per heartbeat interval, and a failed one does not stop the
+   * next calls from passing), no join since the checkpoint began, and a heartbeat answered within
+   * the session timeout (a longer silence, e.g. the process was stopped, may have been an eviction).
+   */
+  private async checkMembership(checkpoint: Checkpoint, control: FetchControl): Promise<void> {
+    await control.heartbeat();
+    if (checkpoint.generation !== this.generation) {
+      throw new StaleCheckpointError('the group rebalanced since the checkpoint began');
+    }
+    const silentMs = Date.now() - this.lastHeartbeatAt;
+    if (silentMs >= this.options.sessionTimeoutMs) {
+      throw new StaleCheckpointError(
+        `no heartbeat answered for ${silentMs} ms (session timeout ${this.options.sessionTimeoutMs} ms): this instance may have been evicted`,
+      );
+    }
   }
 
   private recordLag(topic: string, partition: number, lag: number): void {
