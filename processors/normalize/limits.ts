@@ -91,29 +91,32 @@ export function resolveRecordLimits(partial: Partial<RecordLimits> = {}): Record
   return limits;
 }
 
-/** Bytes of one UTF-16 unit (or surrogate pair, width 2) of a string once JSON-escaped and UTF-8 encoded. */
-function unitBytes(s: string, i: number): [bytes: number, width: number] {
+/**
+ * Bytes of one UTF-16 unit (or surrogate pair, width 2) of a string once JSON-escaped and UTF-8
+ * encoded, packed as `bytes * 4 + width`: this runs for every character of every record, so it
+ * returns a number rather than allocating a pair.
+ */
+function unitBytes(s: string, i: number): number {
   const c = s.charCodeAt(i);
-  if (c < 0x20) return [c === 8 || c === 9 || c === 10 || c === 12 || c === 13 ? 2 : 6, 1];
-  if (c === 0x22 || c === 0x5c) return [2, 1];
-  if (c < 0x80) return [1, 1];
-  if (c < 0x800) return [2, 1];
+  if (c >= 0x20 && c < 0x80) return c === 0x22 || c === 0x5c ? 9 : 5;
+  if (c < 0x20) return c === 8 || c === 9 || c === 10 || c === 12 || c === 13 ? 9 : 25;
+  if (c < 0x800) return 9;
   if (c >= 0xd800 && c <= 0xdbff) {
     const next = s.charCodeAt(i + 1);
     // A pair is 4 bytes of UTF-8; JSON.stringify escapes a lone surrogate as \udxxx.
-    return next >= 0xdc00 && next <= 0xdfff ? [4, 2] : [6, 1];
+    return next >= 0xdc00 && next <= 0xdfff ? 18 : 25;
   }
-  if (c >= 0xdc00 && c <= 0xdfff) return [6, 1];
-  return [3, 1];
+  if (c >= 0xdc00 && c <= 0xdfff) return 25;
+  return 13;
 }
 
 /** Bytes of a string's JSON form (without the quotes). */
 export function jsonBytes(s: string): number {
   let bytes = 0;
   for (let i = 0; i < s.length;) {
-    const [b, w] = unitBytes(s, i);
-    bytes += b;
-    i += w;
+    const packed = unitBytes(s, i);
+    bytes += packed >> 2;
+    i += packed & 3;
   }
   return bytes;
 }
@@ -131,10 +134,10 @@ export function fitString(s: string, max: number): Fitted {
   let bytes = 0;
   let i = 0;
   while (i < s.length) {
-    const [b, w] = unitBytes(s, i);
-    if (bytes + b > max) break;
-    bytes += b;
-    i += w;
+    const packed = unitBytes(s, i);
+    if (bytes + (packed >> 2) > max) break;
+    bytes += packed >> 2;
+    i += packed & 3;
   }
   if (i === s.length) return { value: s, bytes };
   return { value: s.slice(0, i), bytes, cutFrom: bytes + jsonBytes(s.slice(i)) };
