@@ -54,7 +54,10 @@ class FlakySink implements Sink<string, number> {
   }
 }
 
-async function gauge(app: StreamsApp, name: 'pausedPartitions' | 'inFlightRecords'): Promise<number> {
+async function gauge(
+  app: StreamsApp,
+  name: 'pausedPartitions' | 'inFlightRecords' | 'stalledSeconds',
+): Promise<number> {
   return (await app.metrics[name].get()).values.reduce((sum, v) => sum + v.value, 0);
 }
 
@@ -78,6 +81,7 @@ describe('topology runtime: backpressure and a sink that is down', () => {
       maxInFlightRecords: bound,
       sinkRetryInitialMs: 20,
       sinkRetryMaxMs: 200,
+      stallTimeoutMs: 2_000,
       logger: quietLogger(),
       registry: newRegistry(),
     });
@@ -101,6 +105,10 @@ describe('topology runtime: backpressure and a sink that is down', () => {
         Array.from({ length: 5_000 }, (_, i) => value(5_000 + i)),
       );
       await waitFor('more retries', () => sink.failedFlushes >= 10, 60_000);
+      // Readiness sees a pipeline that has lag and commits nothing.
+      await waitFor('the stall to be reported', () => app.problem() !== undefined, 60_000);
+      expect(app.problem()).toMatch(/^no commit for \d+ s while the input has lag$/);
+      expect(await gauge(app, 'stalledSeconds')).toBeGreaterThanOrEqual(2);
       expect(await consumed(app)).toBe(bound);
       expect(sink.buffered).toHaveLength(bound);
       expect(await gauge(app, 'inFlightRecords')).toBe(bound);
@@ -123,6 +131,7 @@ describe('topology runtime: backpressure and a sink that is down', () => {
       }
       expect(next).toBe(10_000);
       expect(await gauge(app, 'pausedPartitions')).toBe(0);
+      await waitFor('readiness to recover', () => app.problem() === undefined, 60_000);
     } finally {
       await app.stop();
     }

@@ -21,8 +21,8 @@ export interface StreamsAppOptions {
   /**
    * How often (ms) what was processed is made durable: sinks flushed, outputs and offsets committed
    * (Kafka Streams' commit.interval.ms, with its defaults: 100 under exactly_once, 30 000 under
-   * at_least_once). A partition whose fetch caught up with its end commits at once, so latency on a
-   * quiet input does not wait for the interval.
+   * at_least_once). A small checkpoint whose fetch caught up with its partition commits at once, so
+   * a record on a quiet input does not wait for the interval.
    */
   readonly commitIntervalMs?: number;
   /**

@@ -41,8 +41,9 @@ type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
  * one task per (sub-topology, partition), stores restored from changelogs before a task runs.
  *
  * Fetched records are processed record by record (offset order per partition) into one Checkpoint
- * shared by all tasks. The checkpoint is committed once per commit interval (commitIntervalMs), when
- * a partition's fetch has caught up with its end, or when it reaches the in-flight bounds: every
+ * shared by all tasks. The checkpoint is committed once per commit interval (commitIntervalMs, by a
+ * fetch or by the commit timer), at once when it is small and its fetch caught up with its partition
+ * (a quiet input), or when it reaches the in-flight bounds: every
  * sink written is flushed once for all the partitions it covers, then the outputs, the last change
  * of every store key and all partitions' offsets go in one transaction (exactly_once), or are
  * produced then committed (at_least_once). A failed commit, or a rebalance while a checkpoint is
@@ -66,6 +67,7 @@ export class StreamsApp {
   private committer: Committer | undefined;
   private restorer: ChangelogRestorer | undefined;
   private wallClockTimer: NodeJS.Timeout | undefined;
+  private commitTimer: NodeJS.Timeout | undefined;
   private state: State = 'created';
   /** A bounded run's positions and ends (options.bounds); undefined for a live application. */
   private bounds: BoundTracker | undefined;
@@ -234,14 +236,33 @@ export class StreamsApp {
       partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => this.serial.run(() => this.onBatch(payload)),
     });
+    // The checkpoint is committed once it is a commit interval old even when no fetch comes to do it
+    // (a quiet input). One check at a time: a commit that cannot finish (a sink down) must not pile
+    // up checks behind it.
+    let commitCheckQueued = false;
+    this.commitTimer = setInterval(
+      () => {
+        if (commitCheckQueued || this.checkpoint.age() < this.options.commitIntervalMs) return;
+        commitCheckQueued = true;
+        void this.serial
+          .run(async () => {
+            if (this.state === 'running' && this.checkpoint.age() >= this.options.commitIntervalMs) {
+              await this.commitCheckpoint(NO_FETCH_CONTROL);
+            }
+          })
+          .catch((error: unknown) => this.fail(error))
+          .finally(() => {
+            commitCheckQueued = false;
+          });
+      },
+      Math.max(10, Math.min(this.options.commitIntervalMs, this.options.wallClockTickMs) / 2),
+    );
     this.wallClockTimer = setInterval(() => {
+      // Not in the serial queue: a commit that cannot finish (a sink down) holds the queue.
+      this.metrics.stalledSeconds.set({ application: this.options.applicationId }, this.stalledMs() / 1_000);
       void this.serial
         .run(async () => {
-          this.metrics.stalledSeconds.set(
-            { application: this.options.applicationId },
-            this.stalledMs() / 1_000,
-          );
-          await this.punctuateWallClock();
+          this.punctuateWallClock();
           await this.checkEnd();
         })
         .catch((error: unknown) => this.fail(error));
@@ -260,6 +281,7 @@ export class StreamsApp {
     this.state = 'stopping';
     this.log.info('stopping: committing what was processed, leaving the group');
     clearInterval(this.wallClockTimer);
+    clearInterval(this.commitTimer);
     if (wasRunning) {
       await this.serial
         .run(() => this.commitCheckpoint(NO_FETCH_CONTROL))
@@ -488,6 +510,8 @@ export class StreamsApp {
     const task = this.tasks.get(taskId) as StreamTask;
     const { topic, partition } = batch;
     const { applicationId, maxInFlightRecords, maxInFlightBytes } = this.options;
+    // The lag before this fetch is processed: a fetch that cannot be committed shows as a stall.
+    this.recordLag(topic, partition, Math.max(0, Number(batch.offsetLagLow()) + 1));
     // A bounded run processes nothing at or past a partition's end, and stops fetching it there.
     const end = this.bounds?.endOf(topic, partition);
     const messages =
@@ -530,12 +554,18 @@ export class StreamsApp {
     // The whole fetch was processed: the position moves past its trailing transaction markers too
     // (lastOffset() counts them), which a bounded run must see to reach the end of its range.
     if (!atEnd && processed > 0) this.checkpoint.skipTo(topic, partition, BigInt(batch.lastOffset()) + 1n);
-    // Commit once per interval, or at once when this partition has nothing more to read: waiting
-    // for the interval would then only add latency (no other fetch may come to trigger the commit).
-    // A lag of 1 counts as caught up: on a transactional input (repartition topics, ingest) the one
-    // offset left is usually the commit marker, which kafkajs fetches without calling eachBatch.
-    const caughtUp = atEnd || Number(batch.offsetLag()) <= 1;
-    if (caughtUp || this.checkpoint.age() >= this.options.commitIntervalMs) {
+    // Once per commit interval, however many fetches of however many partitions it holds (the
+    // commit timer covers an input that went quiet); a bounded run's partition at its end at once.
+    // A fetch that caught up with its partition commits a small checkpoint at once: on a quiet input
+    // a record then waits for no timer, and there is nothing to amortize the commit over; a large
+    // one (under load, tasks feeding each other through repartition topics look caught up at every
+    // fetch) waits for the interval. A lag of 1 counts as caught up: on a transactional input
+    // (repartition topics, ingest) the offset left is usually the commit marker, which kafkajs
+    // fetches without calling eachBatch.
+    const { commitIntervalMs } = this.options;
+    const caughtUp =
+      Number(batch.offsetLag()) <= 1 && this.checkpoint.inFlightRecords <= EAGER_COMMIT_MAX_RECORDS;
+    if (atEnd || caughtUp || this.checkpoint.age() >= commitIntervalMs) {
       if (!(await this.commitCheckpoint(control))) return;
     }
     if (atEnd) this.consumer?.pause([{ topic, partitions: [partition] }]);
@@ -686,27 +716,22 @@ export class StreamsApp {
     await new Promise((resolve) => setTimeout(resolve, this.options.sinkRetryInitialMs));
   }
 
-  /**
-   * Fires due wall-clock punctuations of every task into the checkpoint. A checkpoint holding no
-   * input is committed here once its interval is over (an idle input has no fetch to commit it);
-   * one holding input is left to the next fetch's commit, unless that is overdue.
-   */
-  private async punctuateWallClock(): Promise<void> {
+  /** Fires due wall-clock punctuations of every task into the checkpoint (the commit timer commits it). */
+  private punctuateWallClock(): void {
     if (this.state !== 'running') return;
     for (const task of [...this.tasks.values()]) {
       const before = this.checkpoint.inFlightRecords;
       task.punctuateWallClock();
       if (this.checkpoint.inFlightRecords !== before) this.checkpoint.touched(task);
     }
-    const age = this.checkpoint.age();
-    const { commitIntervalMs, wallClockTickMs } = this.options;
-    if (
-      this.checkpoint.hasInput() ? age >= commitIntervalMs + 2 * wallClockTickMs : age >= commitIntervalMs
-    ) {
-      await this.commitCheckpoint(NO_FETCH_CONTROL);
-    }
   }
 }
+
+/**
+ * A checkpoint holding at most this many outputs and sink writes is committed as soon as its fetch
+ * caught up (see onBatch): a few records, as a quiet input brings, gain nothing from waiting.
+ */
+const EAGER_COMMIT_MAX_RECORDS = 200;
 
 /** What a commit may ask of the fetch it runs in: keep the membership alive, and whether to go on. */
 interface FetchControl {
