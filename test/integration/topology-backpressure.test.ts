@@ -108,7 +108,7 @@ describe('topology runtime: backpressure and a sink that is down', () => {
       // Readiness sees a pipeline that has lag and commits nothing.
       await waitFor('the stall to be reported', () => app.problem() !== undefined, 60_000);
       expect(app.problem()).toMatch(/^no commit for \d+ s while the input has lag$/);
-      expect(await gauge(app, 'stalledSeconds')).toBeGreaterThanOrEqual(2);
+      await waitFor('the stall gauge', async () => (await gauge(app, 'stalledSeconds')) >= 2, 60_000);
       expect(await consumed(app)).toBe(bound);
       expect(sink.buffered).toHaveLength(bound);
       expect(await gauge(app, 'inFlightRecords')).toBe(bound);

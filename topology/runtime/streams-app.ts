@@ -591,7 +591,9 @@ export class StreamsApp {
         initialBackoffMs: this.options.sinkRetryInitialMs,
         maxBackoffMs: this.options.sinkRetryMaxMs,
         keepAlive: control.heartbeat,
-        shouldContinue: () => control.shouldContinue() && this.state !== 'stopped',
+        // A stop gives a failing sink no more retries: what is not committed is processed again
+        // after the restart, and a stop must not wait for a sink that may never come back.
+        shouldContinue: () => control.shouldContinue() && this.state === 'running',
         onRetry: (sink, attempt, error) => {
           if (paused.length === 0) {
             for (const r of ranges) paused.push({ topic: r.topic, partitions: [r.partition] });
