@@ -191,7 +191,13 @@ export class ArchiveSink<K> implements Sink<K, OtlpJsonRequest> {
     const last = BigInt(range.lastOffset);
     const found: LedgerEntry[] = [];
     for (let at = BigInt(range.firstOffset); at <= last;) {
-      const entry = await this.writtenAt(range, at, buffered);
+      let entry = await this.writtenAt(range, at, buffered);
+      // Offsets before the range's first message reached no sink (dead-lettered, transaction
+      // markers), so an earlier flush may have started its object at that message instead: where the
+      // commits fell decides which, and a replay's commits fall elsewhere.
+      const next = buffered.find((b) => b.offset >= at)?.offset;
+      if (entry === undefined && next !== undefined && next > at)
+        entry = await this.writtenAt(range, next, buffered);
       if (entry === undefined) break;
       found.push(entry);
       at = entry.last + 1n;

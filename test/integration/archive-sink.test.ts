@@ -147,6 +147,20 @@ describe.each(stores)('archive topology sink on %s', (_where, open) => {
     ]);
   });
 
+  it('finds the object of a range whose first offsets reached no sink, whichever commit they fell in', async () => {
+    // First run: offset 4 (a dead letter, or a transaction marker) was committed on its own, so the
+    // object of offset 5 starts at 5. A replay commits 4 and 5 together: its range starts at 4.
+    await run(newSink(), 0, 3);
+    await run(newSink(), 5, 6);
+    const replay = newSink();
+    for (const o of [5, 6]) replay.write(record(o), { topic: TOPIC, partition: 0, offset: String(o) });
+    await replay.flush([{ topic: TOPIC, partition: 0, firstOffset: '4', lastOffset: '6' }]);
+    expect((await archived()).map((o) => o.key.split('/').pop())).toEqual([
+      'otel-logs-0-0-3.json.gz',
+      'otel-logs-0-5-6.json.gz',
+    ]);
+  });
+
   it('handles repeated short replays and replays within one instance', async () => {
     const sink = newSink();
     await run(sink, 0, 9);

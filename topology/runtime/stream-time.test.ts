@@ -1,5 +1,5 @@
 import type { Admin } from 'kafkajs';
-import { committedStreamTimes, encodeStreamTime } from './stream-time';
+import { committedPositions, encodeStreamTime } from './stream-time';
 
 describe('stream time in offset metadata', () => {
   it('encodes finite stream times only and decodes what it encoded, ignoring foreign metadata', async () => {
@@ -16,11 +16,11 @@ describe('stream time in offset metadata', () => {
         },
       ],
     } as unknown as Admin;
-    const times = await committedStreamTimes(admin, 'g', ['t']);
-    expect([...times]).toEqual([
-      ['t|0', 1234],
-      ['t|1', Number.NEGATIVE_INFINITY],
-      ['t|2', Number.NEGATIVE_INFINITY],
+    const positions = await committedPositions(admin, 'g', ['t']);
+    expect([...positions]).toEqual([
+      ['t|0', { offset: 10n, streamTime: 1234 }],
+      ['t|1', { offset: 5n, streamTime: Number.NEGATIVE_INFINITY }],
+      ['t|2', { offset: -1n, streamTime: Number.NEGATIVE_INFINITY }],
     ]);
   });
 });

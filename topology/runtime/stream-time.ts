@@ -19,16 +19,27 @@ function decodeStreamTime(metadata: string | null): number {
   }
 }
 
-/** Largest stream time committed for each (topic, partition) of `topics` by the group. */
-export async function committedStreamTimes(
+/** What the group committed for one partition: the next offset to read (none: -1) and the stream time. */
+export interface CommittedPosition {
+  readonly offset: bigint;
+  readonly streamTime: number;
+}
+
+/** The committed position of each (topic, partition) of `topics`, keyed `topic|partition`. */
+export async function committedPositions(
   admin: Admin,
   groupId: string,
   topics: readonly string[],
-): Promise<Map<string, number>> {
-  const result = new Map<string, number>();
+): Promise<Map<string, CommittedPosition>> {
+  const result = new Map<string, CommittedPosition>();
   if (topics.length === 0) return result;
   for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics: [...topics] })) {
-    for (const p of partitions) result.set(`${topic}|${p.partition}`, decodeStreamTime(p.metadata));
+    for (const p of partitions) {
+      result.set(`${topic}|${p.partition}`, {
+        offset: BigInt(p.offset),
+        streamTime: decodeStreamTime(p.metadata),
+      });
+    }
   }
   return result;
 }

@@ -27,7 +27,7 @@ import { resolveOptions, type ResolvedOptions, type StreamsAppOptions } from './
 import { planPartitions, type PartitionPlan } from './partition-plan';
 import { ChangelogRestorer } from './restorer';
 import { SerialQueue } from './serial-queue';
-import { committedStreamTimes, encodeStreamTime } from './stream-time';
+import { committedPositions, encodeStreamTime } from './stream-time';
 import { flushSinks } from './sink-flush';
 import type { OffsetToCommit } from './committer';
 import { kafkajsLogCreator } from './kafkajs-log';
@@ -77,6 +77,11 @@ export class StreamsApp {
   private checkpoint = new Checkpoint();
   /** Group joins so far: a checkpoint begun in an earlier generation must not be committed. */
   private generation = 0;
+  /** When the last join ended, and whether a rebalance has begun since (kafkajs's REBALANCING). */
+  private joinedAt = 0;
+  private rebalancing = false;
+  /** Committed offsets read when a task was (re)created, checked against its first fetch. */
+  private readonly committedAtStart = new Map<string, bigint>();
   /** When the group last answered a heartbeat (or a join): the instance was a member then. */
   private lastHeartbeatAt = 0;
   private failure: ((error: unknown) => void) | undefined;
@@ -215,6 +220,9 @@ export class StreamsApp {
     );
     consumer.on(consumer.events.HEARTBEAT, () => {
       this.lastHeartbeatAt = Date.now();
+    });
+    consumer.on(consumer.events.REBALANCING, () => {
+      this.rebalancing = true;
     });
     // A fetch holding only transaction markers (or aborted records) never reaches eachBatch, yet
     // moves the position: a bounded run must see it to reach the end of a transactional topic.
@@ -389,6 +397,8 @@ export class StreamsApp {
   private onAssignment(memberId: string, assignment: Record<string, number[]>): void {
     this.generation += 1;
     this.lastHeartbeatAt = Date.now();
+    this.joinedAt = this.lastHeartbeatAt;
+    this.rebalancing = false;
     this.abandonCheckpoint('rebalance');
     if (this.memberId !== undefined && memberId !== this.memberId) {
       this.log.warn(
@@ -448,12 +458,24 @@ export class StreamsApp {
       created.push(this.createTask(Number(id.slice(0, at)), Number(id.slice(at + 1))));
     }
     await (this.restorer as ChangelogRestorer).restore(created, keepAlive);
-    const committed = await committedStreamTimes(this.admin as Admin, this.options.applicationId, [
+    // kafkajs fetches the committed offsets at the join without require_stable, so a previous
+    // owner's last transaction may not be visible in them yet (its offsets become visible once the
+    // coordinator has written its markers, moments after its commit): read them again once the
+    // join is STABLE_OFFSETS_SETTLE_MS old, and let onBatch skip what they show as done.
+    while (Date.now() - this.joinedAt < STABLE_OFFSETS_SETTLE_MS) {
+      await keepAlive();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const committed = await committedPositions(this.admin as Admin, this.options.applicationId, [
       ...new Set(created.flatMap((t) => t.sourceTopics())),
     ]);
     for (const task of created) {
       for (const topic of task.sourceTopics()) {
-        task.restoreStreamTime(committed.get(`${topic}|${task.partition}`) ?? Number.NEGATIVE_INFINITY);
+        const position = committed.get(`${topic}|${task.partition}`);
+        task.restoreStreamTime(position?.streamTime ?? Number.NEGATIVE_INFINITY);
+        if (position !== undefined && position.offset >= 0n) {
+          this.committedAtStart.set(`${topic}|${task.partition}`, position.offset);
+        }
       }
     }
     for (const task of created) {
@@ -509,6 +531,22 @@ export class StreamsApp {
     await this.ensureTasks(heartbeat);
     const task = this.tasks.get(taskId) as StreamTask;
     const { topic, partition } = batch;
+    const committedAtStart = this.committedAtStart.get(`${topic}|${partition}`);
+    this.committedAtStart.delete(`${topic}|${partition}`);
+    const firstOffset = batch.messages[0]?.offset;
+    if (
+      committedAtStart !== undefined &&
+      firstOffset !== undefined &&
+      BigInt(firstOffset) < committedAtStart
+    ) {
+      // Fetched from a committed offset the previous owner had already moved (see ensureTasks).
+      this.log.info(
+        { topic, partition, fetchedFrom: firstOffset, committed: String(committedAtStart) },
+        'skipping records the previous owner committed after the join',
+      );
+      this.consumer?.seek({ topic, partition, offset: String(committedAtStart) });
+      return;
+    }
     const { applicationId, maxInFlightRecords, maxInFlightBytes } = this.options;
     // The lag before this fetch is processed: a fetch that cannot be committed shows as a stall.
     this.recordLag(topic, partition, Math.max(0, Number(batch.offsetLagLow()) + 1));
@@ -657,7 +695,7 @@ export class StreamsApp {
    */
   private async checkMembership(checkpoint: Checkpoint, control: FetchControl): Promise<void> {
     await control.heartbeat();
-    if (checkpoint.generation !== this.generation) {
+    if (checkpoint.generation !== this.generation || this.rebalancing) {
       throw new StaleCheckpointError('the group rebalanced since the checkpoint began');
     }
     const silentMs = Date.now() - this.lastHeartbeatAt;
@@ -728,6 +766,12 @@ export class StreamsApp {
     }
   }
 }
+
+/**
+ * How long after a join the committed offsets of new tasks are read (again): long enough for the
+ * previous owner's last commit markers to be written (moments, normally), short enough not to matter.
+ */
+const STABLE_OFFSETS_SETTLE_MS = 1_000;
 
 /**
  * A checkpoint holding at most this many outputs and sink writes is committed as soon as its fetch
