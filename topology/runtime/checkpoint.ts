@@ -131,13 +131,14 @@ export class Checkpoint implements TaskCollector {
     return [...this.partitions.values()];
   }
 
-  hasInput(): boolean {
-    return this.partitions.size > 0;
-  }
-
   /** Nothing to produce, no sink written, no input: no commit needed. */
   isEmpty(): boolean {
-    return this.outputs.length === 0 && this.changes.size === 0 && this.sinks.size === 0 && !this.hasInput();
+    return (
+      this.outputs.length === 0 &&
+      this.changes.size === 0 &&
+      this.sinks.size === 0 &&
+      this.partitions.size === 0
+    );
   }
 
   /** Outputs, changelog keys and sink writes held, for the in-flight bound. */
