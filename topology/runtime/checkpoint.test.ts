@@ -1,6 +1,32 @@
 import type { StreamTask } from '../processor/stream-task';
-import type { RawRecord } from '../processor/record';
+import type { RawRecord, SourcePosition, SourceRange, StreamRecord } from '../processor/record';
+import type { Sink } from '../sink';
 import { Checkpoint } from './checkpoint';
+
+class RecordingSink implements Sink<string, string> {
+  readonly name = 'recording';
+  buffered: string[] = [];
+  write(record: StreamRecord<string, string>): void {
+    this.buffered.push(record.value);
+  }
+  async flush(_ranges: readonly SourceRange[]): Promise<void> {
+    this.buffered = [];
+  }
+  discard(): void {
+    this.buffered = [];
+  }
+}
+
+const record = (value: string): StreamRecord<string, string> => ({
+  key: value,
+  value,
+  timestamp: 0,
+  headers: {},
+  topic: 'in',
+  partition: 0,
+  offset: '0',
+});
+const source = (offset: number): SourcePosition => ({ topic: 'in', partition: 0, offset: String(offset) });
 
 const task = (id: string): StreamTask => ({ id, streamTime: () => 0 }) as unknown as StreamTask;
 
@@ -36,7 +62,7 @@ describe('Checkpoint', () => {
     expect(checkpoint.isEmpty()).toBe(false);
   });
 
-  it("serializes each store key's last value once, when the records are taken, after the outputs", () => {
+  it("serializes each store key's last value once, at the seal, after the outputs", () => {
     const checkpoint = new Checkpoint();
     let serializations = 0;
     const state = { n: 0 };
@@ -58,12 +84,42 @@ describe('Checkpoint', () => {
     expect(serializations).toBe(0);
     // One held changelog record however often the key changed, plus the output.
     expect(checkpoint.inFlightRecords).toBe(2);
-    const records = checkpoint.records();
+    const { records } = checkpoint.seal();
     expect(serializations).toBe(1);
+    // Processing goes on while the sealed checkpoint commits: later changes are not in it.
+    state.n = 1_000;
     expect(records.map((r) => [r.topic, r.value?.toString()])).toEqual([
       ['out', 'o'],
       ['app-store-changelog', '{"n":999}'],
     ]);
+  });
+
+  it('commits the stream time its tasks had at the seal', () => {
+    let streamTime = 10;
+    const t0 = { id: '0_0', streamTime: () => streamTime } as unknown as StreamTask;
+    const checkpoint = new Checkpoint();
+    checkpoint.consumed(t0, raw('in', 0, 0));
+    const { ranges } = checkpoint.seal();
+    streamTime = 99;
+    expect(ranges.map((r) => [r.partition, r.nextOffset, r.streamTime])).toEqual([[0, 1n, 10]]);
+  });
+
+  it("holds sink writes until the seal, so a sink's buffer holds only the committing checkpoint's", () => {
+    const sink = new RecordingSink();
+    const committing = new Checkpoint();
+    committing.sinkWrite(sink, record('a'), source(0));
+    expect(sink.buffered).toEqual([]);
+    committing.seal();
+    expect(sink.buffered).toEqual(['a']);
+    // The next checkpoint fills while the first commits; abandoning it leaves the sink alone.
+    const next = new Checkpoint();
+    next.sinkWrite(sink, record('b'), source(1));
+    next.discard();
+    expect(sink.buffered).toEqual(['a']);
+    expect(next.isEmpty()).toBe(true);
+    // A sealed checkpoint that fails drops what it handed to the sink.
+    committing.discard();
+    expect(sink.buffered).toEqual([]);
   });
 
   it('measures its age from its first effect', () => {

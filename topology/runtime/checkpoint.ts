@@ -9,6 +9,7 @@ import type {
 import { materialize, recordBytes } from '../processor/record';
 import type { StreamTask, TaskCollector } from '../processor/stream-task';
 import type { Sink } from '../sink';
+import { StreamsRuntimeError } from '../errors';
 import { ChangelogCache } from '../state/changelog-cache';
 
 /** A changelog record's share of the in-flight bytes before its value is serialized (key + overhead). */
@@ -23,6 +24,23 @@ export interface CheckpointRange extends SourceRange {
    * or past trailing transaction markers of the last fetch (a bounded run needs to see those).
    */
   readonly nextOffset: bigint;
+}
+
+/** A range as committed: with its task's stream time when the checkpoint was sealed. */
+export interface SealedRange extends CheckpointRange {
+  readonly streamTime: number;
+}
+
+/** What a sealed checkpoint commits, fixed when it was sealed (processing goes on meanwhile). */
+export interface SealedCheckpoint {
+  /** The outputs, then the last change of every store key, serialized at the seal. */
+  readonly records: ProducedRecord[];
+  readonly ranges: SealedRange[];
+}
+
+interface SinkWrite {
+  readonly record: AnyRecord;
+  readonly source: SourcePosition;
 }
 
 interface MutableRange {
@@ -48,7 +66,12 @@ export class Checkpoint implements TaskCollector {
   /** Outputs, repartition, late and DLQ records, in the order they were sent. */
   private readonly outputs: ProducedRecord[] = [];
   private readonly changes = new ChangelogCache<ChangelogRecord>();
-  readonly sinks = new Set<Sink<unknown, unknown>>();
+  /**
+   * Sink writes, held here until the commit begins (see seal): a sink's buffer then holds only the
+   * committing checkpoint's writes while the next checkpoint fills, so the two can overlap.
+   */
+  private readonly sinkWrites = new Map<Sink<unknown, unknown>, SinkWrite[]>();
+  private sealed = false;
   private readonly partitions = new Map<string, MutableRange>();
   /** Tasks whose stores this checkpoint changed: they hold uncommitted state if it is abandoned. */
   readonly tasks = new Set<StreamTask>();
@@ -80,9 +103,34 @@ export class Checkpoint implements TaskCollector {
 
   sinkWrite(sink: Sink<unknown, unknown>, record: AnyRecord, source: SourcePosition): void {
     this.touch();
-    sink.write(record, source);
-    this.sinks.add(sink);
+    let writes = this.sinkWrites.get(sink);
+    if (writes === undefined) this.sinkWrites.set(sink, (writes = []));
+    writes.push({ record, source });
     this.heldRecords += 1;
+  }
+
+  /** The sinks this checkpoint wrote to. */
+  get sinks(): Iterable<Sink<unknown, unknown>> {
+    return this.sinkWrites.keys();
+  }
+
+  /**
+   * Fixes what the commit makes durable, as the commit begins, since the tasks go on processing
+   * (and changing their stores' values in place) while it runs: store values are serialized and
+   * stream times read now, and the held writes handed to their sinks, in order — from here the
+   * sinks' buffers belong to this checkpoint until its flush succeeds or it is discarded.
+   */
+  seal(): SealedCheckpoint {
+    if (this.sealed) throw new StreamsRuntimeError('a checkpoint is sealed once');
+    this.sealed = true;
+    for (const [sink, writes] of this.sinkWrites) {
+      for (const { record, source } of writes) sink.write(record, source);
+      writes.length = 0;
+    }
+    const records = this.outputs.slice();
+    for (const change of this.changes.changes()) records.push(materialize(change));
+    const ranges = this.ranges().map((r) => ({ ...r, streamTime: r.task.streamTime() }));
+    return { records, ranges };
   }
 
   /** Counts an input record as part of the checkpoint (after its task processed it). */
@@ -119,13 +167,6 @@ export class Checkpoint implements TaskCollector {
     if (range !== undefined && nextOffset > range.nextOffset) range.nextOffset = nextOffset;
   }
 
-  /** What the commit produces: the outputs, then the last change of every store key, serialized now. */
-  records(): ProducedRecord[] {
-    const records = this.outputs.slice();
-    for (const change of this.changes.changes()) records.push(materialize(change));
-    return records;
-  }
-
   /** The input offsets covered, one range per source partition. */
   ranges(): CheckpointRange[] {
     return [...this.partitions.values()];
@@ -136,7 +177,7 @@ export class Checkpoint implements TaskCollector {
     return (
       this.outputs.length === 0 &&
       this.changes.size === 0 &&
-      this.sinks.size === 0 &&
+      this.sinkWrites.size === 0 &&
       this.partitions.size === 0
     );
   }
@@ -155,9 +196,13 @@ export class Checkpoint implements TaskCollector {
     return this.firstEffectAt === undefined ? 0 : this.clock() - this.firstEffectAt;
   }
 
-  /** Forgets sink writes that will not be committed (their input will be processed again). */
+  /**
+   * Forgets sink writes that will not be committed (their input will be processed again): those
+   * still held here, or, once sealed, the sinks' buffers, which then hold only this checkpoint's.
+   */
   discard(): void {
-    for (const sink of this.sinks) sink.discard();
+    if (this.sealed) for (const sink of this.sinkWrites.keys()) sink.discard();
+    this.sinkWrites.clear();
   }
 
   private touch(): void {

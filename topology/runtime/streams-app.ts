@@ -14,7 +14,7 @@ import { StreamTask } from '../processor/stream-task';
 import { resolveTopic, type Topology } from '../topology';
 import { highWatermarks, prepareBoundedRun, type BoundTracker } from './bounds';
 import { AtLeastOnceCommitter, TransactionalCommitter, type Committer } from './committer';
-import { Checkpoint } from './checkpoint';
+import { Checkpoint, type CheckpointRange, type SealedCheckpoint } from './checkpoint';
 import {
   isFencingError,
   isRebalanceError,
@@ -75,6 +75,16 @@ export class StreamsApp {
   private endReached = false;
   /** Where tasks' effects go until they are committed. */
   private checkpoint = new Checkpoint();
+  /**
+   * The checkpoint being made durable while the next one fills (at most one: commits go in order);
+   * it resolves to whether it was committed.
+   */
+  private committing: Promise<boolean> | undefined;
+  private committingCheckpoint: Checkpoint | undefined;
+  /** A commit failed: nothing is processed or committed until recover() has run (serial queue). */
+  private commitFailed = false;
+  /** The latest fetch's heartbeat, with which a commit keeps the membership alive while it waits. */
+  private heartbeat: () => Promise<void> = async () => undefined;
   /** Group joins so far: a checkpoint begun in an earlier generation must not be committed. */
   private generation = 0;
   /** When the last join ended, and whether a rebalance has begun since (kafkajs's REBALANCING). */
@@ -255,7 +265,7 @@ export class StreamsApp {
         void this.serial
           .run(async () => {
             if (this.state === 'running' && this.checkpoint.age() >= this.options.commitIntervalMs) {
-              await this.commitCheckpoint(NO_FETCH_CONTROL);
+              await this.commitCheckpoint();
             }
           })
           .catch((error: unknown) => this.fail(error))
@@ -292,7 +302,7 @@ export class StreamsApp {
     clearInterval(this.commitTimer);
     if (wasRunning) {
       await this.serial
-        .run(() => this.commitCheckpoint(NO_FETCH_CONTROL))
+        .run(() => this.commitCheckpoint({ wait: true }))
         .catch((error: unknown) => this.log.error({ err: error }, 'the last commit failed'));
     }
     await this.consumer?.stop();
@@ -400,6 +410,9 @@ export class StreamsApp {
     this.joinedAt = this.lastHeartbeatAt;
     this.rebalancing = false;
     this.abandonCheckpoint('rebalance');
+    // A checkpoint still being committed cannot commit in the new generation (checkMembership): the
+    // state its tasks hold may never be committed either.
+    for (const task of this.committingCheckpoint?.tasks ?? []) this.dropTask(task);
     if (this.memberId !== undefined && memberId !== this.memberId) {
       this.log.warn(
         { previous: this.memberId, memberId },
@@ -438,20 +451,29 @@ export class StreamsApp {
     this.checkpoint = new Checkpoint(this.generation);
     if (checkpoint.isEmpty() && checkpoint.tasks.size === 0) return;
     checkpoint.discard();
-    for (const task of checkpoint.tasks) {
-      task.close();
-      this.tasks.delete(task.id);
-      if (this.assigned.has(task.id)) this.pendingTasks.add(task.id);
-    }
+    for (const task of checkpoint.tasks) this.dropTask(task);
     this.log.warn(
       { reason, tasks: [...checkpoint.tasks].map((t) => t.id), ranges: checkpoint.ranges().length },
       'checkpoint abandoned: its tasks will be restored and its records processed again',
     );
   }
 
+  /**
+   * Closes a task whose stores hold changes that will not be committed; an assigned task is queued
+   * to be restored from its changelog. (A task replaced since, after a rebalance, stays.)
+   */
+  private dropTask(task: StreamTask): void {
+    task.close();
+    if (this.tasks.get(task.id) !== task) return;
+    this.tasks.delete(task.id);
+    if (this.assigned.has(task.id)) this.pendingTasks.add(task.id);
+  }
+
   /** Creates and restores every assigned task that is not ready yet. */
   private async ensureTasks(keepAlive: () => Promise<void>): Promise<void> {
     if (this.pendingTasks.size === 0) return;
+    // A restore reads committed changelogs: a commit in flight may be about to add to them.
+    if (this.committing !== undefined) await this.committing;
     const created: StreamTask[] = [];
     for (const id of [...this.pendingTasks]) {
       const at = id.lastIndexOf('_');
@@ -555,7 +577,7 @@ export class StreamsApp {
     const messages =
       end === undefined ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) < end);
     const atEnd = messages.length < batch.messages.length;
-    const control: FetchControl = { heartbeat, shouldContinue: () => isRunning() && !isStale() };
+    this.heartbeat = heartbeat;
     const started = process.hrtime.bigint();
     let processed = 0;
     let counted = 0;
@@ -568,17 +590,21 @@ export class StreamsApp {
     for (const message of messages) {
       // Stopping or revoked: what was processed stays in the checkpoint (stop() commits it, a
       // rebalance forgets it); the rest is fetched again.
-      if (!isRunning() || isStale() || this.state !== 'running') break;
+      if (!isRunning() || isStale() || this.state !== 'running' || this.commitFailed) break;
       const raw = toRawRecord(topic, partition, message);
       task.process(raw);
       this.checkpoint.consumed(task, raw);
       resolveOffset(message.offset);
       processed += 1;
-      const checkpoint = this.checkpoint;
-      if (checkpoint.inFlightRecords >= maxInFlightRecords || checkpoint.inFlightBytes >= maxInFlightBytes) {
-        // Backpressure: nothing more is fetched until what is held is durable.
+      // The open checkpoint and the one being committed count together against the bounds.
+      const committing = this.committingCheckpoint;
+      if (
+        this.checkpoint.inFlightRecords + (committing?.inFlightRecords ?? 0) >= maxInFlightRecords ||
+        this.checkpoint.inFlightBytes + (committing?.inFlightBytes ?? 0) >= maxInFlightBytes
+      ) {
+        // Backpressure: nothing more is processed or fetched until what is held is durable.
         count();
-        if (!(await this.commitCheckpoint(control))) return;
+        if (!(await this.commitCheckpoint({ wait: true }))) return;
       }
     }
     count();
@@ -604,24 +630,50 @@ export class StreamsApp {
     const caughtUp =
       Number(batch.offsetLag()) <= 1 && this.checkpoint.inFlightRecords <= EAGER_COMMIT_MAX_RECORDS;
     if (atEnd || caughtUp || this.checkpoint.age() >= commitIntervalMs) {
-      if (!(await this.commitCheckpoint(control))) return;
+      if (!(await this.commitCheckpoint())) return;
     }
     if (atEnd) this.consumer?.pause([{ topic, partitions: [partition] }]);
   }
 
   /**
-   * Makes the checkpoint durable: every sink it wrote is flushed once, for all its ranges (retried
-   * with backoff as long as the fetch may continue; the checkpoint's partitions are paused meanwhile),
-   * then its records and every partition's offset are committed together (committer.ts). Returns
-   * false when the checkpoint could not be committed and was abandoned (see recover).
+   * Starts making the open checkpoint durable and opens the next one, so that processing goes on
+   * while the sinks flush and the transaction commits (Kafka Streams' tasks keep processing between
+   * commits too). Commits go one at a time, in order: a previous one still running is awaited first,
+   * and a checkpoint whose predecessor failed is never committed (its state built on what was lost).
+   * `wait` also awaits this commit (a stop). Returns false when a commit failed: the caller stops
+   * processing its fetch, and recover() (queued) abandons everything since the last durable commit.
    */
-  private async commitCheckpoint(control: FetchControl): Promise<boolean> {
+  private async commitCheckpoint({ wait = false }: { wait?: boolean } = {}): Promise<boolean> {
+    if (this.committing !== undefined && !(await this.committing)) return false;
+    if (this.commitFailed) return false;
     const checkpoint = this.checkpoint;
     if (checkpoint.isEmpty()) return true;
     this.checkpoint = new Checkpoint(this.generation);
+    const commit = this.makeDurable(checkpoint, checkpoint.seal());
+    this.committing = commit;
+    this.committingCheckpoint = checkpoint;
+    void commit.then(() => {
+      if (this.committing !== commit) return;
+      this.committing = undefined;
+      this.committingCheckpoint = undefined;
+    });
+    return wait ? commit : true;
+  }
+
+  /**
+   * Every sink the checkpoint wrote is flushed once, for all its ranges (retried with backoff while
+   * the application runs in the same generation; the checkpoint's partitions are paused meanwhile),
+   * then its records and every partition's offset are committed together (committer.ts). On failure
+   * the recovery is queued behind the fetch being processed, and false returned.
+   */
+  private async makeDurable(checkpoint: Checkpoint, sealed: SealedCheckpoint): Promise<boolean> {
+    const control: FetchControl = {
+      heartbeat: () => this.heartbeat(),
+      shouldContinue: () => this.state === 'running' && checkpoint.generation === this.generation,
+    };
     const { applicationId } = this.options;
     const started = process.hrtime.bigint();
-    const ranges = checkpoint.ranges();
+    const { ranges, records } = sealed;
     this.metrics.inFlightRecords.set({ application: applicationId }, checkpoint.inFlightRecords);
     const paused: { topic: string; partitions: number[] }[] = [];
     try {
@@ -631,7 +683,7 @@ export class StreamsApp {
         keepAlive: control.heartbeat,
         // A stop gives a failing sink no more retries: what is not committed is processed again
         // after the restart, and a stop must not wait for a sink that may never come back.
-        shouldContinue: () => control.shouldContinue() && this.state === 'running',
+        shouldContinue: control.shouldContinue,
         onRetry: (sink, attempt, error) => {
           if (paused.length === 0) {
             for (const r of ranges) paused.push({ topic: r.topic, partitions: [r.partition] });
@@ -648,16 +700,16 @@ export class StreamsApp {
         topic: r.topic,
         partition: r.partition,
         offset: String(r.nextOffset),
-        metadata: encodeStreamTime(r.task.streamTime()),
+        metadata: encodeStreamTime(r.streamTime),
       }));
-      const records = checkpoint.records();
       // The membership check is the last step before the transaction commits (see committer.ts).
       await (this.committer as Committer).commit(records, offsets, () =>
         this.checkMembership(checkpoint, control),
       );
       this.countProduced(records);
     } catch (error) {
-      await this.recover(checkpoint, error);
+      this.commitFailed = true;
+      void this.serial.run(() => this.recover(checkpoint, error)).catch((e: unknown) => this.fail(e));
       return false;
     } finally {
       if (paused.length > 0) {
@@ -731,14 +783,15 @@ export class StreamsApp {
    * transactional id: this instance is a zombie and stops.
    */
   private async recover(checkpoint: Checkpoint, error: unknown): Promise<void> {
-    // What was processed after this checkpoint was taken built on its state: forgotten too.
-    this.abandonCheckpoint('commit failed');
+    // What was processed after this checkpoint was taken built on its state: forgotten too, and
+    // fetched again from its first offsets (where the failed checkpoint does not cover them).
+    // A rebalance since the checkpoint began already forgot what was built on it (onAssignment).
+    const rebalanced = checkpoint.generation !== this.generation;
+    const since = this.checkpoint.ranges();
+    if (!rebalanced) this.abandonCheckpoint('commit failed');
     checkpoint.discard();
-    for (const task of checkpoint.tasks) {
-      task.close();
-      this.tasks.delete(task.id);
-      if (this.assigned.has(task.id)) this.pendingTasks.add(task.id);
-    }
+    for (const task of checkpoint.tasks) this.dropTask(task);
+    this.commitFailed = false;
     if (isFatalCommitError(error)) {
       this.fail(error);
       return;
@@ -749,8 +802,10 @@ export class StreamsApp {
       'commit failed: checkpoint abandoned, tasks will be restored and the records processed again',
     );
     // After a rebalance the consumer restarts from the committed offsets by itself.
-    if (isRebalanceError(error) || this.state !== 'running') return;
-    for (const r of ranges) {
+    if (isRebalanceError(error) || this.state !== 'running' || rebalanced) return;
+    const firstOffsets = new Map<string, CheckpointRange>();
+    for (const r of [...since, ...ranges]) firstOffsets.set(`${r.topic}|${r.partition}`, r);
+    for (const r of firstOffsets.values()) {
       this.consumer?.seek({ topic: r.topic, partition: r.partition, offset: r.firstOffset });
     }
     await new Promise((resolve) => setTimeout(resolve, this.options.sinkRetryInitialMs));
@@ -784,9 +839,6 @@ interface FetchControl {
   readonly heartbeat: () => Promise<void>;
   readonly shouldContinue: () => boolean;
 }
-
-/** A commit outside a fetch (wall-clock punctuation, stop). */
-const NO_FETCH_CONTROL: FetchControl = { heartbeat: async () => undefined, shouldContinue: () => true };
 
 /**
  * Errors a replay cannot fix: fenced (another instance owns the transactional id) or a record the
