@@ -9,7 +9,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildScenario, encodeLogs, encodeSpans } from '../app/demo/otlp-scenario';
-import { alertLogSerde, correlationLogSerde, correlationSpanSerde } from '../app/pipeline/internal-serdes';
+import {
+  correlationLogSerde,
+  correlationSpanSerde,
+  logRuleInputSerde,
+} from '../app/pipeline/internal-serdes';
 import { alertLogProjection, parseAlertRulesText } from '../processors/alerts';
 import {
   addLog,
@@ -143,7 +147,7 @@ function main(): void {
     [
       'logs-by-service',
       measure(logs, (l) => l as unknown, json, rounds),
-      measure(logs, projection, alertLogSerde(), rounds),
+      measure(logs, projection, logRuleInputSerde(), rounds),
     ],
     [
       'logs-by-trace',

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   alertLogProjection,
   evaluateLog,
+  type AlertLog,
   initialAlertState,
   parseAlertRules,
   parseAlertRulesText,
@@ -28,10 +29,11 @@ import {
   sampleSpan,
 } from '../../test/support/otlp-fixtures';
 import {
-  alertLogSerde,
   correlationLogSerde,
   correlationSpanSerde,
   INTERNAL_FORMAT_VERSION,
+  LOG_RULE_INPUT_FORMAT_VERSION,
+  logRuleInputSerde,
 } from './internal-serdes';
 
 const enricher = createEnricher();
@@ -146,14 +148,14 @@ describe('correlation projections on logs-by-trace and spans-by-trace', () => {
 });
 
 describe('alert log projection on logs-by-service', () => {
-  const serde = alertLogSerde();
+  const serde = logRuleInputSerde();
 
   function alertsOf(rules: AlertRules, input: readonly LogRecord[], project: boolean) {
     const projection = alertLogProjection(rules);
     let state = initialAlertState();
     const alerts: Alert[] = [];
     for (const log of input) {
-      const t = evaluateLog(rules, state, project ? roundTrip(serde, projection(log)) : log);
+      const t = evaluateLog(rules, state, project ? (roundTrip(serde, projection(log)) as AlertLog) : log);
       state = t.state;
       alerts.push(...t.alerts);
     }
@@ -220,36 +222,59 @@ describe('alert log projection on logs-by-service', () => {
 });
 
 describe('format version', () => {
-  const serdes: [string, Serde<unknown>, unknown][] = [
-    ['correlation log', correlationLogSerde() as Serde<unknown>, toCorrelationLog(sampleLog())],
-    ['correlation span', correlationSpanSerde() as Serde<unknown>, toCorrelationSpan(sampleSpan())],
+  const serdes: [string, Serde<unknown>, unknown, number][] = [
     [
-      'alert log',
-      alertLogSerde() as Serde<unknown>,
+      'correlation log',
+      correlationLogSerde() as Serde<unknown>,
+      toCorrelationLog(sampleLog()),
+      INTERNAL_FORMAT_VERSION,
+    ],
+    [
+      'correlation span',
+      correlationSpanSerde() as Serde<unknown>,
+      toCorrelationSpan(sampleSpan()),
+      INTERNAL_FORMAT_VERSION,
+    ],
+    [
+      'log rule input',
+      logRuleInputSerde() as Serde<unknown>,
       alertLogProjection(parseAlertRules({ version: 1, rules: [] }))(sampleLog()),
+      LOG_RULE_INPUT_FORMAT_VERSION,
+    ],
+    [
+      'log rule input',
+      logRuleInputSerde() as Serde<unknown>,
+      {
+        service: 'arda',
+        counts: {
+          time_ms: 1_700_000_000_123,
+          buckets: [{ rule_id: 'r', group: 'service=arda', start_ms: 1_700_000_000_000, count: 7 }],
+        },
+      },
+      LOG_RULE_INPUT_FORMAT_VERSION,
     ],
   ];
 
-  it.each(serdes)('%s: the first byte is the format version', (_what, serde, value) => {
-    expect(serde.serialize(value)![0]).toBe(INTERNAL_FORMAT_VERSION);
+  it.each(serdes)('%s: the first byte is the format version', (_what, serde, value, version) => {
+    expect(serde.serialize(value)![0]).toBe(version);
   });
 
   it.each(serdes)(
     '%s: refuses what it cannot read, with a DeserializationError naming why',
-    (what, serde, value) => {
+    (what, serde, value, version) => {
       const bytes = serde.serialize(value)!;
       const read = (data: Buffer | null) => () => serde.deserialize(data);
       // The JSON the versions before this format wrote.
       expect(read(Buffer.from(JSON.stringify({ kind: 'log', log: sampleLog() })))).toThrow(
         new RegExp(`^${what}: internal format version 123 \\(JSON`),
       );
-      expect(read(Buffer.concat([Buffer.from([2]), bytes.subarray(1)]))).toThrow(
-        /format version 2 cannot be read/,
+      expect(read(Buffer.concat([Buffer.from([version + 1]), bytes.subarray(1)]))).toThrow(
+        new RegExp(`format version ${version + 1} cannot be read`),
       );
       expect(read(bytes.subarray(0, bytes.length - 3))).toThrow(/truncated|invalid Avro/);
       expect(read(Buffer.concat([bytes, Buffer.from([0])]))).toThrow(/1 bytes after the value/);
       expect(read(null)).toThrow(/empty value/);
-      expect(read(Buffer.from([2]))).toThrow(DeserializationError);
+      expect(read(Buffer.from([version]))).toThrow(DeserializationError);
       expect(serde.deserialize(bytes)).toEqual(value);
     },
   );

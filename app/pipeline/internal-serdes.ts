@@ -1,5 +1,5 @@
 import avro from 'avsc';
-import type { AlertLog } from '../../processors/alerts';
+import { isAlertCounts, type AlertLog, type LogRuleInput } from '../../processors/alerts';
 import type { CorrelationLog, CorrelationSpan } from '../../processors/correlate';
 import { DeserializationError, type Serde } from '../../topology';
 
@@ -12,9 +12,11 @@ import { DeserializationError, type Serde } from '../../topology';
  * Every value starts with one format version byte. A reader meeting a version it does not know (a
  * repartition topic left by another StackLens version across a restart, or the JSON of the versions
  * before this format, which starts with `{`) throws a DeserializationError: the runtime dead-letters the
- * record with that reason instead of misreading it. A change of a schema below takes a new version.
+ * record with that reason instead of misreading it. A change of a topic's schema takes a new version.
  */
 export const INTERNAL_FORMAT_VERSION = 1;
+/** logs-by-service: version 2 carries alert-count summaries beside the logs (version 1: logs only). */
+export const LOG_RULE_INPUT_FORMAT_VERSION = 2;
 
 const NAMESPACE = 'io.stacklens.internal.v1';
 
@@ -92,19 +94,69 @@ const alertLogType = avro.Type.forSchema({
   ],
 });
 
+const alertCountsType = avro.Type.forSchema({
+  type: 'record',
+  name: 'ServiceAlertCounts',
+  namespace: NAMESPACE,
+  fields: [
+    string('service'),
+    {
+      name: 'counts',
+      type: {
+        type: 'record',
+        name: 'AlertCounts',
+        fields: [
+          { name: 'time_ms', type: 'long' },
+          {
+            name: 'buckets',
+            type: {
+              type: 'array',
+              items: {
+                type: 'record',
+                name: 'AlertCountBucket',
+                fields: [
+                  string('rule_id'),
+                  string('group'),
+                  { name: 'start_ms', type: 'long' },
+                  { name: 'count', type: 'int' },
+                ],
+              },
+            },
+          },
+        ],
+      },
+    },
+  ],
+});
+
+/** One of the two, as a record with one non-null field (avsc reads a ["null", T] union unwrapped). */
+const logRuleInputType = avro.Type.forSchema({
+  type: 'record',
+  name: 'LogRuleInput',
+  namespace: NAMESPACE,
+  fields: [
+    { name: 'log', type: ['null', alertLogType.schema()], default: null },
+    { name: 'counts', type: ['null', alertCountsType.schema()], default: null },
+  ],
+} as avro.Schema);
+
 /** Where values are encoded before being copied out; grown (never shrunk) when a value does not fit. */
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
-function versionedAvroSerde<T>(type: avro.Type, what: string): Serde<T> {
+function versionedAvroSerde<T>(
+  type: avro.Type,
+  what: string,
+  formatVersion = INTERNAL_FORMAT_VERSION,
+): Serde<T> {
   return {
     serialize: (value) => {
       if (value === null || value === undefined) return null;
-      scratch[0] = INTERNAL_FORMAT_VERSION;
+      scratch[0] = formatVersion;
       let end = type.encode(value, scratch, 1);
       if (end < 0) {
         // avsc returns minus the number of bytes that did not fit.
         scratch = Buffer.allocUnsafe(Math.max(scratch.length - end, scratch.length * 2));
-        scratch[0] = INTERNAL_FORMAT_VERSION;
+        scratch[0] = formatVersion;
         end = type.encode(value, scratch, 1);
       }
       return Buffer.from(scratch.subarray(0, end));
@@ -114,11 +166,11 @@ function versionedAvroSerde<T>(type: avro.Type, what: string): Serde<T> {
         throw new DeserializationError(`${what}: empty value (the internal topics carry no tombstones)`);
       }
       const version = data[0]!;
-      if (version !== INTERNAL_FORMAT_VERSION) {
+      if (version !== formatVersion) {
         const hint =
           version === 0x7b ? ' (JSON: written by a StackLens before the binary internal format)' : '';
         throw new DeserializationError(
-          `${what}: internal format version ${version}${hint} cannot be read; this version reads ${INTERNAL_FORMAT_VERSION}`,
+          `${what}: internal format version ${version}${hint} cannot be read; this version reads ${formatVersion}`,
         );
       }
       let decoded: { value: unknown; offset: number };
@@ -147,7 +199,29 @@ export function correlationSpanSerde(): Serde<CorrelationSpan> {
   return versionedAvroSerde<CorrelationSpan>(correlationSpanType, 'correlation span');
 }
 
-/** Logs on `logs-by-service`: the fields of alertLogProjection. */
-export function alertLogSerde(): Serde<AlertLog> {
-  return versionedAvroSerde<AlertLog>(alertLogType, 'alert log');
+/**
+ * Items on `logs-by-service`: a log that may raise an alert (the fields of alertLogProjection) or a
+ * summary of a service's other logs (processors/alerts/counts.ts).
+ */
+export function logRuleInputSerde(): Serde<LogRuleInput> {
+  const serde = versionedAvroSerde<{ log: AlertLog | null; counts: unknown }>(
+    logRuleInputType,
+    'log rule input',
+    LOG_RULE_INPUT_FORMAT_VERSION,
+  );
+  return {
+    serialize: (value) =>
+      value === null || value === undefined
+        ? null
+        : serde.serialize(isAlertCounts(value) ? { log: null, counts: value } : { log: value, counts: null }),
+    deserialize: (data) => {
+      const { log, counts } = serde.deserialize(data) as {
+        log: AlertLog | null;
+        counts: LogRuleInput | null;
+      };
+      const item = log ?? counts;
+      if (item === null) throw new DeserializationError('log rule input: neither a log nor counts');
+      return item;
+    },
+  };
 }

@@ -1,10 +1,12 @@
 import {
+  applyCounts,
   applyFlush,
   applyLog,
   initialAlertState,
-  type AlertLog,
+  isAlertCounts,
   type AlertRules,
   type AlertState,
+  type LogRuleInput,
 } from '../../processors/alerts';
 import type { Alert } from '../../processors/records';
 import type { KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../topology';
@@ -12,7 +14,8 @@ import type { KeyValueStore, Processor, ProcessorContext, StreamRecord } from '.
 export const LOG_ALERT_STATE_STORE = 'log-alert-state';
 
 /**
- * Runs the match and threshold rules over logs keyed by service, so that each service's counters
+ * Runs the match and threshold rules over logs keyed by service (each log that may raise an alert,
+ * and summaries of the others: processors/alerts/counts.ts), so that each service's counters
  * and dedup state live in exactly one task. The state is kept per service in a changelogged store;
  * as stream time advances, `applyFlush` closes dedup windows and re-emits an alert with its final
  * count (same id, so consumers upsert).
@@ -20,7 +23,7 @@ export const LOG_ALERT_STATE_STORE = 'log-alert-state';
  * A service's state is changed in place (applyLog), so a log costs what the rules do, not what the
  * state holds; putting the same object back marks it changed, and the store serializes it once per commit.
  */
-export class LogAlertRules implements Processor<string, AlertLog, string, Alert> {
+export class LogAlertRules implements Processor<string, LogRuleInput, string, Alert> {
   private context!: ProcessorContext<string, Alert>;
   private store!: KeyValueStore<string, AlertState>;
 
@@ -35,10 +38,14 @@ export class LogAlertRules implements Processor<string, AlertLog, string, Alert>
     context.schedule(this.flushIntervalMs, 'stream-time', (now) => this.flush(now));
   }
 
-  process(record: StreamRecord<string, AlertLog>): void {
+  process(record: StreamRecord<string, LogRuleInput>): void {
     const state = this.store.get(record.key) ?? initialAlertState();
     const alerts: Alert[] = [];
-    if (applyLog(this.rules, state, record.value, alerts)) this.store.put(record.key, state);
+    const input = record.value;
+    const changed = isAlertCounts(input)
+      ? applyCounts(this.rules, state, input.counts)
+      : applyLog(this.rules, state, input, alerts);
+    if (changed) this.store.put(record.key, state);
     for (const alert of alerts) this.emit(alert, record.timestamp);
   }
 

@@ -3,7 +3,10 @@ import {
   alertLogProjection,
   evaluateCorrelation,
   initialAlertState,
+  isAlertCounts,
+  withAlertCounts,
   type AlertRules,
+  type LogRuleInput,
 } from '../../processors/alerts';
 import { toCorrelationLog, toCorrelationSpan } from '../../processors/correlate';
 import type { RecordError } from '../../processors/errors';
@@ -22,7 +25,7 @@ import {
   type Topology,
 } from '../../topology';
 import type { CorrelationInput } from './correlation-input';
-import { alertLogSerde, correlationLogSerde, correlationSpanSerde } from './internal-serdes';
+import { correlationLogSerde, correlationSpanSerde, logRuleInputSerde } from './internal-serdes';
 import { LOG_ALERT_STATE_STORE, LogAlertRules } from './log-alerts';
 import {
   correlationCheckIntervalMs,
@@ -65,12 +68,15 @@ export interface StackLensTopologyOptions {
 
 type Raw = Buffer | null;
 type Decoded<T> = { ok: T } | { error: RecordError };
+/** A decoded batch of logs also gives the log rules their inputs (withAlertCounts). */
+type DecodedLogItem = Decoded<LogRecord> | { rule: LogRuleInput };
 
 /**
  * The StackLens pipeline as a topology:
  *
  *   otel-logs   → decode/normalize/redact/enrich → otel_logs (ClickHouse), stacklens-enriched
  *                 ├→ by service  → [repartition] → match/threshold alert rules ─┐
+ *                 │  (per batch: the logs that may raise an alert, counts of the others)
  *                 └→ by trace_id → [repartition] ─┐                             ├→ stacklens-alerts,
  *   otel-traces → decode/…  → otel_traces         │                             │  stacklens_alerts
  *                 └→ by trace_id → [repartition] ─┴→ trace correlator → stacklens_correlations
@@ -85,14 +91,28 @@ export function buildStackLensTopology(options: StackLensTopologyOptions): Topol
   const raw = { keySerde: bufferSerde(), valueSerde: bufferSerde() };
   const dlqTopic = `${options.applicationId}-dlq`;
 
-  const decodedLogs = builder
+  const forAlertRules = alertLogProjection(options.alertRules);
+  const decodedLogItems = builder
     .stream<Raw, Raw>('otel-logs-source', topics.logs, raw)
-    .flatMapValues('decode-logs', (value, record): Decoded<LogRecord>[] => {
+    .flatMapValues('decode-logs', (value, record): DecodedLogItem[] => {
       const result = records.logs(value, record.headers, record);
       options.onRedacted?.(result.redacted);
-      return decodedBatch(result.records, result.errors);
+      const items: DecodedLogItem[] = decodedBatch(result.records, result.errors);
+      for (const input of withAlertCounts(options.alertRules, result.records)) {
+        items.push({ rule: isAlertCounts(input) ? input : forAlertRules(input) });
+      }
+      return items;
     });
-  const logs = withoutBadRecords(decodedLogs, 'logs', dlqTopic).pipe<Raw, LogRecord>(
+  const [ruleInputItems, decodedLogs] = decodedLogItems.branch(
+    'logs-split-rule-inputs',
+    (r) => 'rule' in r.value,
+    () => true,
+  );
+  // The branch holds only Decoded items (the predicate above took the others).
+  const logs = withoutBadRecords(decodedLogs as KStream<Raw, Decoded<LogRecord>>, 'logs', dlqTopic).pipe<
+    Raw,
+    LogRecord
+  >(
     'logs-event-time',
     eventTime((log) => log.time_ms),
   );
@@ -126,10 +146,16 @@ export function buildStackLensTopology(options: StackLensTopologyOptions): Topol
   builder.addStateStore(
     keyValueStoreSpec(LOG_ALERT_STATE_STORE, { keySerde: stringSerde(), maxEntries: 10_000 }),
   );
-  const logAlerts = logs
-    .selectKey('logs-key-by-service', (r) => r.value.service)
-    .mapValues('logs-for-alert-rules', alertLogProjection(options.alertRules))
-    .repartition('logs-by-service', { keySerde: stringSerde(), valueSerde: alertLogSerde() })
+  const logAlerts = ruleInputItems!
+    .map<string, LogRuleInput>('rule-inputs-by-service', (r) => {
+      const input = (r.value as { rule: LogRuleInput }).rule;
+      return { key: input.service, value: input };
+    })
+    .pipe<string, LogRuleInput>(
+      'rule-inputs-event-time',
+      eventTime((input) => (isAlertCounts(input) ? input.counts.time_ms : input.time_ms)),
+    )
+    .repartition('logs-by-service', { keySerde: stringSerde(), valueSerde: logRuleInputSerde() })
     .process<string, Alert>('log-alert-rules', () => new LogAlertRules(options.alertRules, 10_000), {
       stores: [LOG_ALERT_STATE_STORE],
     });
@@ -241,9 +267,7 @@ const MAX_FUTURE_TIMESTAMP_MS = 30 * 60_000;
  * capped at MAX_FUTURE_TIMESTAMP_MS past now: windows then see a future-dated record as arriving now,
  * while its fields (what ClickHouse stores) keep the time it claims.
  */
-function eventTime<T>(
-  of: (value: T) => number,
-): OperatorFunction<StreamRecord<Raw, T>, StreamRecord<Raw, T>> {
+function eventTime<K, T>(of: (value: T) => number): OperatorFunction<StreamRecord<K, T>, StreamRecord<K, T>> {
   return map((r) => {
     const ms = of(r.value);
     return ms > 0 ? { ...r, timestamp: Math.min(ms, Date.now() + MAX_FUTURE_TIMESTAMP_MS) } : r;

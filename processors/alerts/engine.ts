@@ -60,6 +60,23 @@ export interface AlertState {
   windows: Record<string, ThresholdBuckets>;
 }
 
+/**
+ * Logs of one service that raise no alert, summarized (see counts.ts): what they add to the
+ * threshold windows, and their latest event time.
+ */
+export interface AlertCounts {
+  time_ms: number;
+  /** In-scope logs per threshold rule, group and bucket start. */
+  buckets: AlertCountBucket[];
+}
+
+export interface AlertCountBucket {
+  rule_id: string;
+  group: string;
+  start_ms: number;
+  count: number;
+}
+
 export interface AlertTransition {
   state: AlertState;
   alerts: Alert[];
@@ -375,30 +392,36 @@ function thresholdValue(
   return { value, hits, total };
 }
 
+/** Adds `hits` and `total` in-scope records to the bucket of `timeMs`, dropping buckets out of the window. */
 function addToBuckets(
   rule: ThresholdRule,
   buckets: ThresholdBuckets | undefined,
   timeMs: number,
-  hit: boolean,
+  hits: number,
+  total: number,
 ): ThresholdBuckets {
-  const start = Math.floor(timeMs / rule.bucketMs) * rule.bucketMs;
+  const start = bucketStart(rule, timeMs);
   const oldest = start - rule.windowMs + rule.bucketMs;
   const out: ThresholdBuckets = [];
   let added = false;
   for (const bucket of buckets ?? []) {
     if (bucket[0] < oldest) continue;
     if (bucket[0] === start) {
-      out.push([start, bucket[1] + (hit ? 1 : 0), bucket[2] + 1]);
+      out.push([start, bucket[1] + hits, bucket[2] + total]);
       added = true;
     } else {
       out.push(bucket);
     }
   }
   if (!added) {
-    out.push([start, hit ? 1 : 0, 1]);
+    out.push([start, hits, total]);
     out.sort((a, b) => a[0] - b[0]);
   }
   return out;
+}
+
+export function bucketStart(rule: ThresholdRule, timeMs: number): number {
+  return Math.floor(timeMs / rule.bucketMs) * rule.bucketMs;
 }
 
 function formatValue(rule: ThresholdRule, value: number): string {
@@ -413,10 +436,10 @@ function applyThreshold(rule: ThresholdRule, state: AlertState, log: AlertLog, a
   // Records too late for the window are ignored rather than reopening old buckets.
   if (log.time_ms < state.watermark_ms - rule.windowMs) return false;
   const hit = matchesLogFilter(rule.when, log);
-  const group = keyOf(rule.groupBy, log);
+  const group = thresholdGroup(rule, log);
   const windowKey = `${rule.id}\u0000${group}`;
   // A new bucket list (at most windowMs / bucketMs long) in the table's slot: the cost is the rule's, not the state's.
-  const buckets = addToBuckets(rule, state.windows[windowKey], log.time_ms, hit);
+  const buckets = addToBuckets(rule, state.windows[windowKey], log.time_ms, hit ? 1 : 0, 1);
   state.windows[windowKey] = buckets;
   if (!hit) return true;
   const { value, hits, total } = thresholdValue(rule, buckets);
@@ -450,6 +473,42 @@ export function applyLog(rules: AlertRules, state: AlertState, log: AlertLog, al
     }
   }
   return advanceWatermark(state, log.time_ms) || changed;
+}
+
+/**
+ * Applies a summary of logs that raise no alert (see counts.ts) in place: their in-scope counts go to
+ * the threshold windows, and their latest event time moves the watermark, as applyLog of each would.
+ * A bucket whose every log would have been too late for its window is ignored.
+ * @returns whether the state changed
+ */
+export function applyCounts(rules: AlertRules, state: AlertState, counts: AlertCounts): boolean {
+  let changed = false;
+  for (const { rule_id, group, start_ms, count } of counts.buckets) {
+    const rule = rules.byId.get(rule_id);
+    if (rule?.type !== 'threshold') continue;
+    if (start_ms + rule.bucketMs <= state.watermark_ms - rule.windowMs) continue;
+    const windowKey = `${rule.id}\u0000${group}`;
+    state.windows[windowKey] = addToBuckets(rule, state.windows[windowKey], start_ms, 0, count);
+    changed = true;
+  }
+  return advanceWatermark(state, counts.time_ms) || changed;
+}
+
+/**
+ * Whether applying the log rules to `log` may raise an alert: it matches a match rule, or both the
+ * scope and the condition of a threshold rule. Any other log only adds to threshold counts.
+ */
+export function mayRaiseAlert(rules: AlertRules, log: AlertLog): boolean {
+  for (const rule of rules.logRules) {
+    if (rule.type === 'threshold' && !matchesLogFilter(rule.scope, log)) continue;
+    if (matchesLogFilter(rule.when, log)) return true;
+  }
+  return false;
+}
+
+/** The threshold group key of `log` under `rule` (its window is keyed by rule id and this). */
+export function thresholdGroup(rule: ThresholdRule, log: AlertLog): string {
+  return keyOf(rule.groupBy, log);
 }
 
 /** Evaluates the log rules (match and threshold) against one log (pure: `state` is not changed). */
