@@ -255,7 +255,8 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions 
   const log = options.logger?.child({ component: 'clickhouse-migrations' });
   const fullTextSearch = hasFullTextSearch(await serverVersion(client));
   const before = new Map<string, TableFacts | undefined>();
-  for (const table of [TABLES.logs, TABLES.traces]) before.set(table, await tableFacts(client, table));
+  const existing = [TABLES.logs, TABLES.traces, TABLES.traceIdTimestamps, TABLES.correlations, TABLES.alerts];
+  for (const table of existing) before.set(table, await tableFacts(client, table));
 
   for (const statement of schemaStatements({ fullTextSearch, retention })) {
     await client.command({ query: statement });
@@ -269,13 +270,23 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions 
     ttl: ttlClause(retention.logs, 'toDateTime(Timestamp)'),
     log,
   });
-  await adoptTable(client, {
+  const tracesOwned = await adoptTable(client, {
     table: TABLES.traces,
     facts: before.get(TABLES.traces),
     ownColumns: TRACE_COLUMNS,
     ttl: ttlClause(retention.traces, 'toDateTime(Timestamp)'),
     log,
   });
+  // The lookup belongs with otel_traces: whoever created one created the other.
+  const retained: [string, string, boolean][] = [
+    [TABLES.traceIdTimestamps, ttlClause(retention.traces, 'toDateTime(Start)'), tracesOwned],
+    [TABLES.correlations, ttlClause(retention.correlations, 'toDateTime(start_time)'), true],
+    [TABLES.alerts, ttlClause(retention.alerts, 'toDateTime(window_start)'), true],
+  ];
+  for (const [table, ttl, owned] of retained) {
+    const facts = before.get(table);
+    if (facts !== undefined) await applyRetention(client, { table, facts, ttl, owned, log });
+  }
   for (const table of [TABLES.correlations, TABLES.alerts]) {
     await client.command({
       query: `ALTER TABLE {table:Identifier} MODIFY SETTING ${DEDUPLICATION_SETTING}`,
@@ -294,8 +305,9 @@ interface AdoptOptions {
   log: Logger | undefined;
 }
 
-async function adoptTable(client: ClickHouseClient, o: AdoptOptions): Promise<void> {
-  if (o.facts === undefined) return; // created just now, from schemaStatements
+/** Adapts an existing otel_* table (see migrate); true if StackLens created it (or just did). */
+async function adoptTable(client: ClickHouseClient, o: AdoptOptions): Promise<boolean> {
+  if (o.facts === undefined) return true; // created just now, from schemaStatements
   const names = o.ownColumns.map((c) => c.split(' ')[0]!);
   const missing = o.ownColumns.filter((_column, i) => !o.facts!.columns.has(names[i]!));
   const ownedByStackLens = missing.length === 0;
@@ -337,20 +349,37 @@ async function adoptTable(client: ClickHouseClient, o: AdoptOptions): Promise<vo
     }
   }
 
+  await applyRetention(client, {
+    table: o.table,
+    facts: o.facts,
+    ttl: o.ttl,
+    owned: ownedByStackLens,
+    log: o.log,
+  });
+  return ownedByStackLens;
+}
+
+/**
+ * Brings an existing table's TTL to the configured one if StackLens owns the table (MODIFY TTL without
+ * materializing: parts written before get it as they merge); on another's table only reports it.
+ */
+async function applyRetention(
+  client: ClickHouseClient,
+  o: { table: string; facts: TableFacts; ttl: string; owned: boolean; log: Logger | undefined },
+): Promise<void> {
   const ttl = currentTtl(o.facts.engineFull);
-  if (ttl !== o.ttl) {
-    if (ownedByStackLens) {
-      o.log?.info({ table: o.table, from: ttl, to: o.ttl }, 'changing the table retention');
-      await client.command({
-        query: `ALTER TABLE {table:Identifier} ${o.ttl === '' ? 'REMOVE TTL' : `MODIFY ${o.ttl}`}`,
-        query_params: { table: o.table },
-        clickhouse_settings: { materialize_ttl_after_modify: 0 },
-      });
-    } else {
-      o.log?.warn(
-        { table: o.table, current: ttl, configured: o.ttl },
-        'retention of a table StackLens did not create is left as is',
-      );
-    }
+  if (ttl === o.ttl) return;
+  if (!o.owned) {
+    o.log?.warn(
+      { table: o.table, current: ttl, configured: o.ttl },
+      'retention of a table StackLens did not create is left as is',
+    );
+    return;
   }
+  o.log?.info({ table: o.table, from: ttl, to: o.ttl }, 'changing the table retention');
+  await client.command({
+    query: `ALTER TABLE {table:Identifier} ${o.ttl === '' ? 'REMOVE TTL' : `MODIFY ${o.ttl}`}`,
+    query_params: { table: o.table },
+    clickhouse_settings: { materialize_ttl_after_modify: 0 },
+  });
 }

@@ -269,11 +269,16 @@ describe('ClickHouse tables as the Collector exporter creates them (chDB)', () =
     });
 
     it('changes the retention of its own tables on the next start, and removes it for 0', async () => {
-      await migrate(ch, { retention: { ...retention, logs: 14, traces: 0 } });
+      await migrate(ch, { retention: { logs: 14, traces: 0, correlations: 60, alerts: 0 } });
       expect((await engineOf('stacklens_fresh', 'otel_logs')).engine_full).toContain(
         'TTL toDateTime(Timestamp) + toIntervalDay(14)',
       );
       expect((await engineOf('stacklens_fresh', 'otel_traces')).engine_full).not.toContain('TTL');
+      expect((await engineOf('stacklens_fresh', 'otel_traces_trace_id_ts')).engine_full).not.toContain('TTL');
+      expect((await engineOf('stacklens_fresh', 'stacklens_correlations')).engine_full).toContain(
+        'TTL toDateTime(start_time) + toIntervalDay(60)',
+      );
+      expect((await engineOf('stacklens_fresh', 'stacklens_alerts')).engine_full).not.toContain('TTL');
       await migrate(ch, { retention });
       expect((await engineOf('stacklens_fresh', 'otel_traces')).engine_full).toContain(
         'TTL toDateTime(Timestamp) + toIntervalDay(3)',
