@@ -412,4 +412,71 @@ describe('ClickHouse tables as the Collector exporter creates them (chDB)', () =
       expect(JSON.stringify(await services.json())).toContain('collector-svc');
     });
   });
+
+  it("leaves an older exporter's TimestampTime key alone, says why, and still inserts", async () => {
+    // logs_table.sql of exporters before v0.151 (TimestampTime in the partition and sorting keys).
+    await ch.command({ query: 'CREATE DATABASE IF NOT EXISTS collector_old' });
+    await ch.command({
+      query: `CREATE TABLE IF NOT EXISTS "collector_old"."otel_logs"  (
+    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    TimestampTime DateTime DEFAULT toDateTime(Timestamp),
+    TraceId String CODEC(ZSTD(1)),
+    SpanId String CODEC(ZSTD(1)),
+    TraceFlags UInt8,
+    SeverityText LowCardinality(String) CODEC(ZSTD(1)),
+    SeverityNumber UInt8,
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    Body String CODEC(ZSTD(1)),
+    ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+    ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ScopeSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+    ScopeName String CODEC(ZSTD(1)),
+    ScopeVersion LowCardinality(String) CODEC(ZSTD(1)),
+    ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    LogAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    EventName String CODEC(ZSTD(1)),
+
+    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_scope_attr_key mapKeys(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_scope_attr_value mapValues(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_log_attr_value mapValues(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_body Body TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8
+) ENGINE = MergeTree()
+PARTITION BY toDate(TimestampTime)
+PRIMARY KEY (ServiceName, TimestampTime)
+ORDER BY (ServiceName, TimestampTime, Timestamp)
+
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`,
+    });
+    const lines: { msg: string }[] = [];
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => lines.push(JSON.parse(line) as never) },
+    );
+    const old = await createClickHouse({ database: 'collector_old', chdbPath: dir });
+    try {
+      await migrate(old, { logger });
+      expect(await columnsOf('collector_old', 'otel_logs')).toEqual(
+        expect.arrayContaining(['TimestampTime', 'StackLensRecordId', 'StackLensErrorCode']),
+      );
+      expect(lines.map((l) => l.msg)).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/TimestampTime \(exporter before v0.151\).*left as is/),
+        ]),
+      );
+      await old.insert({
+        table: TABLES.logs,
+        values: [stackLensLog('old-exporter-1', 'into the old schema')],
+        format: 'JSONEachRow',
+      });
+      expect(
+        await rows('SELECT Body, TimestampTime = toDateTime(Timestamp) AS same FROM collector_old.otel_logs'),
+      ).toEqual([{ Body: 'into the old schema', same: 1 }]);
+    } finally {
+      await old.close();
+    }
+  });
 });
