@@ -122,7 +122,7 @@ describe('ClickHouse sinks on chDB', () => {
       expect(w.size).toBe(0);
       expect(
         await rows(
-          `SELECT StackLensRecordId AS id, Body, toUnixTimestamp64Nano(Timestamp) AS ns, toDateTime(Timestamp) AS TimestampTime, LogAttributes['http.route'] AS route,
+          `SELECT StackLensRecordId AS id, Body, toUnixTimestamp64Nano(Timestamp) AS ns, toDateTime(Timestamp) AS seconds, LogAttributes['http.route'] AS route,
                   \`__otel_materialized_deployment.environment.name\` AS env
            FROM otel_logs WHERE StackLensRecordId IN {ids:Array(String)} ORDER BY Timestamp`,
           { ids: ['l-1', 'l-2'] },
@@ -132,7 +132,7 @@ describe('ClickHouse sinks on chDB', () => {
           id: 'l-1',
           Body: 'first',
           ns: '1795334400123456789',
-          TimestampTime: '2026-11-22 08:00:00',
+          seconds: '2026-11-22 08:00:00',
           route: '/pay',
           env: 'prod',
         },
@@ -140,7 +140,7 @@ describe('ClickHouse sinks on chDB', () => {
           id: 'l-2',
           Body: 'second',
           ns: '1795334400999999999',
-          TimestampTime: '2026-11-22 08:00:00',
+          seconds: '2026-11-22 08:00:00',
           route: '/pay',
           env: 'prod',
         },
