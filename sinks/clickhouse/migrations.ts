@@ -317,7 +317,7 @@ async function adoptTable(client: ClickHouseClient, o: AdoptOptions): Promise<bo
   if (!ownedByStackLens) {
     o.log?.info(
       { table: o.table, columns: missing.map((c) => c.split(' ')[0]) },
-      'table was not created by StackLens (a Collector exporter?): adding StackLens columns as metadata only, no data is rewritten',
+      'table was not created by StackLens (a Collector exporter?): adding StackLens columns and index as metadata only, no data is rewritten',
     );
     await alter(missing.map((column) => `ADD COLUMN IF NOT EXISTS ${column}`).join(', '));
     if (o.ownIndex !== undefined) {
