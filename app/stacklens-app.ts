@@ -144,7 +144,7 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     database: config.clickhouse.database,
     chdbPath: config.clickhouse.chdbPath,
   });
-  await migrate(clickhouse);
+  await migrate(clickhouse, { retention: config.clickhouse.retentionDays, logger });
   log.info({ database: config.clickhouse.database }, 'ClickHouse tables ready');
 
   const schemaRegistry = new SchemaRegistry({ host: config.schemaRegistry.url });

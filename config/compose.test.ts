@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { PRODUCT_TOPICS } from '../sinks/kafka/topics';
@@ -13,6 +13,7 @@ interface ComposeService {
   ports?: string[];
   depends_on?: Record<string, { condition: string }>;
   entrypoint?: string[];
+  volumes?: string[];
 }
 interface Compose {
   services: Record<string, ComposeService>;
@@ -87,5 +88,44 @@ describe('docker/compose.yaml', () => {
     const published = Object.values(compose.services).flatMap((s) => s.ports ?? []);
     expect(published.length).toBeGreaterThan(0);
     expect(published.filter((p) => !p.startsWith('127.0.0.1:'))).toEqual([]);
+  });
+
+  it('wires Grafana to the same ClickHouse, database and credentials, with the provisioning files of docker/grafana', () => {
+    const grafana = withDefaults(service('grafana').environment ?? {});
+    expect(grafana.CLICKHOUSE_HOST).toBe(new URL(app.CLICKHOUSE_URL!).hostname);
+    expect([grafana.CLICKHOUSE_DATABASE, grafana.CLICKHOUSE_USER, grafana.CLICKHOUSE_PASSWORD]).toEqual([
+      app.CLICKHOUSE_DATABASE,
+      app.CLICKHOUSE_USER,
+      app.CLICKHOUSE_PASSWORD,
+    ]);
+    expect(grafana.GF_PLUGINS_PREINSTALL_SYNC).toMatch(/^grafana-clickhouse-datasource@/);
+
+    // Every bind mount's source exists; the data source file reads only variables the service sets.
+    const mounts = Object.fromEntries(
+      (service('grafana').volumes ?? [])
+        .filter((v) => v.startsWith('./'))
+        .map((v) => {
+          const [source, target] = v.split(':');
+          expect(existsSync(join(dockerDir, source!))).toBe(true);
+          return [target!, source!];
+        }),
+    );
+    const datasource = readFileSync(
+      join(dockerDir, 'grafana/provisioning/datasources/clickhouse.yaml'),
+      'utf8',
+    );
+    const settings = datasource.replace(/#.*$/gm, '');
+    const referenced = [...settings.matchAll(/\$([A-Z_]+)/g)].map((m) => m[1]!);
+    expect(referenced.length).toBeGreaterThan(0);
+    expect(referenced.filter((name) => grafana[name] === undefined)).toEqual([]);
+    const provider = parse(
+      readFileSync(join(dockerDir, 'grafana/provisioning/dashboards/stacklens.yaml'), 'utf8'),
+    ) as { providers: { options: { path: string } }[] };
+    expect(mounts[provider.providers[0]!.options.path]).toBe('./grafana/dashboards');
+    expect(grafana.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toMatch(
+      new RegExp(`^${provider.providers[0]!.options.path}/[a-z-]+\\.json$`),
+    );
+    const home = grafana.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH!.split('/').at(-1)!;
+    expect(existsSync(join(dockerDir, 'grafana/dashboards', home))).toBe(true);
   });
 });

@@ -176,6 +176,26 @@ describe('loadConfig', () => {
     expect(err.message).not.toContain('tiny-secret');
   });
 
+  it('keeps ClickHouse rows forever by default, and takes a retention per table family', () => {
+    expect(loadConfig({}).clickhouse.retentionDays).toEqual({
+      logs: 0,
+      traces: 0,
+      correlations: 0,
+      alerts: 0,
+    });
+    expect(
+      loadConfig({
+        CLICKHOUSE_TTL_DAYS: '30',
+        CLICKHOUSE_LOGS_TTL_DAYS: '7',
+        CLICKHOUSE_ALERTS_TTL_DAYS: '0',
+      }).clickhouse.retentionDays,
+    ).toEqual({ logs: 7, traces: 30, correlations: 30, alerts: 0 });
+    expect(() => loadConfig({ CLICKHOUSE_TRACES_TTL_DAYS: '1.5' })).toThrow(
+      /CLICKHOUSE_TRACES_TTL_DAYS: must be a whole number of days between 0 and 3650/,
+    );
+    expect(() => loadConfig({ CLICKHOUSE_TTL_DAYS: '-1' })).toThrow(/CLICKHOUSE_TTL_DAYS/);
+  });
+
   it('is documented: every variable appears in the README configuration table', () => {
     const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
     const missing = CONFIG_VARIABLES.filter((name) => !readme.includes(`| \`${name}\``));

@@ -55,6 +55,24 @@ const integer = (fallback: number, min: number, max: number, unit = '') =>
       return n;
     });
 
+/** Like `integer`, but unset or empty stays undefined (falls back to another variable). */
+const optionalInteger = (min: number, max: number, unit = '') =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a whole number${unit} between ${min} and ${max}, got "${v}"`,
+        });
+        return z.NEVER;
+      }
+      return n;
+    });
+
 const oneOf = <T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
   z
     .string()
@@ -121,6 +139,9 @@ const listOf = (valid: (entry: string) => boolean, what: string) =>
       return entries.map((e) => e.toLowerCase());
     });
 
+/** Ten years of table retention; 0 (the default) keeps rows forever. */
+const MAX_TTL_DAYS = 3_650;
+
 /** Ten years: longer retention is better expressed as none at all, which operators set on the topic. */
 const MAX_RETENTION_HOURS = 87_600;
 
@@ -145,6 +166,13 @@ const envSchema = z.object({
   CLICKHOUSE_PASSWORD: z.string().default(''),
   CLICKHOUSE_DATABASE: identifier('stacklens', 'the ClickHouse database'),
   CHDB_PATH: optionalString,
+  // Retention of the ClickHouse tables, rendered as the Collector exporter's TTL (0 keeps rows forever):
+  // one default, and one override per table family.
+  CLICKHOUSE_TTL_DAYS: integer(0, 0, MAX_TTL_DAYS, ' of days'),
+  CLICKHOUSE_LOGS_TTL_DAYS: optionalInteger(0, MAX_TTL_DAYS, ' of days'),
+  CLICKHOUSE_TRACES_TTL_DAYS: optionalInteger(0, MAX_TTL_DAYS, ' of days'),
+  CLICKHOUSE_CORRELATIONS_TTL_DAYS: optionalInteger(0, MAX_TTL_DAYS, ' of days'),
+  CLICKHOUSE_ALERTS_TTL_DAYS: optionalInteger(0, MAX_TTL_DAYS, ' of days'),
   S3_ENDPOINT: optionalHttpUrl('S3 endpoint'),
   S3_BUCKET: z
     .string()
@@ -244,7 +272,15 @@ export interface StackLensConfig {
   };
   schemaRegistry: { url: string };
   /** `url` undefined means the embedded chDB engine at `chdbPath`. */
-  clickhouse: { url?: string; user: string; password: string; database: string; chdbPath: string };
+  clickhouse: {
+    url?: string;
+    user: string;
+    password: string;
+    database: string;
+    chdbPath: string;
+    /** Days each table family keeps rows (0: forever), as the Collector exporter's `ttl`. */
+    retentionDays: { logs: number; traces: number; correlations: number; alerts: number };
+  };
   /** `s3` undefined means the file-system archive under `dir`. */
   archive: {
     s3?: { endpoint: string; bucket: string; region: string; accessKeyId?: string; secretAccessKey?: string };
@@ -337,6 +373,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       password: e.CLICKHOUSE_PASSWORD,
       database: e.CLICKHOUSE_DATABASE,
       chdbPath: resolve(cwd, e.CHDB_PATH ?? '.stack/data/chdb'),
+      retentionDays: {
+        logs: e.CLICKHOUSE_LOGS_TTL_DAYS ?? e.CLICKHOUSE_TTL_DAYS,
+        traces: e.CLICKHOUSE_TRACES_TTL_DAYS ?? e.CLICKHOUSE_TTL_DAYS,
+        correlations: e.CLICKHOUSE_CORRELATIONS_TTL_DAYS ?? e.CLICKHOUSE_TTL_DAYS,
+        alerts: e.CLICKHOUSE_ALERTS_TTL_DAYS ?? e.CLICKHOUSE_TTL_DAYS,
+      },
     },
     archive: {
       s3:

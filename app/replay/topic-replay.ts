@@ -66,7 +66,7 @@ export async function startTopicReplay(options: TopicReplayOptions): Promise<Run
     if (owned) await clickhouse.close();
   };
   try {
-    await migrate(clickhouse);
+    await migrate(clickhouse, { retention: config.clickhouse.retentionDays, logger });
     const serdes = await registerProductSerdes(new SchemaRegistry({ host: config.schemaRegistry.url }), {
       prefix: config.topicPrefix,
     });

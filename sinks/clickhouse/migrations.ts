@@ -1,10 +1,20 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { Logger } from '../../common/logger';
+import {
+  hasFullTextSearch,
+  otelLogsTable,
+  otelTraceIdTsTable,
+  otelTraceIdTsView,
+  otelTracesTable,
+  ttlClause,
+} from './otel-schema';
 
 /** Table names; unqualified, so they resolve to the client's database (see ./client.ts). */
 export const TABLES = {
   logs: 'otel_logs',
   traces: 'otel_traces',
   traceIdTimestamps: 'otel_traces_trace_id_ts',
+  traceIdTimestampsView: 'otel_traces_trace_id_ts_mv',
   correlations: 'stacklens_correlations',
   alerts: 'stacklens_alerts',
   sinkProgress: 'stacklens_sink_progress',
@@ -22,137 +32,6 @@ export const DEDUPLICATION_WINDOW = 10_000;
 
 const SETTINGS = `SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`;
 
-/** Hot resource attributes the Collector exporter materializes into columns of otel_logs. */
-const MATERIALIZED_RESOURCE_ATTRIBUTES = [
-  'k8s.cluster.name',
-  'k8s.container.name',
-  'k8s.deployment.name',
-  'k8s.namespace.name',
-  'k8s.node.name',
-  'k8s.pod.name',
-  'k8s.pod.uid',
-  'deployment.environment.name',
-];
-
-/**
- * otel_logs as the OpenTelemetry Collector's ClickHouse exporter creates it (contrib
- * exporter/clickhouseexporter, internal/sqltemplates/logs_table.sql, bloom-filter variant that every
- * ClickHouse version accepts), so Grafana's ClickHouse data source reads it in its OTel mode as is.
- * Two deliberate additions, both ignored by readers that do not know them:
- * - TimestampTime: the exporter dropped it in 2026 (PR 47720) but Grafana's default log query still
- *   selects it (contrib issue 48770); a DEFAULT column keeps both Grafana generations working;
- * - StackLensRecordId / StackLensErrorCode: the record id that stacklens_correlations.log_ids and
- *   alerts refer to, and the error code enrichment classified.
- */
-const OTEL_LOGS = `
-CREATE TABLE IF NOT EXISTS ${TABLES.logs} (
-    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
-    TraceId String CODEC(ZSTD(1)),
-    SpanId String CODEC(ZSTD(1)),
-    TraceFlags UInt8,
-    SeverityText LowCardinality(String) CODEC(ZSTD(1)),
-    SeverityNumber UInt8,
-    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
-    Body String CODEC(ZSTD(1)),
-    ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
-    ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
-    ScopeSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
-    ScopeName String CODEC(ZSTD(1)),
-    ScopeVersion LowCardinality(String) CODEC(ZSTD(1)),
-    ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
-    LogAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
-    EventName String CODEC(ZSTD(1)),
-${MATERIALIZED_RESOURCE_ATTRIBUTES.map(
-  (key) =>
-    `    \`__otel_materialized_${key}\` LowCardinality(String) MATERIALIZED ResourceAttributes['${key}'] CODEC(ZSTD(1)),`,
-).join('\n')}
-    TimestampTime DateTime DEFAULT toDateTime(Timestamp),
-    StackLensRecordId String CODEC(ZSTD(1)),
-    StackLensErrorCode LowCardinality(String) CODEC(ZSTD(1)),
-    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
-    INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_scope_attr_key mapKeys(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_scope_attr_value mapValues(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_log_attr_value mapValues(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_lower_body lower(Body) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8,
-    INDEX idx_stacklens_record_id StackLensRecordId TYPE bloom_filter(0.001) GRANULARITY 1
-) ENGINE = MergeTree()
-PARTITION BY toDate(Timestamp)
-ORDER BY (toStartOfFiveMinutes(Timestamp), ServiceName, Timestamp)
-${SETTINGS}`;
-
-/** otel_traces as the exporter creates it (traces_table.sql, bloom-filter variant), plus StackLensErrorCode. */
-const OTEL_TRACES = `
-CREATE TABLE IF NOT EXISTS ${TABLES.traces} (
-    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
-    TraceId String CODEC(ZSTD(1)),
-    SpanId String CODEC(ZSTD(1)),
-    ParentSpanId String CODEC(ZSTD(1)),
-    TraceState String CODEC(ZSTD(1)),
-    SpanName LowCardinality(String) CODEC(ZSTD(1)),
-    SpanKind LowCardinality(String) CODEC(ZSTD(1)),
-    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
-    ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
-    ScopeName String CODEC(ZSTD(1)),
-    ScopeVersion String CODEC(ZSTD(1)),
-    SpanAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
-    Duration UInt64 CODEC(T64, ZSTD(1)),
-    StatusCode LowCardinality(String) CODEC(ZSTD(1)),
-    StatusMessage String CODEC(ZSTD(1)),
-    Events Nested (
-        Timestamp DateTime64(9),
-        Name LowCardinality(String),
-        Attributes Map(LowCardinality(String), String)
-    ) CODEC(ZSTD(1)),
-    Links Nested (
-        TraceId String,
-        SpanId String,
-        TraceState String,
-        Attributes Map(LowCardinality(String), String)
-    ) CODEC(ZSTD(1)),
-    ResourceAttributeItems Array(String) ALIAS arrayMap(kv -> concat(kv.1, '=', kv.2), CAST(ResourceAttributes, 'Array(Tuple(String, String))')),
-    SpanAttributeItems Array(String) ALIAS arrayMap(kv -> concat(kv.1, '=', kv.2), CAST(SpanAttributes, 'Array(Tuple(String, String))')),
-    StackLensErrorCode LowCardinality(String) CODEC(ZSTD(1)),
-    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
-    INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_span_attr_value mapValues(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
-    INDEX idx_duration Duration TYPE minmax GRANULARITY 1
-) ENGINE = MergeTree()
-PARTITION BY toDate(Timestamp)
-PRIMARY KEY (ServiceName, SpanName, toDateTime(Timestamp))
-ORDER BY (ServiceName, SpanName, toDateTime(Timestamp), Timestamp)
-${SETTINGS}`;
-
-/**
- * The exporter's trace-id → time-range lookup (traces_id_ts_lookup_table.sql and _mv.sql), which
- * Grafana uses to bound a trace-by-id query to the partitions that hold it. The view only sees
- * blocks that were actually inserted, so a deduplicated replay adds nothing here either.
- */
-const OTEL_TRACES_TRACE_ID_TS = `
-CREATE TABLE IF NOT EXISTS ${TABLES.traceIdTimestamps} (
-    TraceId String CODEC(ZSTD(1)),
-    Start SimpleAggregateFunction(min, DateTime) CODEC(ZSTD(1)),
-    End SimpleAggregateFunction(max, DateTime) CODEC(ZSTD(1))
-) ENGINE = AggregatingMergeTree()
-PARTITION BY toStartOfWeek(Start)
-ORDER BY (TraceId)
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`;
-
-const OTEL_TRACES_TRACE_ID_TS_MV = `
-CREATE MATERIALIZED VIEW IF NOT EXISTS ${TABLES.traceIdTimestamps}_mv
-TO ${TABLES.traceIdTimestamps}
-AS SELECT
-    TraceId,
-    min(Timestamp) AS Start,
-    max(Timestamp) AS End
-FROM ${TABLES.traces}
-WHERE TraceId != ''
-GROUP BY TraceId`;
-
 /**
  * One row per trace (processors/records.ts Correlation). Correlations are re-emitted as records
  * arrive, each with a higher `version`; ReplacingMergeTree(version) keeps the latest per trace_id
@@ -160,7 +39,7 @@ GROUP BY TraceId`;
  * partitioned by time: a late span can move a trace's start, and rows only replace each other
  * within one partition.
  */
-const CORRELATIONS = `
+const correlations = (ttl: string) => `
 CREATE TABLE IF NOT EXISTS ${TABLES.correlations} (
     trace_id String CODEC(ZSTD(1)),
     root_span_id String CODEC(ZSTD(1)),
@@ -186,6 +65,7 @@ CREATE TABLE IF NOT EXISTS ${TABLES.correlations} (
     INDEX idx_services services TYPE bloom_filter(0.01) GRANULARITY 1
 ) ENGINE = ReplacingMergeTree(version)
 ORDER BY (trace_id)
+${ttl}
 ${SETTINGS}`;
 
 /**
@@ -193,7 +73,7 @@ ${SETTINGS}`;
  * a storm re-emits the same id with a growing `count`: ReplacingMergeTree(count) keeps the latest.
  * Partitioned by the alert's window, which is part of its id, so replacements meet in one partition.
  */
-const ALERTS = `
+const alerts = (ttl: string) => `
 CREATE TABLE IF NOT EXISTS ${TABLES.alerts} (
     id String CODEC(ZSTD(1)),
     issue_code LowCardinality(String) CODEC(ZSTD(1)),
@@ -214,6 +94,7 @@ CREATE TABLE IF NOT EXISTS ${TABLES.alerts} (
 ) ENGINE = ReplacingMergeTree(count)
 PARTITION BY toYYYYMM(window_start)
 ORDER BY (id)
+${ttl}
 ${SETTINGS}`;
 
 /**
@@ -240,30 +121,265 @@ ORDER BY (sink, topic, partition, first_offset)
 TTL written_at + INTERVAL 7 DAY
 SETTINGS ttl_only_drop_parts = 1`;
 
+/** Retention per table family in days; 0 keeps rows forever. */
+export interface RetentionDays {
+  /** otel_logs */
+  logs: number;
+  /** otel_traces and its trace-id lookup */
+  traces: number;
+  /** stacklens_correlations (by start_time; whole parts only, as ttl_only_drop_parts says) */
+  correlations: number;
+  /** stacklens_alerts (by window_start) */
+  alerts: number;
+}
+
+export const KEEP_FOREVER: RetentionDays = { logs: 0, traces: 0, correlations: 0, alerts: 0 };
+
+export interface SchemaOptions {
+  /** ClickHouse ≥ 26.2 (the exporter's text() indexes); see ./otel-schema.ts hasFullTextSearch. */
+  fullTextSearch: boolean;
+  retention: RetentionDays;
+}
+
+/** StackLens' own columns on otel_logs: the record id correlations and alerts cite, and the error code. */
+const LOG_COLUMNS = [
+  'StackLensRecordId String CODEC(ZSTD(1))',
+  'StackLensErrorCode LowCardinality(String) CODEC(ZSTD(1))',
+] as const;
+const LOG_INDEX = 'INDEX idx_stacklens_record_id StackLensRecordId TYPE bloom_filter(0.001) GRANULARITY 1';
+/** StackLens' own column on otel_traces: the error code enrichment classified. */
+const TRACE_COLUMNS = ['StackLensErrorCode LowCardinality(String) CODEC(ZSTD(1))'] as const;
+const DEDUPLICATION_SETTING = `non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`;
+
 /**
- * Tables that must deduplicate by token even if they were created before StackLens ran (for example
- * by a Collector's exporter, whose DDL has no deduplication window): raised on every start.
+ * Every CREATE statement, in the order it must run (the view needs both of its tables). otel_logs
+ * and otel_traces are the exporter's tables (./otel-schema.ts) plus StackLens' own columns, which
+ * readers that do not know them ignore, and the deduplication window the sinks' tokens need.
  */
-const DEDUPLICATED_TABLES = [TABLES.logs, TABLES.traces, TABLES.correlations, TABLES.alerts];
+export function schemaStatements(options: SchemaOptions): readonly string[] {
+  const { fullTextSearch, retention } = options;
+  return [
+    otelLogsTable({
+      table: TABLES.logs,
+      fullTextSearch,
+      ttlDays: retention.logs,
+      extraColumns: LOG_COLUMNS,
+      extraIndexes: [LOG_INDEX],
+      extraSettings: DEDUPLICATION_SETTING,
+    }),
+    otelTracesTable({
+      table: TABLES.traces,
+      fullTextSearch,
+      ttlDays: retention.traces,
+      extraColumns: TRACE_COLUMNS,
+      extraSettings: DEDUPLICATION_SETTING,
+    }),
+    otelTraceIdTsTable({ table: TABLES.traceIdTimestamps, ttlDays: retention.traces }),
+    otelTraceIdTsView({
+      view: TABLES.traceIdTimestampsView,
+      table: TABLES.traceIdTimestamps,
+      source: TABLES.traces,
+    }),
+    correlations(ttlClause(retention.correlations, 'toDateTime(start_time)')),
+    alerts(ttlClause(retention.alerts, 'toDateTime(window_start)')),
+    SINK_PROGRESS,
+  ];
+}
 
-/** The DDL in the order it must run (the view needs both of its tables). */
-export const MIGRATIONS: readonly string[] = [
-  OTEL_LOGS,
-  OTEL_TRACES,
-  OTEL_TRACES_TRACE_ID_TS,
-  OTEL_TRACES_TRACE_ID_TS_MV,
-  CORRELATIONS,
-  ALERTS,
-  SINK_PROGRESS,
-];
+export interface MigrateOptions {
+  retention?: RetentionDays;
+  /** Where changes to existing tables are reported; without it they are made silently. */
+  logger?: Logger;
+}
 
-/** Idempotent: creates what is missing, leaves existing tables and their data alone. */
-export async function migrate(client: ClickHouseClient): Promise<void> {
-  for (const statement of MIGRATIONS) await client.command({ query: statement });
-  for (const table of DEDUPLICATED_TABLES) {
+interface TableFacts {
+  columns: Set<string>;
+  sortingKey: string;
+  engineFull: string;
+}
+
+async function tableFacts(client: ClickHouseClient, table: string): Promise<TableFacts | undefined> {
+  const tables = await (
+    await client.query({
+      query:
+        'SELECT sorting_key, engine_full FROM system.tables WHERE database = currentDatabase() AND name = {table:String}',
+      query_params: { table },
+      format: 'JSONEachRow',
+    })
+  ).json<{ sorting_key: string; engine_full: string }>();
+  const found = tables[0];
+  if (found === undefined) return undefined;
+  const columns = await (
+    await client.query({
+      query: 'SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {table:String}',
+      query_params: { table },
+      format: 'JSONEachRow',
+    })
+  ).json<{ name: string }>();
+  return {
+    columns: new Set(columns.map((c) => c.name)),
+    sortingKey: found.sorting_key,
+    engineFull: found.engine_full,
+  };
+}
+
+async function serverVersion(client: ClickHouseClient): Promise<string> {
+  const rows = await (
+    await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' })
+  ).json<{
+    v: string;
+  }>();
+  return rows[0]?.v ?? '';
+}
+
+/** The table's TTL clause as ClickHouse keeps it in engine_full, or '' without one. */
+function currentTtl(engineFull: string): string {
+  const match = /\bTTL (.*?)(?: SETTINGS |$)/.exec(engineFull);
+  return match?.[1] === undefined ? '' : `TTL ${match[1]}`;
+}
+
+/**
+ * Idempotent: creates what is missing and leaves existing data alone. On tables that exist already:
+ *
+ * - **Created by StackLens** (they have its columns): an older version's `TimestampTime` column on
+ *   otel_logs is dropped (it made Grafana's ClickHouse data source use its older schema mode and filter
+ *   on a column that prunes nothing, grafana/clickhouse-datasource#2103), and a changed retention is
+ *   applied with MODIFY TTL (parts written before the change get it when they merge).
+ * - **Created by someone else** (a Collector's exporter): only metadata changes, each said in the log —
+ *   StackLens' columns and record-id index are added (ADD COLUMN writes no data: existing rows read
+ *   the defaults) and the deduplication window is raised; its sorting key, TTL and columns are never
+ *   rewritten, and a retention or a `TimestampTime` that differs from StackLens' is only reported.
+ */
+export async function migrate(client: ClickHouseClient, options: MigrateOptions = {}): Promise<void> {
+  const retention = options.retention ?? KEEP_FOREVER;
+  const log = options.logger?.child({ component: 'clickhouse-migrations' });
+  const fullTextSearch = hasFullTextSearch(await serverVersion(client));
+  const before = new Map<string, TableFacts | undefined>();
+  const existing = [TABLES.logs, TABLES.traces, TABLES.traceIdTimestamps, TABLES.correlations, TABLES.alerts];
+  for (const table of existing) before.set(table, await tableFacts(client, table));
+
+  for (const statement of schemaStatements({ fullTextSearch, retention })) {
+    await client.command({ query: statement });
+  }
+
+  await adoptTable(client, {
+    table: TABLES.logs,
+    facts: before.get(TABLES.logs),
+    ownColumns: LOG_COLUMNS,
+    ownIndex: LOG_INDEX,
+    ttl: ttlClause(retention.logs, 'toDateTime(Timestamp)'),
+    log,
+  });
+  const tracesOwned = await adoptTable(client, {
+    table: TABLES.traces,
+    facts: before.get(TABLES.traces),
+    ownColumns: TRACE_COLUMNS,
+    ttl: ttlClause(retention.traces, 'toDateTime(Timestamp)'),
+    log,
+  });
+  // The lookup belongs with otel_traces: whoever created one created the other.
+  const retained: [string, string, boolean][] = [
+    [TABLES.traceIdTimestamps, ttlClause(retention.traces, 'toDateTime(Start)'), tracesOwned],
+    [TABLES.correlations, ttlClause(retention.correlations, 'toDateTime(start_time)'), true],
+    [TABLES.alerts, ttlClause(retention.alerts, 'toDateTime(window_start)'), true],
+  ];
+  for (const [table, ttl, owned] of retained) {
+    const facts = before.get(table);
+    if (facts !== undefined) await applyRetention(client, { table, facts, ttl, owned, log });
+  }
+  for (const table of [TABLES.correlations, TABLES.alerts]) {
     await client.command({
-      query: `ALTER TABLE {table:Identifier} MODIFY SETTING non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`,
+      query: `ALTER TABLE {table:Identifier} MODIFY SETTING ${DEDUPLICATION_SETTING}`,
       query_params: { table },
     });
   }
+}
+
+interface AdoptOptions {
+  table: string;
+  /** The table as it was before this migration; undefined if this migration created it. */
+  facts: TableFacts | undefined;
+  ownColumns: readonly string[];
+  ownIndex?: string;
+  ttl: string;
+  log: Logger | undefined;
+}
+
+/** Adapts an existing otel_* table (see migrate); true if StackLens created it (or just did). */
+async function adoptTable(client: ClickHouseClient, o: AdoptOptions): Promise<boolean> {
+  if (o.facts === undefined) return true; // created just now, from schemaStatements
+  const names = o.ownColumns.map((c) => c.split(' ')[0]!);
+  const missing = o.ownColumns.filter((_column, i) => !o.facts!.columns.has(names[i]!));
+  const ownedByStackLens = missing.length === 0;
+  const alter = (clause: string) =>
+    client.command({ query: `ALTER TABLE {table:Identifier} ${clause}`, query_params: { table: o.table } });
+
+  if (!ownedByStackLens) {
+    o.log?.info(
+      { table: o.table, columns: missing.map((c) => c.split(' ')[0]) },
+      'table was not created by StackLens (a Collector exporter?): adding StackLens columns and index as metadata only, no data is rewritten',
+    );
+    await alter(missing.map((column) => `ADD COLUMN IF NOT EXISTS ${column}`).join(', '));
+    if (o.ownIndex !== undefined) {
+      await alter(`ADD ${o.ownIndex.replace(/^INDEX /, 'INDEX IF NOT EXISTS ')}`);
+    }
+  }
+
+  // The sinks' deduplication tokens need a window; a metadata change on any table.
+  if (!ownedByStackLens && !o.facts.engineFull.includes(DEDUPLICATION_SETTING)) {
+    o.log?.info(
+      { table: o.table, setting: DEDUPLICATION_SETTING },
+      'raising the insert deduplication window',
+    );
+  }
+  await alter(`MODIFY SETTING ${DEDUPLICATION_SETTING}`);
+
+  if (o.facts.columns.has('TimestampTime')) {
+    if (ownedByStackLens && !o.facts.sortingKey.includes('TimestampTime')) {
+      o.log?.warn(
+        { table: o.table },
+        'dropping TimestampTime, which an older StackLens added: Grafana then reads the table in its current OTel schema mode',
+      );
+      await alter('DROP COLUMN IF EXISTS TimestampTime');
+    } else {
+      o.log?.warn(
+        { table: o.table },
+        'table has TimestampTime (exporter before v0.151): Grafana reads it in its OTel 1.2.9 schema mode; left as is',
+      );
+    }
+  }
+
+  await applyRetention(client, {
+    table: o.table,
+    facts: o.facts,
+    ttl: o.ttl,
+    owned: ownedByStackLens,
+    log: o.log,
+  });
+  return ownedByStackLens;
+}
+
+/**
+ * Brings an existing table's TTL to the configured one if StackLens owns the table (MODIFY TTL without
+ * materializing: parts written before get it as they merge); on another's table only reports it.
+ */
+async function applyRetention(
+  client: ClickHouseClient,
+  o: { table: string; facts: TableFacts; ttl: string; owned: boolean; log: Logger | undefined },
+): Promise<void> {
+  const ttl = currentTtl(o.facts.engineFull);
+  if (ttl === o.ttl) return;
+  if (!o.owned) {
+    o.log?.warn(
+      { table: o.table, current: ttl, configured: o.ttl },
+      'retention of a table StackLens did not create is left as is',
+    );
+    return;
+  }
+  o.log?.info({ table: o.table, from: ttl, to: o.ttl }, 'changing the table retention');
+  await client.command({
+    query: `ALTER TABLE {table:Identifier} ${o.ttl === '' ? 'REMOVE TTL' : `MODIFY ${o.ttl}`}`,
+    query_params: { table: o.table },
+    clickhouse_settings: { materialize_ttl_after_modify: 0 },
+  });
 }

@@ -10,7 +10,7 @@ import {
   deduplicationToken,
 } from '../../sinks/clickhouse/batch-writer';
 import { createClickHouse } from '../../sinks/clickhouse/client';
-import { MIGRATIONS, TABLES, migrate } from '../../sinks/clickhouse/migrations';
+import { KEEP_FOREVER, TABLES, migrate, schemaStatements } from '../../sinks/clickhouse/migrations';
 import { alertRow, correlationRow, logRow, spanRow, type OtelLogRow } from '../../sinks/clickhouse/rows';
 import type { SourceRange } from '../../sinks/source-range';
 
@@ -68,7 +68,13 @@ describe('ClickHouse sinks on chDB', () => {
         id: 'migrate-check',
       }),
     ).toEqual([{ n: '1' }]);
-    expect(MIGRATIONS.every((statement) => /IF NOT EXISTS/.test(statement))).toBe(true);
+    for (const fullTextSearch of [true, false]) {
+      expect(
+        schemaStatements({ fullTextSearch, retention: KEEP_FOREVER }).every((statement) =>
+          /IF NOT EXISTS/.test(statement),
+        ),
+      ).toBe(true);
+    }
   });
 
   it('has the exporter column types Grafana expects', async () => {
@@ -79,7 +85,6 @@ describe('ClickHouse sinks on chDB', () => {
       {
         names: [
           'Timestamp',
-          'TimestampTime',
           'ServiceName',
           'LogAttributes',
           'Duration',
@@ -92,7 +97,6 @@ describe('ClickHouse sinks on chDB', () => {
       { table: 'otel_logs', name: 'LogAttributes', type: 'Map(LowCardinality(String), String)' },
       { table: 'otel_logs', name: 'ServiceName', type: 'LowCardinality(String)' },
       { table: 'otel_logs', name: 'Timestamp', type: 'DateTime64(9)' },
-      { table: 'otel_logs', name: 'TimestampTime', type: 'DateTime' },
       { table: 'otel_traces', name: 'Duration', type: 'UInt64' },
       { table: 'otel_traces', name: 'Events.Timestamp', type: 'Array(DateTime64(9))' },
       { table: 'otel_traces', name: 'Links.Attributes', type: 'Array(Map(LowCardinality(String), String))' },
@@ -118,7 +122,7 @@ describe('ClickHouse sinks on chDB', () => {
       expect(w.size).toBe(0);
       expect(
         await rows(
-          `SELECT StackLensRecordId AS id, Body, toUnixTimestamp64Nano(Timestamp) AS ns, TimestampTime, LogAttributes['http.route'] AS route,
+          `SELECT StackLensRecordId AS id, Body, toUnixTimestamp64Nano(Timestamp) AS ns, toDateTime(Timestamp) AS seconds, LogAttributes['http.route'] AS route,
                   \`__otel_materialized_deployment.environment.name\` AS env
            FROM otel_logs WHERE StackLensRecordId IN {ids:Array(String)} ORDER BY Timestamp`,
           { ids: ['l-1', 'l-2'] },
@@ -128,7 +132,7 @@ describe('ClickHouse sinks on chDB', () => {
           id: 'l-1',
           Body: 'first',
           ns: '1795334400123456789',
-          TimestampTime: '2026-11-22 08:00:00',
+          seconds: '2026-11-22 08:00:00',
           route: '/pay',
           env: 'prod',
         },
@@ -136,7 +140,7 @@ describe('ClickHouse sinks on chDB', () => {
           id: 'l-2',
           Body: 'second',
           ns: '1795334400999999999',
-          TimestampTime: '2026-11-22 08:00:00',
+          seconds: '2026-11-22 08:00:00',
           route: '/pay',
           env: 'prod',
         },

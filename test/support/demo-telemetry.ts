@@ -6,6 +6,7 @@ import {
   evaluateCorrelation,
   evaluateLog,
   initialAlertState,
+  type Alert,
   type AlertRules,
   type Correlation,
   type LogRecord,
@@ -59,19 +60,24 @@ export function correlate({ logs, spans }: DecodedTelemetry): Correlation[] {
   return [...byTrace.values()];
 }
 
-/** Ids of the rules that alert on this telemetry (logs in event-time order, then the finished traces). */
-export function firedRuleIds(telemetry: DecodedTelemetry, rules: AlertRules): Set<string> {
-  const fired = new Set<string>();
+/** The alerts the rules raise on this telemetry (logs in event-time order, then the finished traces). */
+export function raisedAlerts(telemetry: DecodedTelemetry, rules: AlertRules): Alert[] {
+  const raised: Alert[] = [];
   let state = initialAlertState();
   for (const log of [...telemetry.logs].sort((a, b) => a.time_ms - b.time_ms)) {
     const t = evaluateLog(rules, state, log);
     state = t.state;
-    for (const alert of t.alerts) fired.add(alert.rule_id);
+    raised.push(...t.alerts);
   }
   for (const c of correlate(telemetry)) {
     const t = evaluateCorrelation(rules, state, c);
     state = t.state;
-    for (const alert of t.alerts) fired.add(alert.rule_id);
+    raised.push(...t.alerts);
   }
-  return fired;
+  return raised;
+}
+
+/** Ids of the rules that alert on this telemetry. */
+export function firedRuleIds(telemetry: DecodedTelemetry, rules: AlertRules): Set<string> {
+  return new Set(raisedAlerts(telemetry, rules).map((alert) => alert.rule_id));
 }
