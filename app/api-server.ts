@@ -3,13 +3,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { Partitioners, type Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
 import { createApi, DEFAULT_LIMITS, KafkaLiveFeed, kafkaIngestProducer } from '../api';
 import { StackLensError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { StackLensConfig } from '../config/config';
 import { createQueryClickHouse } from '../sinks/clickhouse/client';
+import { murmur2Partitioner } from '../topology';
 import {
   archiveProbe,
   clickhouseProbe,
@@ -104,7 +105,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
         maxInFlightRequests: 1,
         transactionalId: ingestTransactionalId,
         transactionTimeout: INGEST_TRANSACTION_TIMEOUT_MS,
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: murmur2Partitioner,
       }),
     { ackTimeoutMs: INGEST_ACK_TIMEOUT_MS, maxSendBytes: config.ingest.maxMessageBytes },
   );

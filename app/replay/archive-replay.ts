@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { ConfigResourceTypes, Partitioners, type Admin, type Message, type Producer } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type Message, type Producer } from 'kafkajs';
 import { StackLensError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { StackLensConfig } from '../../config/config';
 import { createArchiveStore, type ArchiveStore } from '../../sinks/archive/store';
-import { HEADER } from '../../topology';
+import { HEADER, murmur2Partitioner } from '../../topology';
 import { kafkaClient } from '../stacklens-app';
 import { stackLensTopics } from '../topics';
 import type { ReplayRequest, ReplaySignal } from './replay-arguments';
@@ -318,7 +318,7 @@ export async function replayArchive(options: ArchiveReplayOptions): Promise<bool
   const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: murmur2Partitioner,
   });
   await admin.connect();
   await producer.connect();

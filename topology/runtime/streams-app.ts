@@ -1,12 +1,4 @@
-import {
-  Kafka,
-  logLevel,
-  Partitioners,
-  type Admin,
-  type Consumer,
-  type EachBatchPayload,
-  type Producer,
-} from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import type { Logger } from '../../common/logger';
 import { describeTopology } from '../describe';
 import { TopologyMetrics } from '../metrics';
@@ -25,6 +17,7 @@ import { ensureTopics, internalTopics } from './internal-topics';
 import { toRawRecord } from './kafka-records';
 import { resolveOptions, type ResolvedOptions, type StreamsAppOptions } from './options';
 import { planPartitions, type PartitionPlan } from './partition-plan';
+import { murmur2Partitioner } from './partitioner';
 import { ChangelogRestorer } from './restorer';
 import { SerialQueue } from './serial-queue';
 import { committedPositions, encodeStreamTime } from './stream-time';
@@ -346,7 +339,7 @@ export class StreamsApp {
         idempotent: true,
         maxInFlightRequests: 1,
         transactionTimeout: transactionTimeoutMs,
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: murmur2Partitioner,
         // Right after a commit the broker still completes the transaction and answers the next
         // one's AddPartitionsToTxn with CONCURRENT_TRANSACTIONS; the Java client retries that
         // after 20 ms, kafkajs's default of 300 ms would stall every run.
@@ -358,7 +351,7 @@ export class StreamsApp {
     return this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: murmur2Partitioner,
     });
   }
 
