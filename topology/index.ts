@@ -58,4 +58,4 @@ export { CollectingSink } from './testing/collecting-sink';
 export { StreamsApp } from './runtime/streams-app';
 export type { StreamsAppOptions, ProcessingGuarantee } from './runtime/options';
 export { stopOnSignals } from './runtime/shutdown';
-export { murmur2Partitioner } from './runtime/partitioner';
+export { murmur2Partitioner } from './processor/partitioning';

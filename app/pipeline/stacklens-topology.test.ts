@@ -228,7 +228,7 @@ describe('StackLens topology', () => {
     ]);
     for (const record of dlq) {
       expect(record.headers[HEADER.errorType]).toBe('DeserializationError');
-      expect(record.headers[HEADER.error]).toMatch(/internal format version 123 \(JSON/);
+      expect(record.headers[HEADER.error]).toMatch(/format version 123 \(JSON/);
     }
     advanceStreamTime(p, startMs + 10 * WINDOW_MS);
     expect(latestCorrelations(p.sinks.correlations).size).toBeGreaterThan(0);

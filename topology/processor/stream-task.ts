@@ -16,6 +16,8 @@ import {
 } from '../topology';
 import type { LateRecord, ProcessorContext } from './processor';
 import { PunctuationQueue } from './punctuation';
+import { murmur2 } from './partitioning';
+import { decodeRepartitionBatch, RepartitionBatcher } from './repartition-batch';
 import {
   HEADER,
   producedBytes,
@@ -56,6 +58,11 @@ export interface StreamTaskOptions {
   readonly onDeadLetter?: (error: unknown, raw: RawRecord) => void;
   /** Called when a wall-clock punctuation throws (there is no input record to dead-letter). */
   readonly onPunctuationError?: (error: unknown) => void;
+  /**
+   * Partitions of each repartition topic (resolved names): records sent there are batched per
+   * partition (repartition-batch.ts), placed by murmur2 of their key as the producer would.
+   */
+  readonly repartitionPartitions: ReadonlyMap<string, number>;
 }
 
 /**
@@ -72,6 +79,9 @@ export class StreamTask {
   readonly id: string;
   readonly stores = new Map<string, StateStore>();
   private readonly sourcesByTopic = new Map<string, SourceNode>();
+  /** Source topics whose records are batches of records (repartition topics). */
+  private readonly batchedSources = new Set<string>();
+  private readonly batcher = new RepartitionBatcher();
   private readonly punctuation = new PunctuationQueue();
   private subjects = new Map<string, Subject<AnyRecord>>();
   private subscriptions: Subscription[] = [];
@@ -100,7 +110,11 @@ export class StreamTask {
     for (const name of subTopology.nodes) {
       const node = topology.nodes.get(name);
       if (node?.kind === 'source') {
-        for (const ref of node.topics) this.sourcesByTopic.set(resolveTopic(ref, applicationId), node);
+        for (const ref of node.topics) {
+          const topic = resolveTopic(ref, applicationId);
+          this.sourcesByTopic.set(topic, node);
+          if (ref.kind === 'repartition') this.batchedSources.add(topic);
+        }
       }
     }
     this.buildPipeline();
@@ -132,10 +146,31 @@ export class StreamTask {
   process(raw: RawRecord): void {
     const source = this.sourcesByTopic.get(raw.topic);
     if (!source) throw new TopologyDefinitionError(`task ${this.id} has no source for topic ${raw.topic}`);
-    this.current = raw;
     // Only the position: processors spread it into the records they forward.
     this.currentPosition = { topic: raw.topic, partition: raw.partition, offset: raw.offset };
     this.lastPosition = this.currentPosition;
+    try {
+      if (!this.batchedSources.has(raw.topic)) {
+        this.processRecord(source, raw);
+        return;
+      }
+      let items;
+      try {
+        items = decodeRepartitionBatch(raw.value);
+      } catch (error) {
+        this.deadLetter(error, raw);
+        return;
+      }
+      // Each item as a record of its own at the batch's position (a dead letter carries the item).
+      for (const item of items) this.processRecord(source, { ...raw, ...item });
+    } finally {
+      this.currentPosition = undefined;
+      this.sendBatches();
+    }
+  }
+
+  private processRecord(source: SourceNode, raw: RawRecord): void {
+    this.current = raw;
     try {
       let record: AnyRecord;
       try {
@@ -154,7 +189,6 @@ export class StreamTask {
       }
     } finally {
       this.current = undefined;
-      this.currentPosition = undefined;
     }
   }
 
@@ -162,6 +196,7 @@ export class StreamTask {
   punctuateWallClock(): void {
     this.pipelineError = undefined;
     this.punctuation.fire('wall-clock', this.options.clock());
+    this.sendBatches();
     if (this.pipelineError !== undefined) {
       this.options.onPunctuationError?.(this.pipelineError);
       this.rebuildPipeline();
@@ -229,9 +264,17 @@ export class StreamTask {
     this.options.onDeadLetter?.(error, raw);
   }
 
-  /** Sends an output, or a dead letter naming its input when it is over the record size limit. */
+  /**
+   * Sends an output (a repartition record into its partition's batch), or a dead letter naming its
+   * input when it is over the record size limit.
+   */
   private send(record: ProducedRecord): void {
     const bytes = producedBytes(record);
+    const partitions = this.options.repartitionPartitions.get(record.topic);
+    if (bytes <= this.maxRecordBytes() && partitions !== undefined) {
+      this.batcher.add(record.topic, record.partition ?? partitionOf(record.key, partitions), record);
+      return;
+    }
     if (bytes <= this.maxRecordBytes()) {
       this.options.collector.send(record);
       return;
@@ -275,6 +318,11 @@ export class StreamTask {
       application: this.options.applicationId,
       processor: processorName,
     });
+  }
+
+  /** Produces the repartition batches collected while processing an input (or a punctuation). */
+  private sendBatches(): void {
+    for (const batch of this.batcher.drain()) this.options.collector.send(batch);
   }
 
   /** Changelog records carry the stream time at which the change happened. */
@@ -406,6 +454,11 @@ export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
 
 /** A dead letter's error header is cut here: some messages quote the record they failed on. */
 const MAX_ERROR_HEADER_CHARS = 2_000;
+
+/** Where the producer's partitioner would put the key (murmur2; records without a key go to 0). */
+function partitionOf(key: Buffer | null, partitions: number): number {
+  return key === null ? 0 : (murmur2(key) & 0x7fffffff) % partitions;
+}
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -17,7 +17,7 @@ import { ensureTopics, internalTopics } from './internal-topics';
 import { toRawRecord } from './kafka-records';
 import { resolveOptions, type ResolvedOptions, type StreamsAppOptions } from './options';
 import { planPartitions, type PartitionPlan } from './partition-plan';
-import { murmur2Partitioner } from './partitioner';
+import { murmur2Partitioner } from '../processor/partitioning';
 import { ChangelogRestorer } from './restorer';
 import { SerialQueue } from './serial-queue';
 import { committedPositions, encodeStreamTime } from './stream-time';
@@ -509,6 +509,7 @@ export class StreamsApp {
       partition,
       lateTopic: this.options.lateTopic,
       dlqTopic: this.options.dlqTopic,
+      repartitionPartitions: (this.plan as PartitionPlan).repartitionPartitions,
       clock: Date.now,
       metrics: this.metrics,
       collector: {

@@ -7,6 +7,7 @@ import {
   type RawRecord,
   type SourceRange,
 } from '../processor/record';
+import { decodeRepartitionBatch } from '../processor/repartition-batch';
 import { StreamTask } from '../processor/stream-task';
 import { jsonSerde, type Serde } from '../serde';
 import type { KeyValueStore } from '../state/key-value-store';
@@ -96,6 +97,7 @@ export class TopologyTestDriver {
   private readonly uncommitted = new Map<string, SourceRange>();
   private wallClock: number;
   private draining = false;
+  private readonly repartitionTopics: ReadonlySet<string>;
 
   constructor(
     private readonly topology: Topology,
@@ -105,6 +107,18 @@ export class TopologyTestDriver {
     this.lateTopic = options.lateTopic ?? `${this.applicationId}-late`;
     this.dlqTopic = options.dlqTopic ?? `${this.applicationId}-dlq`;
     this.wallClock = options.initialWallClockMs ?? 0;
+    // One partition per topic here: every repartition record goes to partition 0.
+    this.repartitionTopics = new Set(
+      topology.repartitionTopics.map((spec) =>
+        resolveTopic({ kind: 'repartition', name: spec.name }, this.applicationId),
+      ),
+    );
+    const repartitionPartitions = new Map(
+      topology.repartitionTopics.map((spec) => [
+        resolveTopic({ kind: 'repartition', name: spec.name }, this.applicationId),
+        1,
+      ]),
+    );
     for (const subTopology of topology.subTopologies) {
       const task = new StreamTask({
         applicationId: this.applicationId,
@@ -113,6 +127,7 @@ export class TopologyTestDriver {
         partition: 0,
         lateTopic: this.lateTopic,
         dlqTopic: this.dlqTopic,
+        repartitionPartitions,
         clock: () => this.wallClock,
         metrics: options.metrics,
         maxRecordBytes: options.maxRecordBytes,
@@ -191,8 +206,12 @@ export class TopologyTestDriver {
   }
 
   /** Every record written to `topic` (outputs, changelogs, late, DLQ), not consumed by readers. */
+  /** What the topology wrote to `topic`; a repartition topic's batches as the records in them. */
   produced(topic: string): readonly ProducedRecord[] {
-    return [...this.topic(topic)];
+    if (!this.repartitionTopics.has(topic)) return [...this.topic(topic)];
+    return this.topic(topic).flatMap((batch) =>
+      decodeRepartitionBatch(batch.value).map((item) => ({ ...item, topic, partition: batch.partition })),
+    );
   }
 
   close(): void {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Partitioners, type PartitionerArgs } from 'kafkajs';
-import { murmur2, murmur2Partitioner } from './partitioner';
+import { murmur2, murmur2Partitioner } from './partitioning';
 
 /** Kafka's own vectors (clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java, testMurmur2). */
 const JAVA_VECTORS: [string, number][] = [
