@@ -2,7 +2,7 @@ import type { Processor, ProcessorContext } from '../processor/processor';
 import type { StreamRecord } from '../processor/record';
 import type { Serde } from '../serde';
 import type { WindowStore } from '../state/window-store';
-import { isTimeWindowClosed, type TimeWindows, type Window, type Windowed } from './window';
+import { compareEmission, isTimeWindowClosed, type TimeWindows, type Window, type Windowed } from './window';
 import type { WindowValue } from './window-value';
 
 export interface TimeWindowAggregateConfig<K, V, A> {
@@ -62,8 +62,13 @@ export class TimeWindowAggregateProcessor<K, V, A> implements Processor<K, V, Wi
     }
   }
 
+  /** Closed windows: emitted (final) in end, key order as Kafka Streams' emit-on-close, and evicted. */
   private closeWindows(streamTime: number): void {
-    for (const entry of this.store.endingAtOrBefore(streamTime - this.config.windows.graceMs)) {
+    const closed = this.store
+      .endingAtOrBefore(streamTime - this.config.windows.graceMs)
+      .map((entry) => ({ entry, keyBytes: this.config.keySerde.serialize(entry.key) }));
+    if (this.config.emit === 'final') closed.sort(compareEmission);
+    for (const { entry } of closed) {
       if (this.config.emit === 'final') this.forward(entry.key, entry.window, entry.value);
       this.store.delete(entry.key, entry.window);
     }

@@ -41,10 +41,30 @@ export function isTimeWindowClosed(window: Window, graceMs: number, streamTime: 
   return window.end + graceMs <= streamTime;
 }
 
-/** A record is late for a session window when the session it would end up in has end + grace < stream time. */
-export function isLateForSession(merged: Window, graceMs: number, streamTime: number): boolean {
-  return merged.end + graceMs < streamTime;
+/**
+ * Sessions ending before this time are closed (Kafka Streams' KStreamSessionWindowAggregate): a record
+ * whose merged session ends before it is late, and closed sessions are final.
+ */
+export function sessionCloseTime(windows: SessionWindows, streamTime: number): number {
+  return streamTime - windows.graceMs - windows.inactivityGapMs;
 }
+
+/**
+ * Order in which windows closing together are emitted, as Kafka Streams' time-ordered stores give
+ * them: by end, then serialized key (bytes), then start.
+ */
+export function compareEmission(
+  a: { entry: { window: Window }; keyBytes: Buffer | null },
+  b: { entry: { window: Window }; keyBytes: Buffer | null },
+): number {
+  return (
+    a.entry.window.end - b.entry.window.end ||
+    Buffer.compare(a.keyBytes ?? EMPTY, b.keyBytes ?? EMPTY) ||
+    a.entry.window.start - b.entry.window.start
+  );
+}
+
+const EMPTY = Buffer.alloc(0);
 
 export function assertDuration(name: string, value: number, { positive }: { positive: boolean }): void {
   if (!Number.isInteger(value) || value < 0 || (positive && value === 0)) {
