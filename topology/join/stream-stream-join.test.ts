@@ -68,6 +68,54 @@ describe('windowed stream-stream join', () => {
     driver.close();
   });
 
+  it('left join: an unmatched left record is forwarded with null once its window closes, never when matched', () => {
+    const builder = new TopologyBuilder();
+    const orders = builder.stream<string, string>('orders', 'orders');
+    const payments = builder.stream<string, number>('payments', 'payments');
+    orders
+      .leftJoin('order-payment', payments, (order, amount) => `${order}:${amount}`, {
+        windows: joinWindows({ timeDifferenceMs: 10, graceMs: 5 }),
+      })
+      .to('out', 'joined');
+    const driver = new TopologyTestDriver(builder.build(), { applicationId: 'app' });
+    const output = driver.createOutputTopic<string, string>('joined');
+    driver.createInputTopic<string, string>('orders').pipe('k1', 'o1', 100);
+    driver.createInputTopic<string, string>('orders').pipe('k2', 'o2', 100);
+    driver.createInputTopic<string, number>('payments').pipe('k2', 7, 108); // matches o2 in time
+    expect(output.readRecords().map((r) => [r.key, r.value, r.timestamp])).toEqual([['k2', 'o2:7', 108]]);
+    driver.createInputTopic<string, number>('payments').pipe('x', 0, 115); // 100 + 10 + 5 = 115: still open
+    expect(output.isEmpty()).toBe(true);
+    driver.createInputTopic<string, number>('payments').pipe('x', 0, 116); // closed: o1 unmatched
+    expect(output.readRecords().map((r) => [r.key, r.value, r.timestamp])).toEqual([['k1', 'o1:null', 100]]);
+    expect(driver.windowStore('order-payment-outer-left-store').size()).toBe(0);
+    driver.close();
+  });
+
+  it('outer join: unmatched records of both sides, in timestamp order, right before left', () => {
+    const builder = new TopologyBuilder();
+    const a = builder.stream<string, string>('a', 'a');
+    const b = builder.stream<string, string>('b', 'b');
+    a.outerJoin('ab', b, (l, r) => `${l}+${r}`, {
+      windows: joinWindows({ timeDifferenceMs: 5, graceMs: 0 }),
+    }).to('out', 'joined');
+    const driver = new TopologyTestDriver(builder.build(), { applicationId: 'app' });
+    driver.createInputTopic<string, string>('a').pipe('k', 'l1', 10);
+    driver.createInputTopic<string, string>('b').pipe('k', 'r1', 3); // 7 apart: no match
+    driver.createInputTopic<string, string>('b').pipe('j', 'r2', 10);
+    driver.createInputTopic<string, string>('a').pipe('z', 'l2', 30); // closes everything at or before 24
+    expect(
+      driver
+        .createOutputTopic<string, string>('joined')
+        .readRecords()
+        .map((r) => [r.key, r.value, r.timestamp]),
+    ).toEqual([
+      ['k', 'null+r1', 3],
+      ['j', 'null+r2', 10],
+      ['k', 'l1+null', 10],
+    ]);
+    driver.close();
+  });
+
   it('joining a stream whose key was changed without repartition is refused', () => {
     const builder = new TopologyBuilder();
     const a = builder.stream<string, string>('a', 'a').selectKey('rekey', (r) => r.value);
