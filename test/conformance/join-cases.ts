@@ -1,3 +1,4 @@
+import { generatedRecords } from './generated-cases';
 import type { InputRecord } from './scenario';
 
 /**
@@ -120,4 +121,14 @@ export const JOIN_CASES: readonly JoinCase[] = [
       'L:a@0/0=a0 L:b@100/1=b0 R:a@5/0=x0 R:b@50/1=y0 L:a@30/0=a1 R:b@95/1=y1 L:a@12/0=a2 R:a@14/0=x1 L:b@200/1=b1 R:a@60/0=x2',
     ),
   },
+  ...[
+    { timeDifferenceMs: 6, graceMs: 3 },
+    { timeDifferenceMs: 2, graceMs: 10 },
+  ].flatMap((windows, w) =>
+    [1, 2].map((n) => ({
+      name: `generated input ${w}.${n}`,
+      ...windows,
+      records: generatedRecords(5000 + 100 * w + n, 60, ['left', 'right']),
+    })),
+  ),
 ];

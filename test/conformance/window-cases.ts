@@ -1,3 +1,4 @@
+import { generatedRecords } from './generated-cases';
 import type { InputRecord, WindowSpec } from './scenario';
 
 /**
@@ -140,4 +141,18 @@ export const WINDOW_CASES: readonly WindowCase[] = [
     windows: { type: 'session', gapMs: 5, graceMs: 3 },
     records: seq('a@10/0 b@10/1 a@18/0 a@14/0 b@40/1 b@12/1 a@30/0 a@21/0 a@20/0 b@50/1 a@60/0'),
   },
+  ...(
+    [
+      { type: 'tumbling', sizeMs: 10, graceMs: 3 },
+      { type: 'hopping', sizeMs: 12, advanceMs: 4, graceMs: 2 },
+      { type: 'session', gapMs: 5, graceMs: 4 },
+      { type: 'session', gapMs: 3, graceMs: 0 },
+    ] as const
+  ).flatMap((windows, w) =>
+    [1, 2].map((n) => ({
+      name: `${windows.type} ${w}: generated input ${n}`,
+      windows,
+      records: generatedRecords(1000 * w + n, 60, ['input']),
+    })),
+  ),
 ];

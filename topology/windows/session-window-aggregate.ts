@@ -94,7 +94,7 @@ export class SessionWindowAggregateProcessor<K, V, A> implements Processor<K, V,
     return this.observedEnd;
   }
 
-  /** Sessions ending before the close time: emitted (final) in end, key, start order, and evicted. */
+  /** Sessions ending before the close time: emitted (final) in end, start, key order, and evicted. */
   private closeSessions(streamTime: number): void {
     const closeTime = sessionCloseTime(this.config.windows, streamTime);
     const closed = this.store

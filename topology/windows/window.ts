@@ -51,7 +51,8 @@ export function sessionCloseTime(windows: SessionWindows, streamTime: number): n
 
 /**
  * Order in which windows closing together are emitted, as Kafka Streams' time-ordered stores give
- * them: by end, then serialized key (bytes), then start.
+ * them: by end, then start (sessions; time windows of one size that end together start together),
+ * then serialized key (bytes).
  */
 export function compareEmission(
   a: { entry: { window: Window }; keyBytes: Buffer | null },
@@ -59,8 +60,8 @@ export function compareEmission(
 ): number {
   return (
     a.entry.window.end - b.entry.window.end ||
-    Buffer.compare(a.keyBytes ?? EMPTY, b.keyBytes ?? EMPTY) ||
-    a.entry.window.start - b.entry.window.start
+    a.entry.window.start - b.entry.window.start ||
+    Buffer.compare(a.keyBytes ?? EMPTY, b.keyBytes ?? EMPTY)
   );
 }
 
