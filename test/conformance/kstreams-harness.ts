@@ -71,7 +71,7 @@ async function buildOnce(
   if (!tryLock(lock)) {
     await waitFor(
       `the Kafka Streams harness built by another test worker (${lock})`,
-      () => (existsSync(classpathFile) || !existsSync(lock) ? true : (releaseIfStale(lock), false)),
+      () => existsSync(classpathFile) || releaseIfStale(lock),
       600_000,
       500,
     );
@@ -88,10 +88,15 @@ async function buildOnce(
       'dependency:build-classpath',
       `-Dmdep.outputFile=${join(staging, 'classpath.txt')}`,
     ];
-    const offline = existsSync(mavenRepoLocal(settings));
-    await (
-      offline ? runMaven(settings, HARNESS_DIR, ['-o', ...goals]) : Promise.reject(new Error('no cache'))
-    ).catch(() => runMaven(settings, HARNESS_DIR, goals));
+    // Offline first when Maven's repository exists (a changed harness needs nothing new); online when
+    // that fails, e.g. on a fresh clone whose repository only holds the local stack's jars.
+    const built = existsSync(mavenRepoLocal(settings))
+      ? await runMaven(settings, HARNESS_DIR, ['-o', ...goals]).then(
+          () => true,
+          () => false,
+        )
+      : false;
+    if (!built) await runMaven(settings, HARNESS_DIR, goals);
     rmSync(dir, { recursive: true, force: true });
     renameSync(staging, dir);
   } finally {
@@ -109,14 +114,19 @@ function tryLock(lock: string): boolean {
   }
 }
 
-/** A lock whose owner died (a killed test run) would otherwise block every later run. */
-function releaseIfStale(lock: string): void {
+/**
+ * Whether the lock is gone, removing it when its owner died (a killed test run would otherwise
+ * block every later run).
+ */
+function releaseIfStale(lock: string): boolean {
   const owner = existsSync(lock) ? readdirSync(lock)[0] : undefined;
-  if (owner === undefined) return;
+  if (owner === undefined) return !existsSync(lock);
   try {
     process.kill(Number(owner), 0);
+    return false;
   } catch {
     rmSync(lock, { recursive: true, force: true });
+    return true;
   }
 }
 
