@@ -3,7 +3,7 @@ import type { StreamRecord } from '../processor/record';
 import type { Serde } from '../serde';
 import type { WindowStore } from '../state/window-store';
 import { mergedSession, sessionAccepts } from './session';
-import { compareEmission, sessionCloseTime, type SessionWindows, type Windowed } from './window';
+import { inEmissionOrder, sessionCloseTime, type SessionWindows, type Windowed } from './window';
 import type { WindowValue } from './window-value';
 
 export interface SessionWindowAggregateConfig<K, V, A> {
@@ -97,14 +97,13 @@ export class SessionWindowAggregateProcessor<K, V, A> implements Processor<K, V,
   /** Sessions ending before the close time: emitted (final) in end, start, key order, and evicted. */
   private closeSessions(streamTime: number): void {
     const closeTime = sessionCloseTime(this.config.windows, streamTime);
-    const closed = this.store
-      .endingAtOrBefore(closeTime - 1)
-      .map((entry) => ({ entry, keyBytes: this.config.keySerde.serialize(entry.key) }));
-    if (this.config.emit === 'final') closed.sort(compareEmission);
-    for (const { entry } of closed) {
-      if (this.config.emit === 'final') this.forward(entry.key, entry.window, entry.value.aggregate);
-      this.store.delete(entry.key, entry.window);
+    const closed = this.store.endingAtOrBefore(closeTime - 1);
+    if (this.config.emit === 'final') {
+      for (const entry of inEmissionOrder(closed, this.config.keySerde)) {
+        this.forward(entry.key, entry.window, entry.value.aggregate);
+      }
     }
+    for (const entry of closed) this.store.delete(entry.key, entry.window);
   }
 
   private forward(key: K, window: Windowed<K>['window'], value: A | null): void {

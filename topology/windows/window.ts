@@ -1,3 +1,6 @@
+import type { Serde } from '../serde';
+import type { WindowEntry } from '../state/window-store';
+
 /**
  * A window of event time. For time windows (tumbling, hopping) `end` is exclusive: the window holds
  * timestamps in [start, end). For session windows both ends are inclusive: start and end are the
@@ -50,19 +53,22 @@ export function sessionCloseTime(windows: SessionWindows, streamTime: number): n
 }
 
 /**
- * Order in which windows closing together are emitted, as Kafka Streams' time-ordered stores give
- * them: by end, then start (sessions; time windows of one size that end together start together),
- * then serialized key (bytes).
+ * Windows closing together, in the order Kafka Streams' time-ordered stores emit them: by end, then
+ * start (sessions; time windows of one size that end together start together), then serialized key.
  */
-export function compareEmission(
-  a: { entry: { window: Window }; keyBytes: Buffer | null },
-  b: { entry: { window: Window }; keyBytes: Buffer | null },
-): number {
-  return (
-    a.entry.window.end - b.entry.window.end ||
-    a.entry.window.start - b.entry.window.start ||
-    Buffer.compare(a.keyBytes ?? EMPTY, b.keyBytes ?? EMPTY)
-  );
+export function inEmissionOrder<K, V>(
+  entries: readonly WindowEntry<K, V>[],
+  keySerde: Serde<K>,
+): WindowEntry<K, V>[] {
+  return entries
+    .map((entry) => ({ entry, keyBytes: keySerde.serialize(entry.key) ?? EMPTY }))
+    .sort(
+      (a, b) =>
+        a.entry.window.end - b.entry.window.end ||
+        a.entry.window.start - b.entry.window.start ||
+        Buffer.compare(a.keyBytes, b.keyBytes),
+    )
+    .map(({ entry }) => entry);
 }
 
 const EMPTY = Buffer.alloc(0);
