@@ -8,6 +8,8 @@ export function generatedRecords(
   seed: number,
   count: number,
   topics: readonly InputRecord['topic'][],
+  /** Epoch-scale inputs: timestamps from `base`, every step and jump back `scale` times longer. */
+  { base = 0, scale = 1 }: { base?: number; scale?: number } = {},
 ): InputRecord[] {
   const random = mulberry32(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
@@ -20,7 +22,7 @@ export function generatedRecords(
       topic: pick(topics),
       key: pick(['a', 'b', 'c', 'ab']),
       value: `v${i}`,
-      timestamp: Math.max(0, time - back),
+      timestamp: base + Math.max(0, time - back) * scale,
       partition: random() < 0.2 ? 1 : 0,
     });
   }

@@ -131,4 +131,11 @@ export const JOIN_CASES: readonly JoinCase[] = [
       records: generatedRecords(5000 + 100 * w + n, 60, ['left', 'right']),
     })),
   ),
+  {
+    // Epoch-scale timestamps: Kafka Streams' RocksDB stores work in segments of at least a minute.
+    name: 'generated epoch-scale input',
+    timeDifferenceMs: 6_000,
+    graceMs: 3_000,
+    records: generatedRecords(9001, 80, ['left', 'right'], { base: Date.UTC(2026, 0, 1), scale: 1_000 }),
+  },
 ];
