@@ -195,10 +195,7 @@ export class StreamStreamJoinProcessor<K, VL, VR, VO> implements Processor<K, Jo
         this.context.forward({
           ...record,
           key: entry.key,
-          value:
-            side === 'left'
-              ? this.join('left', value, null, entry.key)
-              : this.join('right', value, null, entry.key),
+          value: this.join(side, value, null, entry.key),
           timestamp: entry.window.start,
         });
       }
