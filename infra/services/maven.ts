@@ -86,7 +86,12 @@ export async function installOnce(
   return true;
 }
 
-async function runMaven(settings: StackSettings, cwd: string, goals: readonly string[]): Promise<void> {
+/** Runs Maven in `cwd` against the stack cache's local repository (see mavenRepoLocal). */
+export async function runMaven(
+  settings: StackSettings,
+  cwd: string,
+  goals: readonly string[],
+): Promise<void> {
   const args = ['-B', '-q', `-Dmaven.repo.local=${mavenRepoLocal(settings)}`, ...goals];
   try {
     await execFileAsync('mvn', args, { cwd, maxBuffer: 64 * 1024 * 1024 });

@@ -9,7 +9,7 @@ import { windowStoreSpec } from '../state/window-store';
 import type { AnyRecord, TopologyNode } from '../topology';
 import { resolveTopic, type TopicRef } from '../topology';
 import type { JoinWindows } from '../join/join-windows';
-import { StreamStreamJoinProcessor, type JoinInput } from '../join/stream-stream-join';
+import { StreamStreamJoinProcessor, type JoinInput, type JoinType } from '../join/stream-stream-join';
 import type { SessionWindows, TimeWindows } from '../windows/window';
 import type { TopologyBuilder } from './topology-builder';
 import { SessionWindowedKStream, TimeWindowedKStream } from './windowed-stream';
@@ -230,9 +230,9 @@ export class KStream<K, V> {
   }
 
   /**
-   * Windowed inner join with another stream of the same key type. Both streams end up in one
-   * sub-topology, so their source topics must be co-partitioned (checked at start).
-   * Stores: `${name}-left-store`, `${name}-right-store`.
+   * Windowed inner join with another stream of the same key type (Kafka Streams' KStream#join). Both
+   * streams end up in one sub-topology, so their source topics must be co-partitioned (checked at
+   * start). Stores: `${name}-left-store`, `${name}-right-store`. See StreamStreamJoinProcessor.
    */
   join<VO, VR>(
     name: string,
@@ -240,29 +240,78 @@ export class KStream<K, V> {
     joiner: (left: V, right: VO, key: K) => VR,
     options: JoinOptions<K, V, VO>,
   ): KStream<K, VR> {
+    return this.addJoin(
+      name,
+      'inner',
+      other,
+      joiner as (left: V | null, right: VO | null, key: K) => VR,
+      options,
+    );
+  }
+
+  /**
+   * Windowed left join (KStream#leftJoin): a left record that matched nothing when its window closes
+   * is forwarded with null for the right side. Also uses `${name}-outer-left-store` and
+   * `${name}-outer-right-store` for the records that did not match yet.
+   */
+  leftJoin<VO, VR>(
+    name: string,
+    other: KStream<K, VO>,
+    joiner: (left: V, right: VO | null, key: K) => VR,
+    options: JoinOptions<K, V, VO>,
+  ): KStream<K, VR> {
+    return this.addJoin(
+      name,
+      'left',
+      other,
+      joiner as (left: V | null, right: VO | null, key: K) => VR,
+      options,
+    );
+  }
+
+  /** Windowed outer join (KStream#outerJoin): unmatched records of both sides, as leftJoin does. */
+  outerJoin<VO, VR>(
+    name: string,
+    other: KStream<K, VO>,
+    joiner: (left: V | null, right: VO | null, key: K) => VR,
+    options: JoinOptions<K, V, VO>,
+  ): KStream<K, VR> {
+    return this.addJoin(name, 'outer', other, joiner, options);
+  }
+
+  private addJoin<VO, VR>(
+    name: string,
+    type: JoinType,
+    other: KStream<K, VO>,
+    joiner: (left: V | null, right: VO | null, key: K) => VR,
+    options: JoinOptions<K, V, VO>,
+  ): KStream<K, VR> {
     this.requireCoLocatedKeys('join');
     other.requireCoLocatedKeys('join');
-    const leftStore = `${name}-left-store`;
-    const rightStore = `${name}-right-store`;
     const keySerde = options.keySerde ?? jsonSerde<K>();
     const leftSerde = options.valueSerde ?? jsonSerde<V>();
     const rightSerde = options.otherValueSerde ?? jsonSerde<VO>();
     const maxEntries = options.maxEntries;
-    this.builder.addStateStore(
-      windowStoreSpec(leftStore, { keySerde, valueSerde: listSerde(leftSerde), maxEntries }),
-    );
-    this.builder.addStateStore(
-      windowStoreSpec(rightStore, { keySerde, valueSerde: listSerde(rightSerde), maxEntries }),
-    );
+    const addStores = (prefix: string): Record<JoinInput['side'], string> => {
+      const stores = { left: `${prefix}left-store`, right: `${prefix}right-store` };
+      this.builder.addStateStore(
+        windowStoreSpec(stores.left, { keySerde, valueSerde: listSerde(leftSerde), maxEntries }),
+      );
+      this.builder.addStateStore(
+        windowStoreSpec(stores.right, { keySerde, valueSerde: listSerde(rightSerde), maxEntries }),
+      );
+      return stores;
+    };
+    const stores = addStores(`${name}-`);
+    const outerStores = type === 'inner' ? undefined : addStores(`${name}-outer-`);
     const supplier = (): StreamStreamJoinProcessor<K, V, VO, VR> =>
       new StreamStreamJoinProcessor({
+        type,
         windows: options.windows,
-        leftStore,
-        rightStore,
+        stores,
+        outerStores,
         joiner,
         keySerde,
-        leftSerde,
-        rightSerde,
       });
     const tag =
       (side: JoinInput['side']) =>
@@ -274,7 +323,7 @@ export class KStream<K, V> {
       kind: 'processor',
       name,
       parents: [this.nodeName, other.nodeName],
-      stores: [leftStore, rightStore],
+      stores: [...Object.values(stores), ...Object.values(outerStores ?? {})],
       build: ([left, right], runtime) =>
         processorOperator(
           node,

@@ -51,7 +51,8 @@ export class SessionWindowedKStream<K, V> {
     private readonly windows: SessionWindows,
   ) {}
 
-  aggregate<A>(name: string, options: SessionAggregationOptions<K, V, A>): KStream<Windowed<K>, A> {
+  /** Values are null only for tombstones of merged sessions, under `emit: 'updates'`. */
+  aggregate<A>(name: string, options: SessionAggregationOptions<K, V, A>): KStream<Windowed<K>, A | null> {
     const { storeName, keySerde, valueSerde } = addAggregateStore(this.builder, name, options);
     const supplier = (): SessionWindowAggregateProcessor<K, V, A> =>
       new SessionWindowAggregateProcessor({
@@ -60,10 +61,11 @@ export class SessionWindowedKStream<K, V> {
         initializer: options.initializer,
         aggregator: options.aggregator,
         merger: options.merger,
+        emit: options.emit ?? 'final',
         keySerde,
         valueSerde,
       });
-    return addAggregateNode<K, V, A>(this.builder, name, this.parent, storeName, supplier);
+    return addAggregateNode<K, V, A | null>(this.builder, name, this.parent, storeName, supplier);
   }
 
   count(

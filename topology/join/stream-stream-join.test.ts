@@ -46,24 +46,73 @@ describe('windowed stream-stream join', () => {
     driver.close();
   });
 
-  it('sends records to the late topic once no on-time record can join them', () => {
+  it('drops no record as late: a record past its window joins what the other side still holds', () => {
     const { driver, orders, payments, output, late } = joinDriver(10, 5);
     orders.pipe('k', 'a', 100);
-    payments.pipe('x', 0, 200); // stream time 200
-    payments.pipe('k', 1, 184); // 184 + 10 + 5 = 199 < 200: late
-    payments.pipe('k', 2, 185); // 200, not late; but order 'a' at 100 was evicted long ago
-    expect(late.readRecords().map((r) => [r.key, r.value])).toEqual([['k', 1]]);
-    expect(output.isEmpty()).toBe(true);
-    orders.pipe('k', 'b', 190);
-    expect(output.readKeyValues()).toEqual([{ key: 'k', value: 'k:b:2' }]);
+    payments.pipe('x', 0, 200); // join stream time 200; the orders store still holds 'a' (its own time is 100)
+    payments.pipe('k', 1, 95); // far behind stream time, still within 10 of 'a': joins, as in Kafka Streams
+    expect(output.readRecords().map((r) => [r.key, r.value, r.timestamp])).toEqual([['k', 'k:a:1', 100]]);
+    orders.pipe('k', 'b', 190); // the orders store moves to 190: 'a' at 100 is past its retention
+    payments.pipe('k', 2, 101); // would join 'a', which is no longer visible
+    payments.pipe('k', 3, 185); // joins 'b'
+    expect(output.readKeyValues()).toEqual([{ key: 'k', value: 'k:b:3' }]);
+    expect(late.isEmpty()).toBe(true);
     driver.close();
   });
 
-  it('evicts buffered records no on-time record can reach (bounded state)', () => {
+  it('evicts buffered records once past the store retention (2 x timeDifference + grace)', () => {
     const { driver, orders } = joinDriver(10, 5);
     for (let t = 0; t < 1000; t += 1) orders.pipe(`k${t}`, 'x', t);
-    // Kept: t >= 999 - 2*10 - 5 = 974.
-    expect(driver.windowStore('order-payment-left-store').size()).toBe(26);
+    // Kept: t > 999 - 25.
+    expect(driver.windowStore('order-payment-left-store').size()).toBe(25);
+    driver.close();
+  });
+
+  it('left join: an unmatched left record is forwarded with null once its window closes, never when matched', () => {
+    const builder = new TopologyBuilder();
+    const orders = builder.stream<string, string>('orders', 'orders');
+    const payments = builder.stream<string, number>('payments', 'payments');
+    orders
+      .leftJoin('order-payment', payments, (order, amount) => `${order}:${amount}`, {
+        windows: joinWindows({ timeDifferenceMs: 10, graceMs: 5 }),
+      })
+      .to('out', 'joined');
+    const driver = new TopologyTestDriver(builder.build(), { applicationId: 'app' });
+    const output = driver.createOutputTopic<string, string>('joined');
+    driver.createInputTopic<string, string>('orders').pipe('k1', 'o1', 100);
+    driver.createInputTopic<string, string>('orders').pipe('k2', 'o2', 100);
+    driver.createInputTopic<string, number>('payments').pipe('k2', 7, 108); // matches o2 in time
+    expect(output.readRecords().map((r) => [r.key, r.value, r.timestamp])).toEqual([['k2', 'o2:7', 108]]);
+    driver.createInputTopic<string, number>('payments').pipe('x', 0, 115); // 100 + 10 + 5 = 115: still open
+    expect(output.isEmpty()).toBe(true);
+    driver.createInputTopic<string, number>('payments').pipe('x', 0, 116); // closed: o1 unmatched
+    expect(output.readRecords().map((r) => [r.key, r.value, r.timestamp])).toEqual([['k1', 'o1:null', 100]]);
+    expect(driver.windowStore('order-payment-outer-left-store').size()).toBe(0);
+    driver.close();
+  });
+
+  it('outer join: unmatched records of both sides, in timestamp order, right before left', () => {
+    const builder = new TopologyBuilder();
+    const a = builder.stream<string, string>('a', 'a');
+    const b = builder.stream<string, string>('b', 'b');
+    a.outerJoin('ab', b, (l, r) => `${l}+${r}`, {
+      windows: joinWindows({ timeDifferenceMs: 5, graceMs: 0 }),
+    }).to('out', 'joined');
+    const driver = new TopologyTestDriver(builder.build(), { applicationId: 'app' });
+    driver.createInputTopic<string, string>('a').pipe('k', 'l1', 10);
+    driver.createInputTopic<string, string>('b').pipe('k', 'r1', 3); // 7 apart: no match
+    driver.createInputTopic<string, string>('b').pipe('j', 'r2', 10);
+    driver.createInputTopic<string, string>('a').pipe('z', 'l2', 30); // closes everything at or before 24
+    expect(
+      driver
+        .createOutputTopic<string, string>('joined')
+        .readRecords()
+        .map((r) => [r.key, r.value, r.timestamp]),
+    ).toEqual([
+      ['k', 'null+r1', 3],
+      ['j', 'null+r2', 10],
+      ['k', 'l1+null', 10],
+    ]);
     driver.close();
   });
 

@@ -8,8 +8,10 @@ export interface AggregationOptions<K, V, A> {
   readonly initializer: () => A;
   readonly aggregator: (key: K, value: V, aggregate: A) => A;
   /**
-   * `final` (default): one result per window, emitted when stream time passes window end + grace.
-   * `updates`: a result on every change of a window (time windows only).
+   * `final` (default): one result per window, emitted when it closes (time windows: stream time
+   * reaches end + grace; sessions: stream time passes end + gap + grace).
+   * `updates`: a result on every change of a window; for sessions also a tombstone (null value) for
+   * each session a record merged into a larger one.
    */
   readonly emit?: 'final' | 'updates';
   readonly keySerde?: Serde<K>;
@@ -19,7 +21,7 @@ export interface AggregationOptions<K, V, A> {
   readonly maxEntries?: number;
 }
 
-export interface SessionAggregationOptions<K, V, A> extends Omit<AggregationOptions<K, V, A>, 'emit'> {
+export interface SessionAggregationOptions<K, V, A> extends AggregationOptions<K, V, A> {
   /** Combines the aggregates of two sessions that a record bridges. */
   readonly merger: (key: K, left: A, right: A) => A;
 }

@@ -95,16 +95,59 @@ describe('session window aggregation', () => {
     driver.close();
   });
 
-  it('never reopens an emitted session: a record in its gap is late by then', () => {
+  it('never reopens an emitted session: a record in its gap starts a new one', () => {
     const { driver, input, output, late } = sessionDriver(10, 2);
     input.pipe('u', 'a', 0);
-    input.pipe('v', '-', 13); // 0 + 10 + 2 < 13: [0,0] emitted
+    input.pipe('v', '-', 13); // close time 13 - 2 - 10 = 1 > 0: [0,0] emitted and evicted
     expect(output.readKeyValues()).toEqual([
       { key: { key: 'u', window: { start: 0, end: 0 } }, value: ['a'] },
     ]);
-    input.pipe('u', 'b', 10); // in the emitted session's gap; 10 + 2 < 13
-    expect(late.readKeyValues()).toEqual([{ key: 'u', value: 'b' }]);
-    expect(driver.windowStore('sessions-store').size()).toBe(1); // only v
+    input.pipe('u', 'b', 10); // within the gap of [0,0], which is gone: a session [10,10] of its own
+    expect(late.isEmpty()).toBe(true);
+    input.pipe('v', '-', 30);
+    expect(output.readKeyValues()).toEqual([
+      { key: { key: 'u', window: { start: 10, end: 10 } }, value: ['b'] },
+      { key: { key: 'v', window: { start: 13, end: 13 } }, value: ['-'] },
+    ]);
+    driver.close();
+  });
+
+  it('allows the inactivity gap too before a record is late (issue 11 example)', () => {
+    const { driver, input, output, late } = sessionDriver(10, 0);
+    input.pipe('u', 'a', 0);
+    input.pipe('u', 'b', 5);
+    input.pipe('v', '-', 12); // close time 12 - 0 - 10 = 2: [0,5] is still open
+    input.pipe('u', 'c', 3); // merged into [0,5], not late
+    input.pipe('v', '-', 16); // close time 6: [0,5] closes
+    expect(late.isEmpty()).toBe(true);
+    expect(output.readKeyValues()).toEqual([
+      { key: { key: 'u', window: { start: 0, end: 5 } }, value: ['a', 'b', 'c'] },
+    ]);
+    input.pipe('u', 'd', 4); // its session [4,4] ends before the close time 6: late
+    expect(late.readKeyValues()).toEqual([{ key: 'u', value: 'd' }]);
+    driver.close();
+  });
+
+  it('emit updates: a tombstone for each session a record merges away, then the new session', () => {
+    const builder = new TopologyBuilder();
+    builder
+      .stream<string, string>('clicks', 'clicks')
+      .windowedBy(sessionWindows({ inactivityGapMs: 5, graceMs: 20 }))
+      .count('sessions', { emit: 'updates' })
+      .to('out', 'sessions');
+    const driver = new TopologyTestDriver(builder.build(), { applicationId: 'app' });
+    const input = driver.createInputTopic<string, string>('clicks');
+    input.pipe('u', 'a', 0);
+    input.pipe('u', 'b', 10);
+    input.pipe('u', 'c', 5);
+    const out = driver.createOutputTopic<Windowed<string>, number | null>('sessions').readRecords();
+    expect(out.map((r) => [r.key.window, r.value, r.timestamp])).toEqual([
+      [{ start: 0, end: 0 }, 1, 0],
+      [{ start: 10, end: 10 }, 1, 10],
+      [{ start: 0, end: 0 }, null, 0],
+      [{ start: 10, end: 10 }, null, 10],
+      [{ start: 0, end: 10 }, 3, 10],
+    ]);
     driver.close();
   });
 });

@@ -2,7 +2,7 @@ import type { Processor, ProcessorContext } from '../processor/processor';
 import type { StreamRecord } from '../processor/record';
 import type { Serde } from '../serde';
 import type { WindowStore } from '../state/window-store';
-import { isTimeWindowClosed, type TimeWindows, type Window, type Windowed } from './window';
+import { inEmissionOrder, isTimeWindowClosed, type TimeWindows, type Window, type Windowed } from './window';
 import type { WindowValue } from './window-value';
 
 export interface TimeWindowAggregateConfig<K, V, A> {
@@ -16,7 +16,7 @@ export interface TimeWindowAggregateConfig<K, V, A> {
 }
 
 /**
- * Aggregation over tumbling or hopping windows. A record updates every window containing it that
+ * Aggregation over tumbling or hopping windows, as Kafka Streams' KStreamWindowAggregate. A record updates every window containing it that
  * is still open; a record for which all those windows are closed is late and goes to the late
  * topic. Closed windows are emitted (in `final` mode) and evicted as stream time advances.
  */
@@ -62,11 +62,15 @@ export class TimeWindowAggregateProcessor<K, V, A> implements Processor<K, V, Wi
     }
   }
 
+  /** Closed windows: emitted (final) in end, key order, as Kafka Streams' final results, and evicted. */
   private closeWindows(streamTime: number): void {
-    for (const entry of this.store.endingAtOrBefore(streamTime - this.config.windows.graceMs)) {
-      if (this.config.emit === 'final') this.forward(entry.key, entry.window, entry.value);
-      this.store.delete(entry.key, entry.window);
+    const closed = this.store.endingAtOrBefore(streamTime - this.config.windows.graceMs);
+    if (this.config.emit === 'final') {
+      for (const entry of inEmissionOrder(closed, this.config.keySerde)) {
+        this.forward(entry.key, entry.window, entry.value);
+      }
     }
+    for (const entry of closed) this.store.delete(entry.key, entry.window);
   }
 
   private forward(key: K, window: Window, value: WindowValue<A>): void {

@@ -1,3 +1,6 @@
+import type { Serde } from '../serde';
+import type { WindowEntry } from '../state/window-store';
+
 /**
  * A window of event time. For time windows (tumbling, hopping) `end` is exclusive: the window holds
  * timestamps in [start, end). For session windows both ends are inclusive: start and end are the
@@ -41,10 +44,34 @@ export function isTimeWindowClosed(window: Window, graceMs: number, streamTime: 
   return window.end + graceMs <= streamTime;
 }
 
-/** A record is late for a session window when the session it would end up in has end + grace < stream time. */
-export function isLateForSession(merged: Window, graceMs: number, streamTime: number): boolean {
-  return merged.end + graceMs < streamTime;
+/**
+ * Sessions ending before this time are closed (Kafka Streams' KStreamSessionWindowAggregate): a record
+ * whose merged session ends before it is late, and closed sessions are final.
+ */
+export function sessionCloseTime(windows: SessionWindows, streamTime: number): number {
+  return streamTime - windows.graceMs - windows.inactivityGapMs;
 }
+
+/**
+ * Windows closing together, in the order Kafka Streams' time-ordered stores emit them: by end, then
+ * start (sessions; time windows of one size that end together start together), then serialized key.
+ */
+export function inEmissionOrder<K, V>(
+  entries: readonly WindowEntry<K, V>[],
+  keySerde: Serde<K>,
+): WindowEntry<K, V>[] {
+  return entries
+    .map((entry) => ({ entry, keyBytes: keySerde.serialize(entry.key) ?? EMPTY }))
+    .sort(
+      (a, b) =>
+        a.entry.window.end - b.entry.window.end ||
+        a.entry.window.start - b.entry.window.start ||
+        Buffer.compare(a.keyBytes, b.keyBytes),
+    )
+    .map(({ entry }) => entry);
+}
+
+const EMPTY = Buffer.alloc(0);
 
 export function assertDuration(name: string, value: number, { positive }: { positive: boolean }): void {
   if (!Number.isInteger(value) || value < 0 || (positive && value === 0)) {

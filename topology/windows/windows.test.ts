@@ -1,7 +1,7 @@
 import { hoppingWindows } from './hopping';
 import { mergedSession, sessionAccepts, sessionWindows } from './session';
 import { tumblingWindows } from './tumbling';
-import { isLateForSession, isTimeWindowClosed } from './window';
+import { isTimeWindowClosed, sessionCloseTime } from './window';
 
 describe('window definitions', () => {
   it('tumbling: each timestamp is in exactly one epoch-aligned window', () => {
@@ -32,11 +32,13 @@ describe('window definitions', () => {
     expect(() => sessionWindows({ inactivityGapMs: 5, graceMs: -1 })).toThrow(RangeError);
   });
 
-  it('closing: time windows at end + grace; records late for a session after its end + grace', () => {
+  it('closing: time windows at end + grace; sessions before stream time - gap - grace', () => {
     expect(isTimeWindowClosed({ start: 0, end: 10 }, 5, 14)).toBe(false);
     expect(isTimeWindowClosed({ start: 0, end: 10 }, 5, 15)).toBe(true);
-    expect(isLateForSession({ start: 0, end: 10 }, 5, 15)).toBe(false);
-    expect(isLateForSession({ start: 0, end: 10 }, 5, 16)).toBe(true);
+    // Sessions ending before stream time - grace - gap are closed (the gap counts too).
+    const sessions = sessionWindows({ inactivityGapMs: 10, graceMs: 5 });
+    expect(sessionCloseTime(sessions, 25)).toBe(10);
+    expect(sessionCloseTime(sessions, 26)).toBe(11);
   });
 
   it('sessions accept records within the gap on either side and merge', () => {
