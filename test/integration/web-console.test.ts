@@ -4,6 +4,7 @@ import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Browser, Page } from 'playwright-core';
 import { startApiServer, type ApiServer } from '../../app/api-server';
+import { startDemoProducers } from '../../app/demo/demo-producers';
 import { buildScenario, encodeLogs, encodeSpans, type Scenario } from '../../app/demo/otlp-scenario';
 import { startPipelineHarness, type PipelineHarness } from '../support/pipeline-harness';
 import { waitFor } from '../support/wait-for';
@@ -217,20 +218,39 @@ describe('web console in headless Chromium', () => {
     await screenshot('trace');
   });
 
-  it('shows services, workflows, readiness and pipeline figures', async () => {
-    await page.goto(`${base}#/services`);
-    for (const service of ['arda', 'beorn', 'palantir'])
-      await page.locator(`[data-service="${service}"]`).waitFor({ timeout: 30_000 });
-    await page.locator('[data-ready]').waitFor();
-    expect(await page.locator('table[aria-label="Workflows"] tbody tr').count()).toBeGreaterThan(0);
-    // The second poll gives a rate; the chart (uPlot) is drawn on a canvas.
-    await waitFor(
-      'a records rate',
-      async () => (await page.locator('[data-figure="rate"]').innerText()) !== '…',
-      30_000,
-    );
-    await page.locator('.chart canvas').waitFor();
-    await screenshot('services');
+  it('shows services, workflows, readiness and pipeline figures while the demo producers write', async () => {
+    // The demo producers of `stacklens run --demo`, for a while: the page's figures move.
+    const producer = new Kafka({
+      clientId: `${h.appId}-demo`,
+      brokers: h.config.kafka.brokers,
+      logLevel: logLevel.NOTHING,
+    }).producer();
+    await producer.connect();
+    const demo = startDemoProducers({
+      producer,
+      topics: { logs: h.topics.logs, traces: h.topics.traces },
+      rate: 20,
+      seed: 13,
+      log: h.logger,
+    });
+    try {
+      await page.goto(`${base}#/services`);
+      for (const service of ['arda', 'beorn', 'palantir'])
+        await page.locator(`[data-service="${service}"]`).waitFor({ timeout: 30_000 });
+      expect(await page.locator('[data-ready]').getAttribute('data-ready')).toBe('ready');
+      expect(await page.locator('table[aria-label="Workflows"] tbody tr').count()).toBeGreaterThan(0);
+      // A rate needs two polls of /metrics with records processed in between; the chart is uPlot's canvas.
+      await waitFor(
+        'a records rate above zero',
+        async () => Number(await page.locator('[data-figure="rate"]').innerText()) > 0,
+        60_000,
+      );
+      await page.locator('.chart canvas').waitFor();
+      await screenshot('services');
+    } finally {
+      await demo.stop();
+      await producer.disconnect();
+    }
   });
 
   it('sent nothing to another host and broke no Content-Security-Policy rule', () => {

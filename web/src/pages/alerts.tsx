@@ -17,12 +17,14 @@ export function AlertsPage() {
   const [alerts, setAlerts] = useState<readonly Alert[]>([]);
   const [status, setStatus] = useState<LiveStatus>('connecting');
   const [error, setError] = useState<string>();
+  const [loaded, setLoaded] = useState(false);
   const ring = useRef(new NewestFirst<Alert>(MAX_ALERTS));
 
   useEffect(() => {
     const buffer = ring.current;
     buffer.clear();
     setAlerts([]);
+    setLoaded(false);
     const seen = new Set<string>();
     const abort = new AbortController();
     const params = { severity: applied.severity, service: applied.service };
@@ -30,6 +32,7 @@ export function AlertsPage() {
       getJson<{ alerts: Alert[] }>('api/alerts', { ...params, limit: '200' }, abort.signal).then(
         (page) => {
           setError(undefined);
+          setLoaded(true);
           // Oldest first into the ring, so the newest ends up in front; live ones already shown stay.
           for (const a of [...page.alerts].reverse()) {
             if (seen.has(a.id)) continue;
@@ -96,8 +99,10 @@ export function AlertsPage() {
       </form>
       <ErrorNote error={error} />
       {alerts.length === 0 ? (
-        <p class="empty">
-          No alerts in the last 24 hours{applied.service || applied.severity ? ' with these filters' : ''}.
+        <p class="empty" aria-live="polite">
+          {loaded
+            ? `No alerts in the last 24 hours${applied.service || applied.severity ? ' with these filters' : ''}.`
+            : 'Loading…'}
         </p>
       ) : (
         <table class="grid alerts">
