@@ -197,20 +197,23 @@ export function LogsPage(props: { params: Record<string, string> }) {
             height={520}
             label="Log records"
             render={(log) => (
-              <button
-                key={log.id}
-                type="button"
-                role="listitem"
-                class={`log-row${selected?.id === log.id ? ' selected' : ''}`}
-                style={{ height: `${ROW_HEIGHT}px` }}
-                data-log-id={log.id}
-                onClick={() => setSelected(log)}
-              >
-                <span class="nowrap mono">{timeOfNanos(log.time_unix_nano)}</span>
-                <span class={`badge lvl-${levelClass(log.severity_number)}`}>{log.severity_text || '—'}</span>
-                <span class="svc">{log.service}</span>
-                <span class="body">{log.body}</span>
-              </button>
+              <div key={log.id} role="listitem">
+                <button
+                  type="button"
+                  class={`log-row${selected?.id === log.id ? ' selected' : ''}`}
+                  style={{ height: `${ROW_HEIGHT}px` }}
+                  data-log-id={log.id}
+                  aria-pressed={selected?.id === log.id}
+                  onClick={() => setSelected(log)}
+                >
+                  <span class="nowrap mono">{timeOfNanos(log.time_unix_nano)}</span>
+                  <span class={`badge lvl-${levelClass(log.severity_number)}`}>
+                    {log.severity_text || '—'}
+                  </span>
+                  <span class="svc">{log.service}</span>
+                  <span class="body">{log.body}</span>
+                </button>
+              </div>
             )}
           />
           {!tail && cursor !== null && (
