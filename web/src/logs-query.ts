@@ -29,7 +29,11 @@ export interface LogForm {
   trace_id: string;
   q: string;
   attributes: string;
+  /** Records per page (the API's `limit`). */
+  limit: string;
 }
+
+export const PAGE_SIZES = ['25', '100', '500', '1000'] as const;
 
 export function formOf(params: Record<string, string>): LogForm {
   return {
@@ -42,6 +46,7 @@ export function formOf(params: Record<string, string>): LogForm {
     trace_id: params.trace_id ?? '',
     q: params.q ?? '',
     attributes: params.attributes ?? '',
+    limit: PAGE_SIZES.find((size) => size === params.limit) ?? '100',
   };
 }
 

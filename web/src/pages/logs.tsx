@@ -3,12 +3,11 @@ import { getJson } from '../api';
 import { Attributes, ErrorNote, LiveBadge, VirtualList } from '../components';
 import { errorText, levelClass, timeOfNanos } from '../format';
 import { openLive, type LiveStatus } from '../live';
-import { filterParams, formOf, PRESETS, rangeParams, type LogForm } from '../logs-query';
+import { filterParams, formOf, PAGE_SIZES, PRESETS, rangeParams, type LogForm } from '../logs-query';
 import { NewestFirst } from '../ring';
 import { hrefOf } from '../route';
 import { LEVELS, type Log, type LogPage } from '../types';
 
-const PAGE_SIZE = '200';
 /** Records a live tail keeps (newest first); older ones leave the page, counted. */
 const TAIL_CAPACITY = 5_000;
 /** A live tail renders at most this often, however fast records arrive. */
@@ -46,7 +45,7 @@ export function LogsPage(props: { params: Record<string, string> }) {
         {
           ...filters.params,
           ...rangeParams(applied, Date.now()),
-          limit: PAGE_SIZE,
+          limit: applied.limit,
           cursor: after ?? undefined,
         },
         controller.signal,
@@ -178,6 +177,16 @@ export function LogsPage(props: { params: Record<string, string> }) {
             value={form.attributes}
             onInput={set('attributes')}
           />
+        </label>
+        <label>
+          Page size
+          <select name="limit" value={form.limit} onChange={set('limit')} disabled={tail}>
+            {PAGE_SIZES.map((size) => (
+              <option key={size} value={size}>
+                {size}
+              </option>
+            ))}
+          </select>
         </label>
         <label class="wide">
           Text
