@@ -112,13 +112,14 @@ async function main(): Promise<void> {
   const logs$ = new Subject<LogRecord>();
   // The page's first search (before the tail is on) finds no ClickHouse: expected, and kept quiet.
   const clickhouse = createClient({ url: 'http://127.0.0.1:1', log: { level: ClickHouseLogLevel.OFF } });
+  const registry = new Registry();
   const api = await startApi({
     clickhouse,
     database: 'stacklens',
     live: { logs$, alerts$: new Subject<Alert>() },
     ingest: { produce: () => Promise.resolve() },
     probes: {},
-    registry: new Registry(),
+    registry,
     auth: { kind: 'none' },
     logger: createLogger({ level: 'silent', format: 'json' }),
     consoleDir,
@@ -168,6 +169,11 @@ async function main(): Promise<void> {
     );
     console.log(
       `  long tasks (> 50 ms): ${result.longTasks.length}, longest ${fmt(result.longTasks.length === 0 ? 0 : Math.max(...result.longTasks))} ms`,
+    );
+    const drops =
+      (await registry.getSingleMetric('stacklens_api_live_clients_dropped_total')?.get())?.values ?? [];
+    console.log(
+      `  server drops of the page's stream (slow reader): ${drops.reduce((n, v) => n + v.value, 0)}`,
     );
     console.log(
       `  log rows in the DOM: ${result.rows}; JS heap ${(result.heapBytes / 1024 / 1024).toFixed(1)} MiB`,
