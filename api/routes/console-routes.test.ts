@@ -55,6 +55,7 @@ describe('console routes', () => {
     // Nothing else opens: no other file, no directory listing, and the API still asks for credentials.
     expect((await fetch(`${api.baseUrl}/assets/`)).status).toBe(401);
     expect((await fetch(`${api.baseUrl}/index.html`)).status).toBe(401);
+    expect((await fetch(`${api.baseUrl}//`)).status).toBe(401);
     const traversal = await fetch(`${api.baseUrl}/assets/%2e%2e/index.html`);
     expect(traversal.status).toBeGreaterThanOrEqual(400);
     expect(await traversal.text()).not.toContain('<title>');

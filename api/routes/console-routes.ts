@@ -40,7 +40,12 @@ function securityHeaders(res: Response): void {
  */
 export function registerConsoleRoutes(app: Express, dir: string | undefined): RouteDoc[] {
   const index = dir === undefined ? undefined : join(dir, 'index.html');
-  app.get('/', (_req, res, next) => {
+  app.get('/', (req, res, next) => {
+    // Express also routes `//` here; only the page's own URL is the page.
+    if (req.path !== '/') {
+      next();
+      return;
+    }
     if (index === undefined || !existsSync(index))
       throw new NotFoundError('the web console is not built here: run `npm run build:web`');
     securityHeaders(res);
