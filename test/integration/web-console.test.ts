@@ -176,6 +176,28 @@ describe('web console in headless Chromium', () => {
     await screenshot('logs');
   });
 
+  it('searches by a custom attribute, a workflow and text together', async () => {
+    const trace = scenario.traces[3]!;
+    await page.goto(`${base}#/logs`);
+    await page.fill('input[name="attributes"]', `request_id=${trace.attributes.request_id}`);
+    await page.fill('input[name="workflow_id"]', trace.workflowId);
+    await page.click('button:has-text("Search")');
+    await countIs('.log-row', trace.logCount);
+    // Text narrows it further: one word of the first record's body.
+    const [body] = await texts('.log-row .body');
+    const word = body!.split(' ').find((w) => w.length > 4)!;
+    await page.fill('input[name="q"]', word);
+    await page.click('button:has-text("Search")');
+    const matching = (
+      await h.query<{ n: string }>(
+        `SELECT count() AS n FROM otel_logs WHERE TraceId = '${trace.traceId}' AND positionCaseInsensitiveUTF8(Body, '${word.replace(/'/g, "\\'")}') > 0`,
+      )
+    )[0]!.n;
+    await countIs('.log-row', Number(matching));
+    for (const shown of await texts('.log-row .body'))
+      expect(shown.toLowerCase()).toContain(word.toLowerCase());
+  });
+
   it('pages through a search with its cursor, rendering only the rows in view', async () => {
     const total = await count('SELECT count() AS n FROM otel_logs');
     expect(total).toBeGreaterThan(25);
