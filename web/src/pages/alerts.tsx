@@ -25,7 +25,12 @@ export function AlertsPage() {
     buffer.clear();
     setAlerts([]);
     setLoaded(false);
-    const seen = new Set<string>();
+    // Ids already shown, so a reconnect's history reload adds no duplicates; bounded like the list.
+    let seen = new Set<string>();
+    const remember = (id: string) => {
+      if (seen.size >= 2 * MAX_ALERTS) seen = new Set(buffer.view.map((a) => a.id));
+      seen.add(id);
+    };
     const abort = new AbortController();
     const params = { severity: applied.severity, service: applied.service };
     const loadHistory = () =>
@@ -36,7 +41,7 @@ export function AlertsPage() {
           // Oldest first into the ring, so the newest ends up in front; live ones already shown stay.
           for (const a of [...page.alerts].reverse()) {
             if (seen.has(a.id)) continue;
-            seen.add(a.id);
+            remember(a.id);
             buffer.push(a);
           }
           if (buffer.flush()) show();
@@ -51,7 +56,7 @@ export function AlertsPage() {
     const close = openLive<Alert>('ws/alerts', params, {
       onData: (a) => {
         if (seen.has(a.id)) return;
-        seen.add(a.id);
+        remember(a.id);
         buffer.push(a);
         frame ||= requestAnimationFrame(() => {
           frame = 0;
