@@ -10,6 +10,7 @@ import { createRequestGuard } from './http/request-guard';
 import type { RouteDoc } from './http/route-doc';
 import { ConnectionGate, LiveChannel } from './live/hub';
 import { attachWebSockets } from './live/websocket';
+import { registerConsoleRoutes } from './routes/console-routes';
 import { jsonErrorHandler } from './routes/errors';
 import { registerIngestRoutes } from './routes/ingest-routes';
 import { registerLiveRoutes } from './routes/live-routes';
@@ -61,12 +62,13 @@ export function createApi(deps: ApiDeps): Api {
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // The console's page and assets hold no data: served without credentials, it asks for them.
+  const docs: RouteDoc[] = registerConsoleRoutes(app, deps.consoleDir);
   app.use((req: Request, _res: Response, next: NextFunction) => {
     authenticate(req, guard.url(req));
     next();
   });
 
-  const docs: RouteDoc[] = [];
   let openApi: object | undefined;
   docs.push(
     ...registerOpsRoutes(app, {

@@ -132,4 +132,6 @@ export interface ApiDeps {
   topics?: Partial<IngestTopics>;
   /** Allowed cross-origin pages and Host names; without it, same-origin only and loopback names only. */
   requestPolicy?: RequestPolicy;
+  /** The built web console (index.html and assets/, see web/build.mjs), served at `/`; absent: none. */
+  consoleDir?: string;
 }

@@ -11,6 +11,7 @@ import type { Logger } from '../common/logger';
 import type { StackLensConfig } from '../config/config';
 import { createQueryClickHouse } from '../sinks/clickhouse/client';
 import { murmur2Partitioner } from '../topology';
+import { defaultConsoleDir } from './console-dir';
 import {
   archiveProbe,
   clickhouseProbe,
@@ -61,6 +62,8 @@ export interface ApiServerDeps {
   /** What keeps the pipeline from doing its job (StreamsApp.problem), undefined when nothing. */
   pipelineProblem: () => string | undefined;
   topics: ApiServerTopics;
+  /** The built web console served at `/`; default dist/web of this package (web/build.mjs). */
+  consoleDir?: string;
 }
 
 export interface ApiServer {
@@ -167,6 +170,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
     logger,
     topics: { logs: topics.logs, traces: topics.traces },
     limits,
+    consoleDir: deps.consoleDir ?? defaultConsoleDir(),
   });
 
   /** Kafka clients and the S3 client, in dependency order; failures are logged, the rest still released. */

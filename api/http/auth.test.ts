@@ -36,6 +36,19 @@ describe('createAuthenticator', () => {
     }
   });
 
+  it('basic: accepts the base64 credentials in access_token (browser WebSocket and EventSource)', () => {
+    const check = createAuthenticator({ kind: 'basic', username: 'ops', password: 'p:ss word' });
+    const param = (user: string, password: string) =>
+      `?access_token=${encodeURIComponent(Buffer.from(`${user}:${password}`).toString('base64'))}`;
+    expect(() => check(req(), url(param('ops', 'p:ss word')))).not.toThrow();
+    expect(() => check(req(), url(param('ops', 'wrong')))).toThrow(UnauthorizedError);
+    expect(() => check(req(), url('?access_token=ops:p:ss%20word'))).toThrow(UnauthorizedError);
+    // A header, even a wrong one, is what counts when there is one.
+    expect(() => check(req(basic('ops', 'wrong')), url(param('ops', 'p:ss word')))).toThrow(
+      UnauthorizedError,
+    );
+  });
+
   it('token: accepts a Bearer header or the access_token parameter', () => {
     const token = '0123456789abcdef0123';
     const check = createAuthenticator({ kind: 'token', token });

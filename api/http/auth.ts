@@ -18,16 +18,19 @@ export function secretEquals(given: string, expected: string): boolean {
 /**
  * Returns a check that throws UnauthorizedError unless the request carries the configured credentials.
  * Token auth reads `Authorization: Bearer <token>` or, for browsers' EventSource and WebSocket which cannot
- * set headers, the `access_token` query parameter.
+ * set headers, the `access_token` query parameter; basic auth reads `Authorization: Basic <base64>` or,
+ * for the same clients, that base64 of `user:password` in `access_token`.
  */
 export function createAuthenticator(auth: AuthConfig): (req: IncomingMessage, url: URL) => void {
   switch (auth.kind) {
     case 'none':
       return () => undefined;
     case 'basic':
-      return (req) => {
+      return (req, url) => {
         const header = req.headers.authorization ?? '';
-        const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+        const match =
+          /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header) ??
+          (header === '' ? /^([A-Za-z0-9+/=]+)$/.exec(url.searchParams.get('access_token') ?? '') : null);
         const decoded = match ? Buffer.from(match[1] ?? '', 'base64').toString('utf8') : '';
         const colon = decoded.indexOf(':');
         const user = colon >= 0 ? decoded.slice(0, colon) : '';
