@@ -38,7 +38,12 @@ export async function runStackLens(options: RunOptions): Promise<void> {
   // Its own consumer group: delivery reads the alerts the pipeline published and never holds it back.
   let delivery: RunningDelivery | undefined;
   if (deliveryRules.receivers.size > 0)
-    delivery = await startAlertDelivery({ config, rules: deliveryRules, logger, registry: pipeline.registry });
+    delivery = await startAlertDelivery({
+      config,
+      rules: deliveryRules,
+      logger,
+      registry: pipeline.registry,
+    });
   else logger.info('the alert rules file names no receivers: alerts are not delivered');
 
   let stopDemo = async (): Promise<void> => undefined;

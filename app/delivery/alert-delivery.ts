@@ -239,6 +239,8 @@ export class AlertDelivery {
           jitter: 'full',
           retry: (err: unknown) => {
             if (this.stopping || !(err instanceof ReceiverRequestError) || !err.retryable) return false;
+            // exponential-backoff asks after the last attempt too: that is no retry.
+            if (attempts >= receiver.retry.attempts) return false;
             metrics.retried.inc(labels);
             this.log.warn(
               { receiver: receiver.name, alertId: alert.id, attempt: attempts, reason: err.message },

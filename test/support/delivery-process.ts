@@ -65,7 +65,11 @@ export class DeliveryProcess {
   async metric(name: string, labels: Record<string, string>): Promise<number> {
     const text = await (await fetch(`http://127.0.0.1:${this.metricsPort()}/metrics`)).text();
     const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && wanted.every((w) => l.includes(w)));
+    const line = text
+      .split('\n')
+      .find(
+        (l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && wanted.every((w) => l.includes(w)),
+      );
     return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
   }
 

@@ -38,19 +38,16 @@ export class TestReceiver {
   readonly issues: JiraIssue[] = [];
   private readonly holds: Hold[] = [];
 
-  private constructor(
-    private readonly server: Server,
-    readonly url: string,
-  ) {}
+  private readonly server: Server;
+  private port = 0;
 
-  static async start(): Promise<TestReceiver> {
-    let receiver: TestReceiver | undefined;
-    const server = createServer((request, response) => {
+  private constructor() {
+    this.server = createServer((request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
         const url = new URL(request.url ?? '/', 'http://receiver');
-        receiver!.handle(
+        this.handle(
           {
             method: request.method ?? '',
             path: url.pathname,
@@ -62,9 +59,16 @@ export class TestReceiver {
         );
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    receiver = new TestReceiver(server, `http://127.0.0.1:${port}`);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<TestReceiver> {
+    const receiver = new TestReceiver();
+    await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
+    receiver.port = (receiver.server.address() as AddressInfo).port;
     return receiver;
   }
 
