@@ -83,6 +83,9 @@ export class AlertDelivery {
   private commitRunning: Promise<void> = Promise.resolve();
   private stopping = false;
   private failed = false;
+  /** Assignments so far, and the one the state was last caught up for: after each, read what other instances recorded. */
+  private joins = 0;
+  private caughtUpFor = -1;
   private readonly log: Logger;
 
   constructor(private readonly options: AlertDeliveryOptions) {
@@ -104,9 +107,10 @@ export class AlertDelivery {
   async start(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.options.alertsTopic], fromBeginning: true });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) =>
-      this.log.info({ assigned: e.payload.memberAssignment }, 'delivery partitions assigned'),
-    );
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      this.joins += 1;
+      this.log.info({ assigned: e.payload.memberAssignment }, 'delivery partitions assigned');
+    });
     await this.consumer.run({ autoCommit: false, eachMessage: (payload) => this.onMessage(payload) });
     this.commitTimer = setInterval(() => void this.commit(), this.options.commitIntervalMs);
     this.log.info(
@@ -141,6 +145,13 @@ export class AlertDelivery {
       await heartbeat();
     }
     if (this.stopping || this.failed) return;
+    if (this.caughtUpFor !== this.joins) {
+      // A partition's previous owner may have delivered alerts it did not commit: see its entries first.
+      // Jobs of this process still running only write entries newer than what is read here.
+      const join = this.joins;
+      await this.options.state.catchUp();
+      this.caughtUpFor = join;
+    }
     let alert: Alert | null;
     try {
       alert = this.options.alertSerde.deserialize(message.value);

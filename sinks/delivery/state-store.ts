@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { StackLensError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { decodeEntry, encodeEntry, type DeliveryEntry } from '../../processors/delivery';
@@ -11,105 +11,125 @@ import { decodeEntry, encodeEntry, type DeliveryEntry } from '../../processors/d
 export class DeliveryStateWriteError extends StackLensError {}
 
 /**
- * The delivery entries, kept in a compacted topic and in memory. `open` reads the topic to its end
- * before anything is delivered; `put` returns once the broker has the entry (acks=all, idempotent
- * producer), so an entry `put` before a crash is there after the restart.
+ * The delivery entries, kept in a compacted topic (one partition) and in memory. `open` reads the topic
+ * to its end before anything is delivered; `put` returns once the broker has the entry (acks=all,
+ * idempotent producer), so an entry `put` before a crash is there after the restart.
  *
- * One writer per key is assumed: the alerts topic is keyed by alert id, so one delivery instance owns
- * each alert at a time (a rebalance moving a partition in the middle of a delivery is the exception,
- * see README "Alert delivery").
+ * Several delivery instances share the topic: `catchUp`, run when partitions are assigned, reads what
+ * the others wrote since, so an instance taking over a partition sees what its previous owner delivered.
+ * Each entry in memory remembers its offset; an older record read later never replaces a newer entry.
  */
 export class DeliveryStateStore {
+  private readonly entries = new Map<string, { entry: DeliveryEntry; offset: bigint }>();
+  /** Next offset to read, by partition. */
+  private readonly positions = new Map<number, bigint>();
+
   private constructor(
+    private readonly kafka: Kafka,
     private readonly topic: string,
     private readonly producer: Producer,
-    private readonly entries: Map<string, DeliveryEntry>,
+    private readonly logger: Logger,
   ) {}
 
   static async open(kafka: Kafka, topic: string, logger: Logger): Promise<DeliveryStateStore> {
-    const entries = await readAll(kafka, topic, logger);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    logger.info({ topic, entries: entries.size }, 'delivery state loaded');
-    return new DeliveryStateStore(topic, producer, entries);
-  }
-
-  get size(): number {
-    return this.entries.size;
+    const store = new DeliveryStateStore(kafka, topic, producer, logger);
+    await store.catchUp();
+    logger.info({ topic, entries: store.entries.size }, 'delivery state loaded');
+    return store;
   }
 
   get(key: string): DeliveryEntry | undefined {
-    return this.entries.get(key);
+    return this.entries.get(key)?.entry;
   }
 
   async put(key: string, entry: DeliveryEntry): Promise<void> {
+    let offset: bigint;
     try {
-      await this.producer.send({
+      const [written] = await this.producer.send({
         topic: this.topic,
         acks: -1,
         messages: [{ key, value: encodeEntry(entry) }],
       });
+      offset = BigInt(written?.baseOffset ?? written?.offset ?? '-1');
     } catch (cause) {
       throw new DeliveryStateWriteError(
         `cannot record delivery state ${key} on ${this.topic}: ${(cause as Error).message}`,
         { cause },
       );
     }
-    this.entries.set(key, entry);
+    this.apply(key, entry, offset);
+  }
+
+  /**
+   * Reads the topic from where this store stopped to its current end, with a throwaway group that never
+   * commits. An entry that does not decode is logged and left out: its alert may be delivered again,
+   * which beats refusing to start.
+   */
+  async catchUp(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    let ends: Map<number, bigint>;
+    try {
+      ends = new Map((await admin.fetchTopicOffsets(this.topic)).map((o) => [o.partition, BigInt(o.high)]));
+    } finally {
+      await admin.disconnect();
+    }
+    const behind = (): boolean =>
+      [...ends].some(([partition, high]) => (this.positions.get(partition) ?? 0n) < high);
+    if (!behind()) return;
+
+    const consumer = this.kafka.consumer({
+      groupId: `${this.topic}-reader-${randomUUID()}`,
+      maxWaitTimeInMs: 200,
+    });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
+      // Synchronous, so kafkajs applies the seeks at the first fetch after the join.
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        for (const [partition, offset] of this.positions)
+          consumer.seek({ topic: this.topic, partition, offset: offset.toString() });
+      });
+      let finish: () => void = () => undefined;
+      const finished = new Promise<void>((resolve) => (finish = resolve));
+      await consumer.run({
+        autoCommit: false,
+        eachMessage: async ({ partition, message }) => {
+          this.read(message);
+          const next = BigInt(message.offset) + 1n;
+          if (next > (this.positions.get(partition) ?? 0n)) this.positions.set(partition, next);
+          if (!behind()) finish();
+        },
+      });
+      await finished;
+    } finally {
+      await consumer.disconnect();
+    }
   }
 
   async close(): Promise<void> {
     await this.producer.disconnect();
   }
-}
 
-/**
- * Reads the whole topic with a throwaway group that never commits (the topic is read from its start
- * every time). An entry that does not decode is logged and left out: its alert may be delivered again,
- * which beats refusing to start.
- */
-async function readAll(kafka: Kafka, topic: string, logger: Logger): Promise<Map<string, DeliveryEntry>> {
-  const entries = new Map<string, DeliveryEntry>();
-  const admin = kafka.admin();
-  await admin.connect();
-  let ends: Map<number, bigint>;
-  try {
-    ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
-  } finally {
-    await admin.disconnect();
+  private read(message: KafkaMessage): void {
+    const key = message.key?.toString('utf8');
+    if (key === undefined) return;
+    const offset = BigInt(message.offset);
+    if (message.value === null) {
+      if ((this.entries.get(key)?.offset ?? -1n) < offset) this.entries.delete(key);
+      return;
+    }
+    try {
+      this.apply(key, decodeEntry(key, message.value), offset);
+    } catch (err) {
+      this.logger.error({ err, key }, 'delivery state entry ignored');
+    }
   }
-  const behind = (positions: Map<number, bigint>): boolean =>
-    [...ends].some(([partition, high]) => (positions.get(partition) ?? 0n) < high);
-  const positions = new Map<number, bigint>();
-  if (!behind(positions)) return entries;
 
-  const consumer = kafka.consumer({ groupId: `${topic}-loader-${randomUUID()}`, maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    let finish: () => void = () => undefined;
-    const finished = new Promise<void>((resolve) => (finish = resolve));
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ partition, message }) => {
-        positions.set(partition, BigInt(message.offset) + 1n);
-        const key = message.key?.toString('utf8');
-        if (key !== undefined) {
-          if (message.value === null) entries.delete(key);
-          else {
-            try {
-              entries.set(key, decodeEntry(key, message.value));
-            } catch (err) {
-              logger.error({ err, key }, 'delivery state entry ignored');
-            }
-          }
-        }
-        if (!behind(positions)) finish();
-      },
-    });
-    await finished;
-  } finally {
-    await consumer.disconnect();
+  private apply(key: string, entry: DeliveryEntry, offset: bigint): void {
+    const current = this.entries.get(key);
+    if (current === undefined || current.offset < offset) this.entries.set(key, { entry, offset });
   }
-  return entries;
 }
