@@ -57,6 +57,8 @@ const DEFAULT_MAX_OPEN = 1_000;
  * to expire before it gets the partitions back, and delivery has no long-running message handling.
  */
 const SESSION_TIMEOUT_MS = 10_000;
+/** How long a stop waits for deliveries in progress (within `stacklens run`'s 15 s shutdown deadline). */
+const STOP_WAIT_MS = 5_000;
 
 /**
  * Reads `stacklens-alerts` and delivers each alert to the receivers its routes name, once per
@@ -132,7 +134,9 @@ export class AlertDelivery {
     this.stopping = true;
     clearInterval(this.commitTimer);
     await this.consumer.stop();
-    await Promise.all([...this.queues.values()]);
+    // A delivery waiting out a retry delay (up to max_delay_ms) is not waited for: it stays recorded as
+    // started, and the next start resumes it (as in doubt, under the same Idempotency-Key).
+    await Promise.race([Promise.all([...this.queues.values()]), delay(STOP_WAIT_MS)]);
     await this.commit();
     await this.consumer.disconnect();
     this.resolveDone();
@@ -231,14 +235,18 @@ export class AlertDelivery {
     await state.put(key, pending);
     const links: AlertLinks = { traceUrl: traceLink(this.options.linkBaseUrl, alert) };
     let attempts = 0;
+    let lastError: unknown;
     try {
       const issueKey = await backOff(
         async () => {
+          // A stop began during the retry delay: no new request; the failure stands (and is retryable).
+          if (this.stopping && attempts > 0) throw lastError;
           attempts += 1;
           try {
             return await perform(receiver, step, alert, links, step.inDoubt || attempts > 1);
           } catch (err) {
             metrics.failed.inc(labels);
+            lastError = err;
             throw err;
           }
         },

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { Partitioners } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../common/logger';
 import type { StackLensConfig } from '../../config/config';
@@ -61,7 +62,11 @@ export async function startAlertDelivery(options: {
     ALERT_SCHEMA,
   );
   const state = await DeliveryStateStore.open(kafka, topics.state, logger.child({ component: 'delivery' }));
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   const delivery = new AlertDelivery({
     kafka,

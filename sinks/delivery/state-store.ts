@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { StackLensError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { decodeEntry, encodeEntry, type DeliveryEntry } from '../../processors/delivery';
@@ -32,7 +32,11 @@ export class DeliveryStateStore {
   ) {}
 
   static async open(kafka: Kafka, topic: string, logger: Logger): Promise<DeliveryStateStore> {
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     const store = new DeliveryStateStore(kafka, topic, producer, logger);
     await store.catchUp();
