@@ -1,7 +1,9 @@
 import {
   jiraCommentMarker,
   jiraCommentPayload,
+  jiraCommentPayloadV3,
   jiraIssuePayload,
+  jiraIssuePayloadV3,
   slackEscape,
   slackPayload,
   traceLink,
@@ -94,5 +96,32 @@ describe('jiraCommentPayload', () => {
     expect(body).toContain('7 occurrences');
     expect(body).toContain(jiraCommentMarker(alert));
     expect(jiraCommentMarker(alert)).not.toBe(jiraCommentMarker(testAlert({ count: 8 })));
+  });
+});
+
+describe('Jira REST API v3 payloads (Atlassian Document Format)', () => {
+  const settings = { projectKey: 'OPS', issueType: 'Bug', labels: [] };
+
+  it('keeps the v2 fields and turns the description into an ADF document with the link and fix', () => {
+    const alert = testAlert({ service: '' });
+    const { fields } = jiraIssuePayloadV3(settings, alert, links);
+    const v2 = jiraIssuePayload(settings, alert, links).fields;
+    expect({ ...fields, description: undefined }).toEqual({ ...v2, description: undefined });
+    const description = fields.description as { type: string; version: number; content: unknown[] };
+    expect(description).toMatchObject({ type: 'doc', version: 1 });
+    const json = JSON.stringify(description);
+    expect(json).toContain(`{"type":"link","attrs":{"href":"${links.traceUrl}"}}`);
+    expect(json).toContain(
+      '{"type":"codeBlock","content":[{"type":"text","text":"Check inventory service response"}]}',
+    );
+    // ADF refuses empty text nodes: an empty service is shown as "-".
+    expect(json).not.toContain('"text":""');
+  });
+
+  it('writes the comment as ADF with the same marker', () => {
+    const alert = testAlert({ count: 3 });
+    const json = JSON.stringify(jiraCommentPayloadV3(alert, links));
+    expect(json).toContain('3 occurrences');
+    expect(json).toContain(jiraCommentMarker(alert));
   });
 });

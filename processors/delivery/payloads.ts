@@ -163,3 +163,63 @@ export function jiraCommentPayload(alert: Alert, links: AlertLinks): { body: str
   ];
   return { body: lines.filter((l) => l !== '').join('\n') };
 }
+
+/** Atlassian Document Format (Jira REST API v3): structured JSON, so alert text needs no escaping. */
+type AdfNode = Record<string, unknown>;
+/** ADF refuses empty text nodes. */
+const adfText = (text: string, marks?: AdfNode[]): AdfNode => ({
+  type: 'text',
+  text: text === '' ? '-' : text,
+  ...(marks ? { marks } : {}),
+});
+const strong = (text: string): AdfNode => adfText(text, [{ type: 'strong' }]);
+const paragraph = (...content: AdfNode[]): AdfNode => ({ type: 'paragraph', content });
+const codeBlock = (text: string): AdfNode => ({ type: 'codeBlock', content: [adfText(text)] });
+const doc = (content: AdfNode[]): AdfNode => ({ type: 'doc', version: 1, content });
+const link = (text: string, href: string): AdfNode => adfText(text, [{ type: 'link', attrs: { href } }]);
+
+/** `POST /rest/api/3/issue` body: the same issue as `jiraIssuePayload`, its description in ADF. */
+export function jiraIssuePayloadV3(
+  settings: JiraIssueSettings,
+  alert: Alert,
+  links: AlertLinks,
+): { fields: Record<string, unknown> } {
+  const field = (name: string, value: string): AdfNode => paragraph(strong(`${name}: `), adfText(value));
+  const content = [
+    paragraph(
+      strong('Alert '),
+      adfText(`${alert.id} raised by rule ${alert.rule_id} (${alert.created_by}).`),
+    ),
+    codeBlock(alert.message),
+    field('Severity', alert.severity),
+    field('Service', alert.service),
+    field('Issue code', alert.issue_code),
+    field('First seen', `${alert.created_at} (window from ${alert.window_start})`),
+    field('Occurrences', String(alert.count)),
+    field('Confidence', String(alert.confidence)),
+    links.traceUrl === null || alert.related_trace_id === null
+      ? field('Trace', 'none')
+      : paragraph(strong('Trace: '), link(alert.related_trace_id, links.traceUrl)),
+    paragraph(strong('Suggested fix')),
+    codeBlock(alert.suggested_fix === '' ? '(none)' : alert.suggested_fix),
+  ];
+  if (alert.automation_possible && alert.automation_action !== null)
+    content.push(field('Automation available', alert.automation_action));
+  const { fields } = jiraIssuePayload(settings, alert, links);
+  return { fields: { ...fields, description: doc(content) } };
+}
+
+/** `POST /rest/api/3/issue/{key}/comment` body: the same comment as `jiraCommentPayload`, in ADF. */
+export function jiraCommentPayloadV3(alert: Alert, links: AlertLinks): { body: AdfNode } {
+  const content = [
+    paragraph(
+      adfText(
+        `The alert occurred again: ${alert.count} occurrences in the window from ${alert.window_start}.`,
+      ),
+    ),
+  ];
+  if (links.traceUrl !== null && alert.related_trace_id !== null)
+    content.push(paragraph(adfText('Latest trace: '), link(alert.related_trace_id, links.traceUrl)));
+  content.push(paragraph(adfText(jiraCommentMarker(alert))));
+  return { body: doc(content) };
+}

@@ -65,6 +65,8 @@ const JiraSchema = z
      * serves `search/jql`, Jira Data Center `search`.
      */
     search_api: z.enum(['search/jql', 'search']).default('search/jql'),
+    /** REST API version: 2 (descriptions and comments in wiki markup) or 3 (Atlassian Document Format). */
+    api_version: z.union([z.literal(2), z.literal(3)]).default(2),
   })
   .strict();
 
@@ -123,6 +125,7 @@ export interface JiraReceiver extends ReceiverBase {
   /** The Authorization header's value. */
   authorization: string;
   searchApi: 'search/jql' | 'search';
+  apiVersion: 2 | 3;
 }
 
 export type Receiver = WebhookReceiver | SlackReceiver | JiraReceiver;
@@ -232,6 +235,7 @@ function compileReceiver(
         labels: raw.labels,
         authorization,
         searchApi: raw.search_api,
+        apiVersion: raw.api_version,
       };
     }
   }

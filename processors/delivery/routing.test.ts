@@ -36,6 +36,7 @@ const rules = compileDelivery(
         labels: [],
         auth: { type: 'basic', user_env: 'JIRA_USER', token_env: 'JIRA_TOKEN' },
         search_api: 'search',
+        api_version: 3,
         timeout_ms: 1000,
         retry: { attempts: 1, initial_delay_ms: 1, max_delay_ms: 1 },
       },
@@ -82,6 +83,7 @@ describe('routeAlert', () => {
       kind: 'jira',
       baseUrl: 'http://127.0.0.1:1',
       authorization: `Basic ${Buffer.from('u:t').toString('base64')}`,
+      apiVersion: 3,
     });
   });
 });

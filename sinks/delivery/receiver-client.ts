@@ -2,7 +2,9 @@ import {
   jiraAlertLabel,
   jiraCommentMarker,
   jiraCommentPayload,
+  jiraCommentPayloadV3,
   jiraIssuePayload,
+  jiraIssuePayloadV3,
   signWebhook,
   slackPayload,
   webhookPayload,
@@ -80,7 +82,12 @@ function issueKeyOf(receiver: string, what: string, value: unknown): string {
   return key;
 }
 
-/** `POST /rest/api/2/issue`; resolves to the new issue's key. */
+/** The REST API root of the receiver's version: `<url>/rest/api/2` or `/3`. */
+function api(receiver: JiraReceiver): string {
+  return `${receiver.baseUrl}/rest/api/${receiver.apiVersion}`;
+}
+
+/** `POST /rest/api/{2,3}/issue`; resolves to the new issue's key. */
 export async function createJiraIssue(
   receiver: JiraReceiver,
   alert: Alert,
@@ -89,9 +96,13 @@ export async function createJiraIssue(
   const { text } = await httpRequest({
     receiver: receiver.name,
     method: 'POST',
-    url: `${receiver.baseUrl}/rest/api/2/issue`,
+    url: `${api(receiver)}/issue`,
     headers: { ...jiraHeaders(receiver), 'idempotency-key': alert.id },
-    body: JSON.stringify(jiraIssuePayload(receiver, alert, links)),
+    body: JSON.stringify(
+      receiver.apiVersion === 3
+        ? jiraIssuePayloadV3(receiver, alert, links)
+        : jiraIssuePayload(receiver, alert, links),
+    ),
     timeoutMs: receiver.timeoutMs,
   });
   return issueKeyOf(receiver.name, 'create issue', parseJson(receiver.name, 'create issue', text));
@@ -104,7 +115,7 @@ export async function findJiraIssue(receiver: JiraReceiver, alertId: string): Pr
   const { text } = await httpRequest({
     receiver: receiver.name,
     method: 'GET',
-    url: `${receiver.baseUrl}/rest/api/2/${receiver.searchApi}?${query.toString()}`,
+    url: `${api(receiver)}/${receiver.searchApi}?${query.toString()}`,
     headers: jiraHeaders(receiver),
     timeoutMs: receiver.timeoutMs,
   });
@@ -114,7 +125,7 @@ export async function findJiraIssue(receiver: JiraReceiver, alertId: string): Pr
   return issues.length === 0 ? null : issueKeyOf(receiver.name, 'search', issues[0]);
 }
 
-/** `POST /rest/api/2/issue/{key}/comment` for a later version (count) of the alert. */
+/** `POST /rest/api/{2,3}/issue/{key}/comment` for a later version (count) of the alert. */
 export async function addJiraComment(
   receiver: JiraReceiver,
   issueKey: string,
@@ -124,9 +135,11 @@ export async function addJiraComment(
   await httpRequest({
     receiver: receiver.name,
     method: 'POST',
-    url: `${receiver.baseUrl}/rest/api/2/issue/${encodeURIComponent(issueKey)}/comment`,
+    url: `${api(receiver)}/issue/${encodeURIComponent(issueKey)}/comment`,
     headers: { ...jiraHeaders(receiver), 'idempotency-key': `${alert.id}:${alert.count}` },
-    body: JSON.stringify(jiraCommentPayload(alert, links)),
+    body: JSON.stringify(
+      receiver.apiVersion === 3 ? jiraCommentPayloadV3(alert, links) : jiraCommentPayload(alert, links),
+    ),
     timeoutMs: receiver.timeoutMs,
   });
 }
@@ -141,7 +154,7 @@ export async function hasJiraComment(
   const { text } = await httpRequest({
     receiver: receiver.name,
     method: 'GET',
-    url: `${receiver.baseUrl}/rest/api/2/issue/${encodeURIComponent(issueKey)}/comment?${query.toString()}`,
+    url: `${api(receiver)}/issue/${encodeURIComponent(issueKey)}/comment?${query.toString()}`,
     headers: jiraHeaders(receiver),
     timeoutMs: receiver.timeoutMs,
   });
@@ -149,8 +162,7 @@ export async function hasJiraComment(
   if (!Array.isArray(comments))
     throw new ReceiverResponseError(`receiver ${receiver.name}: comments: the answer has no comments`);
   const marker = jiraCommentMarker(alert);
-  return comments.some(
-    (c) =>
-      typeof (c as { body?: unknown }).body === 'string' && (c as { body: string }).body.includes(marker),
-  );
+  // v2 bodies are text, v3 bodies ADF documents; the marker has no character JSON escapes, so it shows
+  // in the JSON of either.
+  return comments.some((c) => JSON.stringify((c as { body?: unknown } | null)?.body ?? '').includes(marker));
 }

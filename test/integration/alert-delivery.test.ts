@@ -130,10 +130,10 @@ describe('alert delivery', () => {
         ['stacklens', `stacklens-alert-${a4.id}`],
       ]);
       const issue = receiver.issues[0]!;
-      expect(issue.fields.description).toContain(
+      expect(issue.fields.description as string).toContain(
         `https://stacklens.example.test/api/traces/${a1.related_trace_id}`,
       );
-      expect(issue.fields.description).toContain('Check inventory service response');
+      expect(issue.fields.description as string).toContain('Check inventory service response');
       expect(receiver.jiraComments().map((r) => r.path)).toEqual([
         `/jira/rest/api/2/issue/${issue.key}/comment`,
       ]);
@@ -163,7 +163,10 @@ describe('alert delivery', () => {
     async () => {
       const world = await deliveryWorld(
         {
-          receivers: receivers(receiver).filter((r) => r.name !== 'chat'),
+          // Jira through REST API v3 here (ADF bodies, /rest/api/3), v2 in the test above.
+          receivers: receivers(receiver)
+            .filter((r) => r.name !== 'chat')
+            .map((r) => (r.name === 'jira' ? { ...r, api_version: 3 } : r)),
           routes: [{ receivers: ['hook', 'jira'] }],
         },
         {},
@@ -172,7 +175,7 @@ describe('alert delivery', () => {
       let release: () => void = () => undefined;
       const released = new Promise<void>((resolve) => (release = resolve));
       const heldCreate = receiver.hold(
-        (r) => r.method === 'POST' && r.path === '/jira/rest/api/2/issue',
+        (r) => r.method === 'POST' && r.path === '/jira/rest/api/3/issue',
         released,
       );
       const heldHook = receiver.hold((r) => r.path === '/hook', released);
@@ -191,9 +194,10 @@ describe('alert delivery', () => {
       await second.waitForLog('the webhook delivery', delivered('hook'));
       await second.waitForLog('the Jira delivery', delivered('jira'));
 
-      expect(receiver.to('/jira/rest/api/2/issue')).toHaveLength(1);
+      expect(receiver.to('/jira/rest/api/3/issue')).toHaveLength(1);
       expect(receiver.issues).toHaveLength(1);
-      const searches = receiver.to('/jira/rest/api/2/search/jql', 'GET');
+      expect(receiver.issues[0]!.fields.description).toMatchObject({ type: 'doc', version: 1 });
+      const searches = receiver.to('/jira/rest/api/3/search/jql', 'GET');
       expect(searches).toHaveLength(1);
       expect(searches[0]!.query.get('jql')).toContain(`labels = "stacklens-alert-${alert.id}"`);
       expect(second.logs.find((l) => l.msg === 'alert delivered' && l.receiver === 'jira')?.issueKey).toBe(

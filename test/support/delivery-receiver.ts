@@ -20,14 +20,16 @@ interface Hold {
 
 interface JiraIssue {
   key: string;
-  fields: { labels?: string[]; summary?: string; description?: string };
-  comments: string[];
+  /** `description` is wiki markup (API v2) or an ADF document (v3). */
+  fields: { labels?: string[]; summary?: string; description?: unknown };
+  /** Comment bodies as sent: text (v2) or ADF (v3). */
+  comments: unknown[];
 }
 
 /**
  * The alert delivery tests' receivers on one real HTTP server (127.0.0.1, a free port), recording every
  * request: a webhook (`/hook`), a Slack incoming webhook (`/slack`), receivers that always answer 500
- * (`/fail500`) or 400 (`/fail400`), and the part of Jira's REST API v2 delivery uses (`/jira/rest/api/2/…`:
+ * (`/fail500`) or 400 (`/fail400`), and the part of Jira's REST API v2 and v3 delivery uses (`/jira/rest/api/{2,3}/…`:
  * create issue, comment, JQL search by label, list comments), which keeps issues and comments in memory.
  *
  * `hold` keeps the answer to matching requests back until a promise settles; the request has taken effect
@@ -86,7 +88,7 @@ export class TestReceiver {
   /** Jira comment requests, whatever the issue. */
   jiraComments(): RecordedRequest[] {
     return this.requests.filter(
-      (r) => r.method === 'POST' && /^\/jira\/rest\/api\/2\/issue\/[^/]+\/comment$/.test(r.path),
+      (r) => r.method === 'POST' && /^\/jira\/rest\/api\/[23]\/issue\/[^/]+\/comment$/.test(r.path),
     );
   }
 
@@ -113,13 +115,14 @@ export class TestReceiver {
     if (method === 'POST' && (path === '/hook' || path === '/slack')) return [200, '"ok"'];
     if (path === '/fail500') return [500, '{"error":"receiver is down"}'];
     if (path === '/fail400') return [400, '{"error":"payload refused"}'];
-    if (!path.startsWith('/jira/rest/api/2/')) return [404, '{}'];
+    const version = /^\/jira\/rest\/api\/([23])\//.exec(path)?.[1];
+    if (version === undefined) return [404, '{}'];
     if (
       request.headers.authorization !==
       `Basic ${Buffer.from('bot@example.test:jira-token').toString('base64')}`
     )
       return [401, '{"errorMessages":["unauthorized"]}'];
-    const rest = path.slice('/jira/rest/api/2/'.length);
+    const rest = path.slice(`/jira/rest/api/${version}/`.length);
     if (method === 'POST' && rest === 'issue') {
       const { fields } = JSON.parse(request.body) as { fields: JiraIssue['fields'] };
       const key = `OPS-${this.issues.length + 1}`;
@@ -129,7 +132,7 @@ export class TestReceiver {
         JSON.stringify({
           id: String(this.issues.length),
           key,
-          self: `${this.url}/jira/rest/api/2/issue/${key}`,
+          self: `${this.url}/jira/rest/api/${version}/issue/${key}`,
         }),
       ];
     }
@@ -142,7 +145,7 @@ export class TestReceiver {
     const issue = this.issues.find((i) => i.key === comment?.[1]);
     if (comment === null || issue === undefined) return [404, '{"errorMessages":["no such issue"]}'];
     if (method === 'POST') {
-      issue.comments.push((JSON.parse(request.body) as { body: string }).body);
+      issue.comments.push((JSON.parse(request.body) as { body: unknown }).body);
       return [201, JSON.stringify({ id: String(issue.comments.length) })];
     }
     return [200, JSON.stringify({ comments: [...issue.comments].reverse().map((body) => ({ body })) })];
