@@ -2,6 +2,7 @@ import type { Logger } from '../common/logger';
 import type { StackLensConfig } from '../config/config';
 import { startApiServer } from './api-server';
 import { startDemoProducers } from './demo/demo-producers';
+import { loadDeliveryRules, startAlertDelivery, type RunningDelivery } from './delivery/start-delivery';
 import { kafkaClient, startStackLens } from './stacklens-app';
 import { stackLensTopics } from './topics';
 
@@ -18,6 +19,8 @@ export interface RunOptions {
  */
 export async function runStackLens(options: RunOptions): Promise<void> {
   const { config, logger } = options;
+  // Read before anything starts: an unset receiver secret stops the start with its name.
+  const deliveryRules = loadDeliveryRules(config, process.env);
   const pipeline = await startStackLens({ config, logger });
   const topics = stackLensTopics(config);
   const api = await startApiServer({
@@ -31,6 +34,17 @@ export async function runStackLens(options: RunOptions): Promise<void> {
     pipelineProblem: () => pipeline.streams.problem(),
     topics,
   });
+
+  // Its own consumer group: delivery reads the alerts the pipeline published and never holds it back.
+  let delivery: RunningDelivery | undefined;
+  if (deliveryRules.receivers.size > 0)
+    delivery = await startAlertDelivery({
+      config,
+      rules: deliveryRules,
+      logger,
+      registry: pipeline.registry,
+    });
+  else logger.info('the alert rules file names no receivers: alerts are not delivered');
 
   let stopDemo = async (): Promise<void> => undefined;
   if (options.demo !== undefined) {
@@ -52,13 +66,14 @@ export async function runStackLens(options: RunOptions): Promise<void> {
   const stop = async (): Promise<void> => {
     await stopDemo();
     await api.close();
+    await delivery?.stop();
     await pipeline.stop();
   };
   stopOnSignals(stop, logger);
   try {
-    await pipeline.done;
+    await Promise.all([pipeline.done, delivery?.done]);
   } catch (err) {
-    logger.fatal({ err }, 'the pipeline failed');
+    logger.fatal({ err }, 'the pipeline or alert delivery failed');
     await stop().catch(() => undefined);
     throw err;
   }
@@ -76,7 +91,7 @@ const SHUTDOWN_DEADLINE_MS = 15_000;
  * Runs `stop` once on SIGTERM or SIGINT, then exits 0 (1 if stopping failed or took longer than
  * SHUTDOWN_DEADLINE_MS). A second signal exits at once.
  */
-function stopOnSignals(stop: () => Promise<void>, logger: Logger): void {
+export function stopOnSignals(stop: () => Promise<void>, logger: Logger): void {
   const onSignal = (signal: NodeJS.Signals): void => {
     logger.info({ signal }, 'shutting down');
     process.once(signal, () => {

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { StackLensError } from '../common/errors';
 import { replayCommand } from './replay-command';
 import { benchCommand } from './bench-command';
+import { deliverCommand } from './deliver-command';
 import { runCommand } from './run-command';
 import { stackCommand } from './stack-command';
 import { topologyCommand } from './topology-command';
@@ -11,6 +12,7 @@ const program = new Command('stacklens')
   .description('OpenTelemetry logs and traces from Kafka, correlated, queryable and alertable')
   .showHelpAfterError()
   .addCommand(runCommand())
+  .addCommand(deliverCommand())
   .addCommand(replayCommand())
   .addCommand(topologyCommand())
   .addCommand(stackCommand())

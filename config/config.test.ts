@@ -160,6 +160,28 @@ describe('loadConfig', () => {
     );
   });
 
+  it('configures alert delivery, its trace links following the API address unless set', () => {
+    expect(loadConfig({}).delivery).toEqual({
+      linkBaseUrl: 'http://127.0.0.1:8080',
+      commitIntervalMs: 1_000,
+      stateRetentionHours: 2_160,
+      maxAlertAgeHours: 24,
+    });
+    expect(loadConfig({ HTTP_HOST: '0.0.0.0', HTTP_PORT: '9000' }).delivery.linkBaseUrl).toBe(
+      'http://127.0.0.1:9000',
+    );
+    expect(loadConfig({ DELIVERY_LINK_BASE_URL: 'https://stacklens.example.com' }).delivery.linkBaseUrl).toBe(
+      'https://stacklens.example.com',
+    );
+    expect(problemsOf({ DELIVERY_LINK_BASE_URL: 'stacklens' })[0]).toMatch(
+      /^DELIVERY_LINK_BASE_URL: must be an http/,
+    );
+    // Delivery state forgotten while the alert is still on the topic would let a replay deliver it again.
+    expect(problemsOf({ DELIVERY_STATE_RETENTION_HOURS: '24', TOPIC_ALERTS_RETENTION_HOURS: '48' })).toEqual([
+      expect.stringMatching(/^DELIVERY_STATE_RETENTION_HOURS: must be at least TOPIC_ALERTS_RETENTION_HOURS/),
+    ]);
+  });
+
   it('requires both S3 credentials or neither', () => {
     expect(problemsOf({ AWS_ACCESS_KEY_ID: 'id' })[0]).toMatch(/AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
   });

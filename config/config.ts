@@ -188,6 +188,11 @@ const envSchema = z.object({
   CORR_WINDOW_SECONDS: integer(60, 1, 86_400, ' of seconds'),
   CORR_GRACE_SECONDS: integer(30, 0, 86_400, ' of seconds'),
   ALERT_RULES_FILE: z.string().trim().min(1, 'must not be empty').default('config/alert-rules.json'),
+  // Alert delivery (app/delivery): receivers and routes are in the rules file, these are its runtime knobs.
+  DELIVERY_LINK_BASE_URL: optionalHttpUrl('StackLens API in trace links of delivered alerts'),
+  DELIVERY_COMMIT_INTERVAL_MS: integer(1_000, 10, 600_000, ' of milliseconds'),
+  DELIVERY_STATE_RETENTION_HOURS: integer(90 * 24, 1, MAX_RETENTION_HOURS, ' of hours'),
+  DELIVERY_MAX_ALERT_AGE_HOURS: integer(24, 1, MAX_RETENTION_HOURS, ' of hours'),
   HTTP_PORT: integer(8080, 1, 65_535),
   HTTP_HOST: z
     .string()
@@ -289,6 +294,20 @@ export interface StackLensConfig {
   };
   correlation: { windowSeconds: number; graceSeconds: number };
   alerts: { rulesFile: string };
+  /** Alert delivery to the rules file's receivers (consumer group `${applicationId}-delivery`). */
+  delivery: {
+    /** Base URL of the API, for the trace links in delivered alerts. */
+    linkBaseUrl: string;
+    /** How often delivery commits the alert offsets it has finished. */
+    commitIntervalMs: number;
+    /** How long an alert's delivery state is kept; at least the alerts topic's retention. */
+    stateRetentionHours: number;
+    /**
+     * Alerts whose event time (created_at) is older than this when read are not delivered: a replay or
+     * backfill of last week, or a first start on a full topic, does not page anyone for old incidents.
+     */
+    maxAlertAgeHours: number;
+  };
   http: {
     /** Interface the API listens on; 127.0.0.1 unless a container needs 0.0.0.0 to be reachable. */
     host: string;
@@ -396,6 +415,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     correlation: { windowSeconds: e.CORR_WINDOW_SECONDS, graceSeconds: e.CORR_GRACE_SECONDS },
     alerts: { rulesFile: resolve(cwd, e.ALERT_RULES_FILE) },
+    delivery: {
+      linkBaseUrl:
+        e.DELIVERY_LINK_BASE_URL ??
+        `http://${e.HTTP_HOST === '0.0.0.0' ? '127.0.0.1' : e.HTTP_HOST}:${e.HTTP_PORT}`,
+      commitIntervalMs: e.DELIVERY_COMMIT_INTERVAL_MS,
+      stateRetentionHours: e.DELIVERY_STATE_RETENTION_HOURS,
+      maxAlertAgeHours: e.DELIVERY_MAX_ALERT_AGE_HOURS,
+    },
     http: {
       host: e.HTTP_HOST,
       port: e.HTTP_PORT,
@@ -446,6 +473,11 @@ function crossFieldProblems(e: Env): string[] {
   }
   if ((e.AWS_ACCESS_KEY_ID === undefined) !== (e.AWS_SECRET_ACCESS_KEY === undefined)) {
     problems.push('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: set both or neither');
+  }
+  if (e.DELIVERY_STATE_RETENTION_HOURS < e.TOPIC_ALERTS_RETENTION_HOURS) {
+    problems.push(
+      'DELIVERY_STATE_RETENTION_HOURS: must be at least TOPIC_ALERTS_RETENTION_HOURS, or alerts still on the topic could be delivered again',
+    );
   }
   if (e.RECORD_MAX_BODY_BYTES > e.RECORD_MAX_BYTES) {
     problems.push('RECORD_MAX_BODY_BYTES: must not exceed RECORD_MAX_BYTES');

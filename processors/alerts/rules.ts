@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DeliverySectionsSchema } from '../delivery/receivers';
 import { AlertRulesError } from '../errors';
 import type { AlertSeverity } from '../records';
 
@@ -121,6 +122,8 @@ export const AlertRulesFileSchema = z
   .object({
     version: z.literal(1),
     rules: z.array(RuleSchema),
+    /** Where alerts are delivered (processors/delivery); optional, so older files stay valid. */
+    ...DeliverySectionsSchema,
   })
   .strict();
 
