@@ -58,7 +58,7 @@ describe('Drain', () => {
     drain.add('one thing');
     drain.add('two words here');
     drain.add('one thing'); // cluster 1 is now the most recent
-    drain.add('three words here now');
+    expect(drain.add('three words here now').evictedClusterId).toBe(2);
     expect([...drain.allClusters()].map((c) => c.id)).toEqual([1, 3]);
     expect(drain.add('two words here').clusterId).toBe(4);
   });

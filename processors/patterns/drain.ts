@@ -84,6 +84,8 @@ export interface DrainMatch {
    * (0 when it had no candidate at all); 1 for a match. An anomaly detector's measure of novelty.
    */
   similarity: number;
+  /** The cluster forgotten to make room for a new one (with `maxClusters`). */
+  evictedClusterId?: number;
 }
 
 export interface DrainCluster {
@@ -166,9 +168,16 @@ export class Drain {
     if (search.cluster === null) {
       const id = ++this.counter;
       const cluster: DrainCluster = { id, tokens, size: 1 };
-      this.insertCluster(cluster);
+      const evicted = this.insertCluster(cluster);
       this.addToTree(cluster);
-      return { clusterId: id, template: tokens.join(' '), change: 'created', similarity: search.similarity };
+      const match: DrainMatch = {
+        clusterId: id,
+        template: tokens.join(' '),
+        change: 'created',
+        similarity: search.similarity,
+      };
+      if (evicted !== undefined) match.evictedClusterId = evicted;
+      return match;
     }
     const cluster = search.cluster;
     let changed = false;
@@ -209,13 +218,16 @@ export class Drain {
     return drain;
   }
 
-  private insertCluster(cluster: DrainCluster): void {
+  /** @returns the id of the cluster forgotten to make room, if any */
+  private insertCluster(cluster: DrainCluster): number | undefined {
     const max = this.settings.maxClusters;
+    let evicted: number | undefined;
     if (max !== null && this.clusters.size >= max) {
-      const oldest = this.clusters.keys().next().value;
-      if (oldest !== undefined) this.clusters.delete(oldest);
+      evicted = this.clusters.keys().next().value;
+      if (evicted !== undefined) this.clusters.delete(evicted);
     }
     this.clusters.set(cluster.id, cluster);
+    return evicted;
   }
 
   private treeSearch(tokens: readonly string[]): { cluster: DrainCluster | null; similarity: number } {
