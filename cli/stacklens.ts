@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { StackLensError } from '../common/errors';
 import { replayCommand } from './replay-command';
+import { rulesCommand } from './rules-command';
 import { benchCommand } from './bench-command';
 import { runCommand } from './run-command';
 import { stackCommand } from './stack-command';
@@ -12,6 +13,7 @@ const program = new Command('stacklens')
   .showHelpAfterError()
   .addCommand(runCommand())
   .addCommand(replayCommand())
+  .addCommand(rulesCommand())
   .addCommand(topologyCommand())
   .addCommand(stackCommand())
   .addCommand(benchCommand());
