@@ -98,15 +98,19 @@ export async function readTopicHistory(args: {
             }
             resolveOffset(message.offset);
           }
-          const last = batch.messages[batch.messages.length - 1];
-          if (last !== undefined && BigInt(last.offset) + 1n >= bound.end) {
-            bounds.delete(`${batch.topic}:${batch.partition}`);
-            consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
-            if (--remaining === 0) resolve();
-          }
         },
       });
       consumer.on(consumer.events.CRASH, (event) => reject(event.payload.error));
+      // Progress from kafkajs's batch events rather than the messages: a batch of only transaction
+      // markers (or aborted records) has no message, and its end may be the range's end.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const key = `${payload.topic}:${payload.partition}`;
+        const bound = bounds.get(key);
+        if (bound === undefined || BigInt(payload.lastOffset) + 1n < bound.end) return;
+        bounds.delete(key);
+        consumer.pause([{ topic: payload.topic, partitions: [payload.partition] }]);
+        if (--remaining === 0) resolve();
+      });
     });
     // Start each partition at its range (a group without commits would start at the beginning).
     consumer.on(consumer.events.GROUP_JOIN, () => {

@@ -118,6 +118,16 @@ describe('rules backtest', () => {
       );
       expect(priceMissing.map((a) => a.id).sort()).toEqual(live.map((r) => r.id).sort());
 
+      // The archive holds the same history (redacted OTLP/JSON): the same alerts.
+      const fromArchive = await runBacktest(harness.config, harness.logger, {
+        rules,
+        range: { fromMs: from, toMs: Date.now() + 60_000 },
+        source: 'archive',
+      });
+      const archived = fromArchive.rules.find((r) => r.rule_id === 'price-missing')!.alerts;
+      expect(archived.map((a) => a.id).sort()).toEqual(priceMissing.map((a) => a.id).sort());
+      expect(fromArchive.logs).toBe(report.logs);
+
       expect(await snapshot()).toEqual(before);
     } finally {
       await admin.disconnect();
