@@ -19,6 +19,8 @@ import { createClickHouse } from '../sinks/clickhouse/client';
 import {
   alertsSink,
   correlationsSink,
+  logPatternRefsSink,
+  logPatternsSink,
   otelLogsSink,
   otelTracesSink,
 } from '../sinks/clickhouse/clickhouse-sink';
@@ -30,6 +32,8 @@ import type { Serde, Topology } from '../topology';
 import { StreamsApp } from '../topology/runtime/streams-app';
 import { ArchiveThread } from './archive-thread';
 import { stackLensTopics } from './topics';
+import { DEFAULT_DRAIN_SETTINGS, DEFAULT_PATTERN_ANOMALY_SETTINGS } from '../processors/patterns';
+import type { LogPatternSettings } from './pipeline/log-patterns';
 import { buildStackLensTopology, type StackLensTopologyOptions } from './pipeline/stacklens-topology';
 
 /** Everything a running StackLens holds, closed in reverse order by `stop`. */
@@ -93,9 +97,35 @@ export function buildPipelineTopology(config: StackLensConfig, deps: PipelineTop
       correlations: correlationsSink(sinkOptions),
       alerts: alertsSink(sinkOptions),
     },
+    patterns:
+      config.patterns === undefined
+        ? undefined
+        : {
+            settings: logPatternSettings(config.patterns),
+            sinks: { refs: logPatternRefsSink(sinkOptions), buckets: logPatternsSink(sinkOptions) },
+          },
     outputs: deps.outputs,
     onRedacted: deps.onRedacted,
   });
+}
+
+/** Drain with the default masks and Drain3's defaults but for what PATTERN_* set. */
+export function logPatternSettings(p: NonNullable<StackLensConfig['patterns']>): LogPatternSettings {
+  return {
+    drain: {
+      ...DEFAULT_DRAIN_SETTINGS,
+      simTh: p.similarity,
+      depth: p.treeDepth,
+      maxClusters: p.maxPerService,
+    },
+    anomalies: {
+      ...DEFAULT_PATTERN_ANOMALY_SETTINGS,
+      bucketMs: p.bucketSeconds * 1_000,
+      warmupBuckets: p.warmupBuckets,
+      deviations: p.bandSigmas,
+    },
+    maxBodyChars: 1_024,
+  };
 }
 
 /** Reads and validates the alert rules file named by ALERT_RULES_FILE. */

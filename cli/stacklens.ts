@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { StackLensError } from '../common/errors';
 import { replayCommand } from './replay-command';
+import { rulesCommand } from './rules-command';
 import { benchCommand } from './bench-command';
 import { deliverCommand } from './deliver-command';
 import { runCommand } from './run-command';
@@ -14,6 +15,7 @@ const program = new Command('stacklens')
   .addCommand(runCommand())
   .addCommand(deliverCommand())
   .addCommand(replayCommand())
+  .addCommand(rulesCommand())
   .addCommand(topologyCommand())
   .addCommand(stackCommand())
   .addCommand(benchCommand());

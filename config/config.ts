@@ -73,6 +73,20 @@ const optionalInteger = (min: number, max: number, unit = '') =>
       return n;
     });
 
+const decimal = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be a number between ${min} and ${max}, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
 const oneOf = <T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
   z
     .string()
@@ -193,6 +207,13 @@ const envSchema = z.object({
   DELIVERY_COMMIT_INTERVAL_MS: integer(1_000, 10, 600_000, ' of milliseconds'),
   DELIVERY_STATE_RETENTION_HOURS: integer(90 * 24, 1, MAX_RETENTION_HOURS, ' of hours'),
   DELIVERY_MAX_ALERT_AGE_HOURS: integer(24, 1, MAX_RETENTION_HOURS, ' of hours'),
+  PATTERN_MINING: oneOf(['on', 'off'] as const, 'on'),
+  PATTERN_SIMILARITY: decimal(0.4, 0, 1),
+  PATTERN_TREE_DEPTH: integer(4, 3, 16),
+  PATTERN_MAX_PER_SERVICE: integer(1_000, 1, 100_000, ' of patterns'),
+  PATTERN_BUCKET_SECONDS: integer(60, 1, 3_600, ' of seconds'),
+  PATTERN_WARMUP_BUCKETS: integer(5, 1, 10_000, ' of buckets'),
+  PATTERN_BAND_SIGMAS: decimal(4, 0.5, 100),
   HTTP_PORT: integer(8080, 1, 65_535),
   HTTP_HOST: z
     .string()
@@ -307,6 +328,15 @@ export interface StackLensConfig {
      * backfill of last week, or a first start on a full topic, does not page anyone for old incidents.
      */
     maxAlertAgeHours: number;
+  };
+  /** Log pattern mining (Drain) and its anomaly alerts; undefined when PATTERN_MINING=off. */
+  patterns?: {
+    similarity: number;
+    treeDepth: number;
+    maxPerService: number;
+    bucketSeconds: number;
+    warmupBuckets: number;
+    bandSigmas: number;
   };
   http: {
     /** Interface the API listens on; 127.0.0.1 unless a container needs 0.0.0.0 to be reachable. */
@@ -423,6 +453,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       stateRetentionHours: e.DELIVERY_STATE_RETENTION_HOURS,
       maxAlertAgeHours: e.DELIVERY_MAX_ALERT_AGE_HOURS,
     },
+    patterns:
+      e.PATTERN_MINING === 'off'
+        ? undefined
+        : {
+            similarity: e.PATTERN_SIMILARITY,
+            treeDepth: e.PATTERN_TREE_DEPTH,
+            maxPerService: e.PATTERN_MAX_PER_SERVICE,
+            bucketSeconds: e.PATTERN_BUCKET_SECONDS,
+            warmupBuckets: e.PATTERN_WARMUP_BUCKETS,
+            bandSigmas: e.PATTERN_BAND_SIGMAS,
+          },
     http: {
       host: e.HTTP_HOST,
       port: e.HTTP_PORT,

@@ -10,6 +10,7 @@ export * from './redact';
 export * from './enrich';
 export * from './correlate';
 export * from './alerts';
+export * from './patterns';
 export {
   ALERT_SCHEMA,
   alertType,

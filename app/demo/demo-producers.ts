@@ -39,6 +39,7 @@ import {
   FAILURES,
   seededRandom,
   type Failure,
+  type FailureCause,
   type FailureWeights,
   type OtlpKafkaEncoding,
   type ReadableLogRecord,
@@ -52,11 +53,14 @@ export interface DemoPhase {
   /** Fraction of traces that fail (0..1). */
   errorRate: number;
   failureWeights?: FailureWeights;
+  /** What the failing service logs before each failure of one kind in this phase (its root cause). */
+  cause?: FailureCause;
 }
 
 /**
  * Default profile, starting with an incident so every default alert rule fires within seconds:
- * - incident (3 min): palantir fails most requests with PRICE_MISSING, taking its error ratio over the
+ * - incident (3 min): palantir fails most requests with PRICE_MISSING, after logging its cause (a
+ *   pricing-db replica unreachable: an error log line only incidents write), taking its error ratio over the
  *   `error-ratio` rule's 20% within seconds of the start, and again in every later cycle (over its 5-minute
  *   window the incident outweighs the steady minutes before it);
  * - steady (7 min): 8% of requests fail with any of PAYMENT_FAILURE / PRICE_MISSING / TIMEOUT.
@@ -69,6 +73,10 @@ export const DEMO_PHASES: readonly DemoPhase[] = [
     durationMs: 180_000,
     errorRate: 0.7,
     failureWeights: { PRICE_MISSING: 0.9, PAYMENT_FAILURE: 0.05, TIMEOUT: 0.05 },
+    cause: {
+      failure: 'PRICE_MISSING',
+      message: 'Price cache refresh failed: pricing-db replica {n} unreachable',
+    },
   },
   { name: 'steady', durationMs: 420_000, errorRate: 0.08 },
 ];
@@ -153,6 +161,12 @@ const OptionsSchema = z.object({
             TIMEOUT: z.number().nonnegative().optional(),
           })
           .refine((w) => Object.values(w).some((v) => v !== undefined && v > 0), 'needs a positive weight')
+          .optional(),
+        cause: z
+          .object({
+            failure: z.enum(['PAYMENT_FAILURE', 'PRICE_MISSING', 'TIMEOUT']),
+            message: z.string().min(1),
+          })
           .optional(),
       }),
     )
@@ -280,6 +294,7 @@ export function startDemoProducers(options: DemoProducersOptions): DemoProducers
       intervalMs,
       errorRate: phase.errorRate,
       failureWeights: phase.failureWeights,
+      cause: phase.cause,
     });
     scheduled += due;
     counters.traces += due;

@@ -33,6 +33,26 @@ describe('buildScenario', () => {
 });
 
 describe('createScenarioGenerator', () => {
+  it("logs a phase's cause at ERROR before each failure of its kind, and only then", () => {
+    const generator = createScenarioGenerator({ seed: 3 });
+    const cause = { failure: 'PRICE_MISSING' as const, message: 'replica {n} unreachable' };
+    const batch = generator.generate({
+      traces: 20,
+      startMs: DEFAULT_START_MS,
+      intervalMs: 10,
+      errorRate: 1,
+      failureWeights: { PRICE_MISSING: 1, TIMEOUT: 1 },
+      cause,
+    });
+    const causes = batch.logs.filter((l) => String(l.body).startsWith('replica '));
+    const priceMissing = batch.traces.filter((t) => t.failure === 'PRICE_MISSING').length;
+    expect(priceMissing).toBeGreaterThan(0);
+    expect(causes).toHaveLength(priceMissing);
+    expect(
+      causes.every((l) => l.severityText === 'ERROR' && /^replica [1-3] unreachable$/.test(String(l.body))),
+    ).toBe(true);
+  });
+
   it('continues request numbering and ids across batches and hands out each batch once', () => {
     const generator = createScenarioGenerator({ seed: 3 });
     const a = generator.generate({ traces: 4, startMs: 1_000_000, intervalMs: 10 });

@@ -139,6 +139,12 @@ class Telemetry {
 
 export type Failure = 'PAYMENT_FAILURE' | 'PRICE_MISSING' | 'TIMEOUT';
 export const FAILURES: readonly Failure[] = ['PAYMENT_FAILURE', 'PRICE_MISSING', 'TIMEOUT'];
+/** An incident's root cause: logged before each failure of one kind (a new error pattern for the miner). */
+export interface FailureCause {
+  failure: Failure;
+  /** `{n}` becomes a replica number 1–3. */
+  message: string;
+}
 /** Relative weights of the failure kinds among failing traces (missing kinds weigh 0). */
 export type FailureWeights = Partial<Record<Failure, number>>;
 const EQUAL_WEIGHTS: FailureWeights = { PAYMENT_FAILURE: 1, PRICE_MISSING: 1, TIMEOUT: 1 };
@@ -201,6 +207,8 @@ export interface GenerateOptions {
   /** Fraction of traces that fail (0..1); default 0.2. */
   errorRate?: number;
   failureWeights?: FailureWeights;
+  /** A root cause the failing service logs at ERROR just before each failure of this kind. */
+  cause?: FailureCause;
   /** More volume per trace (benchmarks); absent: each request's own 5 spans and 3–4 logs. */
   shape?: TraceShape;
 }
@@ -262,6 +270,7 @@ export function createScenarioGenerator(options: { seed?: number; env?: string }
     errorRate: number,
     weights: FailureWeights,
     shape: TraceShape,
+    cause: FailureCause | undefined,
   ): TraceSummary {
     const i = index++;
     const workflowId = WORKFLOWS[i % WORKFLOWS.length] as string;
@@ -414,6 +423,11 @@ export function createScenarioGenerator(options: { seed?: number; env?: string }
       // Inside the failing span: beorn ends at +20 ms, palantir at +35 ms, arda (root) at +totalMs.
       const atMs =
         t0 + (details.service === 'beorn' ? 18 : details.service === 'palantir' ? 33 : totalMs - 2);
+      if (cause?.failure === failure) {
+        // Classified under the failure it causes (else enrichment would call it UNKNOWN_ERROR).
+        const message = cause.message.replace('{n}', String(1 + (i % 3)));
+        log(details.service, ctx, atMs - 1, SeverityNumber.ERROR, 'ERROR', message, { error_code: failure });
+      }
       span.recordException({ name: details.type, message: details.message }, toHrTime(atMs));
       span.setStatus({ code: SpanStatusCode.ERROR, message: details.message });
       log(details.service, ctx, atMs, SeverityNumber.ERROR, 'ERROR', details.message, {
@@ -452,7 +466,9 @@ export function createScenarioGenerator(options: { seed?: number; env?: string }
       const shape = batch.shape ?? {};
       const traces: TraceSummary[] = [];
       for (let k = 0; k < batch.traces; k++) {
-        traces.push(generateTrace(batch.startMs + k * batch.intervalMs, errorRate, weights, shape));
+        traces.push(
+          generateTrace(batch.startMs + k * batch.intervalMs, errorRate, weights, shape, batch.cause),
+        );
       }
       return { ...telemetry.drain(), traces };
     },

@@ -1,6 +1,7 @@
 import avro from 'avsc';
 import { isAlertCounts, type AlertLog, type LogRuleInput } from '../../processors/alerts';
 import type { CorrelationLog, CorrelationSpan } from '../../processors/correlate';
+import type { PatternLog } from '../../processors/patterns';
 import { DeserializationError, type Serde } from '../../topology';
 
 /**
@@ -187,6 +188,25 @@ function versionedAvroSerde<T>(
       return decoded.value as T;
     },
   };
+}
+
+const patternLogType = avro.Type.forSchema({
+  type: 'record',
+  name: 'PatternLog',
+  namespace: NAMESPACE,
+  fields: [
+    string('id'),
+    { name: 'time_ms', type: 'long' },
+    string('trace_id'),
+    string('service'),
+    { name: 'severity_number', type: 'int' },
+    string('body'),
+  ],
+});
+
+/** Logs on `pattern-logs-by-service`: the fields of patternLogProjection. */
+export function patternLogSerde(): Serde<PatternLog> {
+  return versionedAvroSerde<PatternLog>(patternLogType, 'pattern log');
 }
 
 /** Logs on `logs-by-trace`: the fields of toCorrelationLog. */

@@ -2,6 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAlertRulesText } from '../../processors/alerts';
 import { createRecordPipeline } from '../../processors/pipeline';
+import {
+  DEFAULT_DRAIN_SETTINGS,
+  DEFAULT_PATTERN_ANOMALY_SETTINGS,
+  type PatternBucket,
+  type PatternRef,
+} from '../../processors/patterns';
 import type { Alert, Correlation, LogRecord, SpanRecord } from '../../processors/records';
 import {
   CollectingSink,
@@ -19,6 +25,7 @@ import {
   encodeLogs,
   encodeSpans,
 } from '../../test/support/otlp-fixtures';
+import type { LogPatternSettings } from './log-patterns';
 import { buildStackLensTopology } from './stacklens-topology';
 
 const topics = {
@@ -30,7 +37,17 @@ const topics = {
 const WINDOW_MS = 60_000;
 const GRACE_MS = 30_000;
 
-function pipeline() {
+const patternSettings: LogPatternSettings = {
+  drain: DEFAULT_DRAIN_SETTINGS,
+  anomalies: { ...DEFAULT_PATTERN_ANOMALY_SETTINGS, bucketMs: 10_000 },
+  maxBodyChars: 1_024,
+};
+
+function pipeline(options: { patterns?: boolean } = {}) {
+  const patternSinks = {
+    refs: new CollectingSink<string, PatternRef>('stacklens_log_pattern_refs'),
+    buckets: new CollectingSink<string, PatternBucket>('stacklens_log_patterns'),
+  };
   const sinks = {
     logs: new CollectingSink<string, LogRecord>('otel_logs'),
     spans: new CollectingSink<string, SpanRecord>('otel_traces'),
@@ -46,6 +63,7 @@ function pipeline() {
     correlation: { windowMs: WINDOW_MS, graceMs: GRACE_MS, retentionMs: 10 * WINDOW_MS },
     serdes: { enrichedLog: jsonSerde<LogRecord>(), alert: jsonSerde<Alert>() },
     sinks,
+    patterns: options.patterns === true ? { settings: patternSettings, sinks: patternSinks } : undefined,
     onRedacted: (n) => (redacted += n),
   });
   const driver = new TopologyTestDriver(topology, { applicationId: 'sl' });
@@ -53,6 +71,7 @@ function pipeline() {
   return {
     driver,
     sinks,
+    patternSinks,
     redacted: () => redacted,
     logsIn: driver.createInputTopic<null, Buffer>(topics.logs, raw),
     tracesIn: driver.createInputTopic<null, Buffer>(topics.traces, raw),
@@ -135,6 +154,27 @@ describe('StackLens topology', () => {
     expect(enriched.every((r) => r.key === r.value.trace_id)).toBe(true);
     const services = new Set(written(p.sinks.spans).map((s) => s.service));
     expect([...services].sort()).toEqual(['arda', 'beorn', 'palantir']);
+    p.driver.close();
+  });
+
+  it('with pattern mining, gives every log its pattern and writes the closed buckets', () => {
+    const p = pipeline({ patterns: true });
+    pipeScenario(p);
+    const refs = written(p.patternSinks.refs);
+    expect(refs.map((r) => r.record_id).sort()).toEqual(
+      written(p.sinks.logs)
+        .map((l) => l.id)
+        .sort(),
+    );
+    const later = buildScenario({ traces: 1, seed: 98, startMs: startMs + 60_000, errorRate: 0 }).logs;
+    for (const message of encodeLogs(later, { encoding: 'otlp_json' }))
+      p.logsIn.pipe(null, message, startMs + 60_000, contentTypeHeader('otlp_json'));
+    const buckets = written(p.patternSinks.buckets);
+    const received = buckets.find((b) => b.template === 'Design request received for CIRCUIT-<NUM>');
+    expect(received).toMatchObject({ service: 'arda', bucket_ms: 10_000 });
+    expect(
+      buckets.filter((b) => b.template.startsWith('Design request')).reduce((n, b) => n + b.count, 0),
+    ).toBe(12);
     p.driver.close();
   });
 

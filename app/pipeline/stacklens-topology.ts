@@ -11,6 +11,7 @@ import {
 import { toCorrelationLog, toCorrelationSpan } from '../../processors/correlate';
 import type { RecordError } from '../../processors/errors';
 import type { RecordPipeline } from '../../processors/pipeline';
+import { patternLogProjection, type PatternBucket, type PatternRef } from '../../processors/patterns';
 import type { Alert, Correlation, LogRecord, SpanRecord } from '../../processors/records';
 import {
   bufferSerde,
@@ -25,8 +26,21 @@ import {
   type Topology,
 } from '../../topology';
 import type { CorrelationInput } from './correlation-input';
-import { correlationLogSerde, correlationSpanSerde, logRuleInputSerde } from './internal-serdes';
+import {
+  correlationLogSerde,
+  correlationSpanSerde,
+  logRuleInputSerde,
+  patternLogSerde,
+} from './internal-serdes';
 import { LOG_ALERT_STATE_STORE, LogAlertRules } from './log-alerts';
+import {
+  LOG_PATTERN_MINERS_STORE,
+  LOG_PATTERN_STATS_STORE,
+  LogPatternMiner,
+  logPatternStoreSpecs,
+  type LogPatternSettings,
+  type PatternOutput,
+} from './log-patterns';
 import {
   correlationCheckIntervalMs,
   TRACE_CORRELATIONS_STORE,
@@ -54,6 +68,15 @@ export interface StackLensTopologyOptions {
     spans: Sink<string, SpanRecord>;
     correlations: Sink<string, Correlation>;
     alerts: Sink<string, Alert>;
+  };
+  /**
+   * Log pattern mining per service (Drain) with its anomaly alerts; absent: no mining. Its sinks get
+   * each line's pattern (stacklens_log_pattern_refs) and each pattern's closed buckets
+   * (stacklens_log_patterns).
+   */
+  patterns?: {
+    settings: LogPatternSettings;
+    sinks: { refs: Sink<string, PatternRef>; buckets: Sink<string, PatternBucket> };
   };
   /** Called with the number of values PII redaction replaced in each message (for a counter). */
   onRedacted?: (count: number) => void;
@@ -160,6 +183,7 @@ export function buildStackLensTopology(options: StackLensTopologyOptions): Topol
       stores: [LOG_ALERT_STATE_STORE],
     });
   writeAlerts(logAlerts, 'log-alerts', options);
+  if (options.patterns !== undefined) mineLogPatterns(builder, logs, options.patterns, options);
 
   // The windowed join of logs and spans by trace_id.
   const logInputs = logsByTrace
@@ -194,6 +218,47 @@ export function buildStackLensTopology(options: StackLensTopologyOptions): Topol
   writeAlerts(traceAlerts, 'trace-alerts', options);
 
   return builder.build();
+}
+
+/**
+ * Per service: Drain templates, each line's pattern, bucket counts and the anomalies' alerts. The
+ * miner needs every line (the log rules' repartition carries only the logs that may raise an alert and
+ * counts of the others), so its lines take a repartition of their own, with only the fields it reads
+ * and at most `maxBodyChars` of the body.
+ */
+function mineLogPatterns(
+  builder: TopologyBuilder,
+  logs: KStream<Raw, LogRecord>,
+  patterns: NonNullable<StackLensTopologyOptions['patterns']>,
+  options: StackLensTopologyOptions,
+): void {
+  for (const spec of logPatternStoreSpecs(patterns.settings)) builder.addStateStore(spec);
+  const logsByService = logs
+    .selectKey('logs-key-by-service-for-patterns', (r) => r.value.service)
+    .mapValues('logs-for-patterns', patternLogProjection(patterns.settings.maxBodyChars))
+    .repartition('pattern-logs-by-service', { keySerde: stringSerde(), valueSerde: patternLogSerde() });
+  const outputs = logsByService.process<string, PatternOutput>(
+    'log-pattern-miner',
+    () => new LogPatternMiner(patterns.settings),
+    { stores: [LOG_PATTERN_MINERS_STORE, LOG_PATTERN_STATS_STORE] },
+  );
+  const [refs, buckets, alerts] = outputs.branch(
+    'log-pattern-outputs',
+    (r) => r.value.kind === 'ref',
+    (r) => r.value.kind === 'bucket',
+    () => true,
+  );
+  refs!
+    .mapValues('log-pattern-refs', (v) => (v as Extract<PatternOutput, { kind: 'ref' }>).ref)
+    .toSink('log-pattern-refs-to-clickhouse', patterns.sinks.refs);
+  buckets!
+    .mapValues('log-pattern-buckets', (v) => (v as Extract<PatternOutput, { kind: 'bucket' }>).bucket)
+    .toSink('log-pattern-buckets-to-clickhouse', patterns.sinks.buckets);
+  writeAlerts(
+    alerts!.mapValues('log-pattern-alert', (v) => (v as Extract<PatternOutput, { kind: 'alert' }>).alert),
+    'log-pattern-alerts',
+    options,
+  );
 }
 
 function decodedBatch<T>(good: T[], bad: RecordError[]): Decoded<T>[] {

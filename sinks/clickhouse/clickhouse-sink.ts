@@ -7,6 +7,14 @@ import type { Sink } from '../../topology/sink';
 import { planReplay, type Segment } from '../replay-plan';
 import { BatchWriter, deduplicationToken, type RetryPolicy } from './batch-writer';
 import { TABLES } from './migrations';
+import type { PatternBucket, PatternRef } from '../../processors/patterns/pattern-anomalies';
+import {
+  logPatternRefRow,
+  logPatternRow,
+  PATTERN_TABLES,
+  type LogPatternRefRow,
+  type LogPatternRow,
+} from './pattern-tables';
 import { ClickHouseProgressLedger, type LedgerRecord } from './progress-ledger';
 import {
   alertRow,
@@ -273,6 +281,30 @@ export function alertsSink<K>(options: TableSinkOptions): ClickHouseSink<K, Aler
     ...options,
     table: TABLES.alerts,
     toRows: (r) => alertRow(r.value),
+    collapsesReplays: true,
+  });
+}
+
+/** stacklens_log_patterns: a replayed bucket has the key and count of its original (ReplacingMergeTree(count)). */
+export function logPatternsSink<K>(
+  options: TableSinkOptions,
+): ClickHouseSink<K, PatternBucket, LogPatternRow> {
+  return new ClickHouseSink({
+    ...options,
+    table: PATTERN_TABLES.patterns,
+    toRows: (r) => logPatternRow(r.value),
+    collapsesReplays: true,
+  });
+}
+
+/** stacklens_log_pattern_refs: a replayed line has the same row, which ReplacingMergeTree collapses. */
+export function logPatternRefsSink<K>(
+  options: TableSinkOptions,
+): ClickHouseSink<K, PatternRef, LogPatternRefRow> {
+  return new ClickHouseSink({
+    ...options,
+    table: PATTERN_TABLES.refs,
+    toRows: (r) => logPatternRefRow(r.value),
     collapsesReplays: true,
   });
 }

@@ -8,6 +8,7 @@ import {
   otelTracesTable,
   ttlClause,
 } from './otel-schema';
+import { PATTERN_MIGRATIONS } from './pattern-tables';
 
 /** Table names; unqualified, so they resolve to the client's database (see ./client.ts). */
 export const TABLES = {
@@ -183,6 +184,7 @@ export function schemaStatements(options: SchemaOptions): readonly string[] {
     correlations(ttlClause(retention.correlations, 'toDateTime(start_time)')),
     alerts(ttlClause(retention.alerts, 'toDateTime(window_start)')),
     SINK_PROGRESS,
+    ...PATTERN_MIGRATIONS,
   ];
 }
 
