@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs';
-import generatedRoot from '@opentelemetry/otlp-transformer/build/src/generated/root';
+import * as generatedRoot from '../../processors/otlp/proto';
 import { BadPayloadError, PayloadTooLargeError } from '../errors';
 import { MAX_ANY_VALUE_DEPTH } from './limits';
 import {

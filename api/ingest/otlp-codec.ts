@@ -3,34 +3,19 @@ import { type ElementLimits } from './limits';
 import { encodeJsonChunk, JSON_FRAMING, scanJsonRequest } from './otlp-json';
 import { encodeProtoChunk, PROTO_FRAMING, scanProtoRequest } from './otlp-proto';
 import { Rejections, splitRequest } from './otlp-request';
-// The OpenTelemetry JS exporters' own generated code: request/response types exactly as they encode them.
-import generatedRoot from '@opentelemetry/otlp-transformer/build/src/generated/root';
-
-/** What we use of a protobufjs static message class. */
-interface MessageClass {
-  encode(message: object): { finish(): Uint8Array };
-}
-
-interface ServicePackage {
-  v1: Record<string, MessageClass | undefined>;
-}
-
-const collector = (
-  generatedRoot as unknown as { opentelemetry: { proto: { collector: Record<string, ServicePackage> } } }
-).opentelemetry.proto.collector;
-
-function messageClass(pkg: 'logs' | 'trace', name: string): MessageClass {
-  const cls = collector[pkg]?.v1[name];
-  if (cls === undefined) throw new Error(`generated OTLP root lacks ${pkg}.v1.${name}`);
-  return cls;
-}
+import { ExportLogsServiceResponse, ExportTraceServiceResponse } from '../../processors/otlp/proto';
 
 export type OtlpSignal = 'logs' | 'traces';
 export type OtlpContentType = 'application/x-protobuf' | 'application/json';
 
+/** What we use of a generated response class. */
+interface MessageClass {
+  encode(message: object): { finish(): Uint8Array };
+}
+
 const RESPONSES: Record<OtlpSignal, MessageClass> = {
-  logs: messageClass('logs', 'ExportLogsServiceResponse'),
-  traces: messageClass('trace', 'ExportTraceServiceResponse'),
+  logs: ExportLogsServiceResponse,
+  traces: ExportTraceServiceResponse,
 };
 
 /** google.rpc.Status, the body of OTLP/HTTP error responses (details omitted: we send none). */

@@ -8,7 +8,9 @@ import {
   encodeSpans,
 } from '../../test/support/otlp-fixtures';
 import { DecodeError } from '../errors';
+import { normalizeLogs } from '../normalize';
 import { decodeLogsMessage, decodeTracesMessage, detectEncoding } from './decode';
+import { ExportLogsServiceRequest } from './proto';
 
 const scenario = buildScenario({ traces: 3, seed: 11 });
 
@@ -136,5 +138,37 @@ describe('decodeTracesMessage', () => {
     expect(
       decodeError(() => decodeTracesMessage(encodeLogs(scenario.logs, { encoding: 'otlp_json' })[0]!)).reason,
     ).toBe('unknown_format');
+  });
+});
+
+describe('decoding with the code generated from opentelemetry-proto', () => {
+  const logsMessage = (logRecord: object) =>
+    Buffer.from(
+      ExportLogsServiceRequest.encode(
+        ExportLogsServiceRequest.fromObject({ resourceLogs: [{ scopeLogs: [{ logRecords: [logRecord] }] }] }),
+      ).finish(),
+    );
+
+  it('reads the fields of the current release, such as event_name, into the record', () => {
+    const decoded = decodeLogsMessage(logsMessage({ eventName: 'session.start', droppedAttributesCount: 4 }));
+    const log =
+      decoded.format === 'otlp_proto' ? decoded.request.resourceLogs![0]!.scopeLogs![0]!.logRecords![0]! : {};
+    expect(log).toMatchObject({ eventName: 'session.start', droppedAttributesCount: 4 });
+    const [record] = normalizeLogs(decoded, { topic: 'otel-logs', partition: 0, offset: '7' }).records;
+    expect(record!.event_name).toBe('session.start');
+    expect(
+      normalizeLogs(decodeLogsMessage(logsMessage({ body: { stringValue: 'x' } })), {
+        topic: 'otel-logs',
+        partition: 0,
+        offset: '8',
+      }).records[0]!.event_name,
+    ).toBe('');
+  });
+
+  it('decodes an attribute nested as deep as the API admits (past protobufjs’ default of 100 messages)', () => {
+    let value: object = { stringValue: 'leaf' };
+    for (let i = 1; i < 40; i++) value = { kvlistValue: { values: [{ key: `k${i}`, value }] } };
+    const decoded = decodeLogsMessage(logsMessage({ attributes: [{ key: 'deep', value }] }));
+    expect(decoded.format).toBe('otlp_proto');
   });
 });

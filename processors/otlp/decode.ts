@@ -1,6 +1,6 @@
-import generatedRoot from '@opentelemetry/otlp-transformer/build/src/generated/root';
 import { DecodeError } from '../errors';
 import { LogContractSchema, looksLikeLogContract, type LogContractRecord } from '../json-log/contract';
+import { ExportLogsServiceRequest, ExportTraceServiceRequest } from './proto';
 import type { OtlpEncoding, OtlpLogsRequest, OtlpTracesRequest } from './types';
 
 /** Kafka message headers as kafkajs exposes them. */
@@ -18,27 +18,9 @@ interface ProtoDecoder<T> {
   decode(bytes: Uint8Array): T;
 }
 
-/**
- * The official OTLP message definitions, compiled to static protobufjs code, as shipped by
- * @opentelemetry/otlp-transformer. Its typings only say "Root", hence the checked cast.
- */
-const collector = (
-  generatedRoot as unknown as {
-    opentelemetry: {
-      proto: {
-        collector: {
-          logs: { v1: { ExportLogsServiceRequest: ProtoDecoder<OtlpLogsRequest> } };
-          trace: { v1: { ExportTraceServiceRequest: ProtoDecoder<OtlpTracesRequest> } };
-        };
-      };
-    };
-  }
-).opentelemetry.proto.collector;
-const LogsRequest = collector.logs.v1.ExportLogsServiceRequest;
-const TracesRequest = collector.trace.v1.ExportTraceServiceRequest;
-if (typeof LogsRequest?.decode !== 'function' || typeof TracesRequest?.decode !== 'function') {
-  throw new Error('@opentelemetry/otlp-transformer no longer ships the generated OTLP protobuf decoders');
-}
+// The generated classes decode into instances whose shape the structural request types describe.
+const LogsRequest: ProtoDecoder<OtlpLogsRequest> = ExportLogsServiceRequest;
+const TracesRequest: ProtoDecoder<OtlpTracesRequest> = ExportTraceServiceRequest;
 
 export type WireEncoding = 'protobuf' | 'json';
 

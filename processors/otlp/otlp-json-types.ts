@@ -52,6 +52,7 @@ export interface OtlpJsonLogRecord {
   traceId?: string;
   /** 16 lowercase hex characters. */
   spanId?: string;
+  eventName?: string;
 }
 
 export interface OtlpJsonScopeLogs {

@@ -1,4 +1,4 @@
-import generatedRoot from '@opentelemetry/otlp-transformer/build/src/generated/root';
+import * as generatedRoot from './proto';
 import { CUSTOM_LOGGER_HEADERS, encodeContractLog, orderLogEntry } from '../../app/demo/custom-logger';
 import {
   buildScenario,

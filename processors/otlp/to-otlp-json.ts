@@ -18,6 +18,9 @@ import type {
   OtlpJsonLogsRequest,
   OtlpJsonTracesRequest,
 } from './otlp-json-types';
+import { MAX_DOCUMENT_DEPTH } from './document-depth';
+
+export { MAX_DOCUMENT_DEPTH };
 import type { LongLike, OtlpEnum, OtlpId, OtlpInt64 } from './types';
 import { anyValueToString, idToHex, InvalidFieldError, nanosToString } from './values';
 
@@ -209,7 +212,8 @@ const ANY_VALUE = fields({
   kvlistValue: message(fields({ values: list(keyValue) })),
 });
 const attributes = list(keyValue);
-const resource = message(fields({ attributes }));
+// OTLP 1.8+ entity references: converted (not copied) so that protobuf input's empty lists are dropped.
+const resource = message(fields({ attributes, entityRefs: list(message(fields({}))) }));
 const scope = message(fields({ attributes }));
 
 const LOGS_REQUEST = fields({
@@ -396,14 +400,6 @@ export function decodedTracesToOtlpJson(decoded: DecodedTraces): OtlpJsonTracesR
     decoded.format === 'otlp_proto',
   ) as OtlpJsonTracesRequest;
 }
-
-/**
- * Deepest nesting of objects and arrays a message may have to be archived: the canonical conversion,
- * redaction and the archive writer's JSON.stringify recurse once per level, so a document nested
- * thousands deep (JSON.parse accepts a million) would overflow the stack in the archive's sink and fail
- * its flush for good. 512 is far beyond any real request (an AnyValue level is three JSON levels).
- */
-export const MAX_DOCUMENT_DEPTH = 512;
 
 /** @throws DecodeError when `root` nests objects or arrays deeper than MAX_DOCUMENT_DEPTH (checked without recursion). */
 function requireBoundedDepth(root: unknown): void {

@@ -54,6 +54,8 @@ export interface OtlpLogRecord {
   flags?: Maybe<number>;
   traceId?: Maybe<OtlpId>;
   spanId?: Maybe<OtlpId>;
+  /** OTLP 1.5+: names the event this record is (e.g. `browser.page_view`); absent for a plain log. */
+  eventName?: Maybe<string>;
 }
 
 export interface OtlpScopeLogs {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { createClient } from '@clickhouse/client';
-import generatedRoot from '@opentelemetry/otlp-transformer/build/src/generated/root';
+import * as generatedRoot from '../../processors/otlp/proto';
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { NEVER } from 'rxjs';

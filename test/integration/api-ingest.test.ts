@@ -4,7 +4,7 @@ import { createClient } from '@clickhouse/client';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import generatedRoot from '@opentelemetry/otlp-transformer/build/src/generated/root';
+import * as generatedRoot from '../../processors/otlp/proto';
 import { Resource } from '@opentelemetry/resources';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
