@@ -86,6 +86,8 @@ export interface LogRecord extends CustomAttributes, Enrichment {
   severity_text: string;
   /** Body rendered as a string (non-string AnyValue bodies as JSON). */
   body: string;
+  /** OTLP `event_name` (ClickHouse EventName): the event this record is; '' for a plain log. */
+  event_name: string;
   resource_schema_url: string;
   resource_attributes: Attributes;
   scope_name: string;

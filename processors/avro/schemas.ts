@@ -60,6 +60,12 @@ export const ENRICHED_LOG_SCHEMA = {
     int('severity_number', 'OTel severity 0..24'),
     string('severity_text'),
     string('body'),
+    {
+      name: 'event_name',
+      type: 'string',
+      doc: "OTLP event_name, '' for a plain log (defaulted: readers of the previous schema keep working)",
+      default: '',
+    },
     string('resource_schema_url'),
     attributes('resource_attributes'),
     string('scope_name'),

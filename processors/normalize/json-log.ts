@@ -136,6 +136,7 @@ export function normalizeJsonLog(
     severity_number: severityNumberFromText(level),
     severity_text: level,
     body: body.value,
+    event_name: '',
     resource_schema_url: '',
     resource_attributes: resourceAttributes.value,
     scope_name: '',

@@ -65,6 +65,13 @@ function toLogRecord(
     truncations,
   );
   budget -= severityText.bytes;
+  const eventName = boundText(
+    textField(log.eventName, 'eventName'),
+    limits.maxAttributeValueBytes,
+    'event_name',
+    truncations,
+  );
+  budget -= eventName.bytes;
   const body = boundText(
     renderAnyValue(log.body, limits.maxValueDepth, 'body', truncations),
     Math.max(0, Math.min(limits.maxBodyBytes, budget)),
@@ -101,6 +108,7 @@ function toLogRecord(
     severity_number: severity.severity_number,
     severity_text: severity.severity_text,
     body: body.value,
+    event_name: eventName.value,
     resource_schema_url: scope.resourceSchemaUrl,
     resource_attributes: scope.resourceAttributes,
     scope_name: scope.scopeName,

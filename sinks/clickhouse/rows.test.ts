@@ -32,6 +32,7 @@ const log: LogRecord = {
   severity_number: 17,
   severity_text: 'ERROR',
   body: 'payment timed out',
+  event_name: '',
   resource_schema_url: 'https://opentelemetry.io/schemas/1.26.0',
   resource_attributes: { 'service.name': 'checkout' },
   scope_name: 'checkout.payments',

@@ -122,9 +122,7 @@ export function logRow(log: LogRecord): OtelLogRow {
     ScopeVersion: log.scope_version,
     ScopeAttributes: log.scope_attributes,
     LogAttributes: log.log_attributes,
-    // OTLP's LogRecord.event_name; the decoded records do not carry it (yet), and '' is the
-    // exporter's value for a plain log.
-    EventName: '',
+    EventName: log.event_name,
     StackLensRecordId: log.id,
     StackLensErrorCode: log.error_code,
   };

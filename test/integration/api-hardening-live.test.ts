@@ -34,6 +34,7 @@ function log(body: string): LogRecord {
     severity_number: 9,
     severity_text: 'INFO',
     body,
+    event_name: '',
     resource_schema_url: '',
     resource_attributes: {},
     scope_name: '',

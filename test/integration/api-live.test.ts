@@ -34,6 +34,7 @@ function log(overrides: Partial<LogRecord> = {}): LogRecord {
     severity_number: 9,
     severity_text: 'INFO',
     body: `record ${counter}`,
+    event_name: '',
     resource_schema_url: '',
     resource_attributes: {},
     scope_name: '',

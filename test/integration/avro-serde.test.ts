@@ -62,6 +62,7 @@ const log: LogRecord = {
   severity_number: 17,
   severity_text: 'ERROR',
   body: 'timeout calling arda',
+  event_name: '',
   resource_schema_url: '',
   resource_attributes: { 'service.name': 'beorn' },
   scope_name: 'beorn.http',

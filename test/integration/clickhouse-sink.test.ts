@@ -319,6 +319,7 @@ function logRecord(id: string): LogRecord {
     severity_number: 9,
     severity_text: 'INFO',
     body: 'hello',
+    event_name: '',
     resource_schema_url: '',
     resource_attributes: { 'service.name': 'checkout' },
     scope_name: 'test',

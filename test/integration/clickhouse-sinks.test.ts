@@ -351,6 +351,7 @@ function log(id: string, overrides: Partial<LogRecord> = {}): LogRecord {
     severity_number: 9,
     severity_text: 'INFO',
     body: 'hello',
+    event_name: '',
     resource_schema_url: '',
     resource_attributes: { 'service.name': 'checkout', 'deployment.environment.name': 'prod' },
     scope_name: 'test',

@@ -50,6 +50,7 @@ export function sampleLog(overrides: Partial<LogRecord> = {}): LogRecord {
     severity_number: 9,
     severity_text: 'INFO',
     body: 'Design request received for CIRCUIT-100',
+    event_name: '',
     resource_schema_url: '',
     resource_attributes: { 'service.name': 'arda', 'deployment.environment.name': 'dev' },
     scope_name: 'arda.app',

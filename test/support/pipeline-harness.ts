@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { gunzipSync } from 'node:zlib';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type Producer } from 'kafkajs';
 import { startStackLens, type RunningStackLens } from '../../app/stacklens-app';
 import { stackLensTopics } from '../../app/topics';
@@ -35,6 +36,8 @@ export interface PipelineHarness {
   query<T>(sql: string): Promise<T[]>;
   /** Polls until `condition` holds; fails at once if the pipeline has stopped. */
   waitFor(what: string, condition: () => Promise<boolean> | boolean, timeoutMs?: number): Promise<void>;
+  /** The archive objects this run wrote so far (gzip OTLP/JSON), by key. */
+  archivedDocuments(): Promise<Map<string, unknown>>;
   /** Whether the pipeline's and the archive's groups have committed the end of every input partition. */
   caughtUp(): Promise<boolean>;
   stop(): Promise<void>;
@@ -195,6 +198,16 @@ export async function startPipelineHarness(
     return keys;
   }
 
+  async function archivedDocuments(): Promise<Map<string, unknown>> {
+    const documents = new Map<string, unknown>();
+    for (const key of await archiveKeys()) {
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const bytes = Buffer.from(await object.Body!.transformToByteArray());
+      documents.set(key, JSON.parse((key.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8')));
+    }
+    return documents;
+  }
+
   async function stop(): Promise<void> {
     const steps: [string, () => Promise<unknown>][] = [
       ['app', async () => app.stop()],
@@ -257,6 +270,7 @@ export async function startPipelineHarness(
     app,
     deadLetters,
     produce,
+    archivedDocuments,
     query: async <T>(sql: string) =>
       (await app.clickhouse.query({ query: sql, format: 'JSONEachRow' })).json<T>(),
     waitFor,
