@@ -38,8 +38,8 @@ export function buildArchiveTopologyFor(
     topics: stackLensTopics(config),
     redactor: createRedactor(config.redaction),
     sinks: {
-      logs: new ArchiveSink({ store, signal: 'logs', log: logger }),
-      traces: new ArchiveSink({ store, signal: 'traces', log: logger }),
+      logs: new ArchiveSink({ store, signal: 'logs', format: config.archive.format, log: logger }),
+      traces: new ArchiveSink({ store, signal: 'traces', format: config.archive.format, log: logger }),
     },
   });
 }

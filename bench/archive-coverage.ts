@@ -10,7 +10,7 @@ export interface PartitionOffsets {
 
 /**
  * How many of `offsets`' messages of `topic` the archive objects under `keys` hold. Keys end with
- * `<topic>-<partition>-<first>-<last>.json.gz` (sinks/archive/layout.ts); the sink writes every
+ * `/<signal>_<topic>-<partition>-<first>-<last>.<json|binpb>[.gz]` (sinks/archive/layout.ts); the sink writes every
  * offset into exactly one object, so the ranges do not overlap. Keys of other topics are ignored.
  */
 export function archivedMessages(
@@ -19,7 +19,9 @@ export function archivedMessages(
   offsets: readonly PartitionOffsets[],
 ): number {
   const byPartition = new Map(offsets.map((o) => [o.partition, o]));
-  const name = new RegExp(`/${escapeRegExp(topic)}-(\\d+)-(\\d+)-(\\d+)\\.json\\.gz$`);
+  const name = new RegExp(
+    `/(?:logs|traces)_${escapeRegExp(topic)}-(\\d+)-(\\d+)-(\\d+)\\.(?:json|binpb)(?:\\.gz)?$`,
+  );
   let covered = 0;
   for (const key of keys) {
     const match = name.exec(key);
@@ -48,8 +50,8 @@ export async function listArchiveKeys(
     days.add(hivePartition(Math.min(t, toMs)).replace(/\/hour=.*$/, '/'));
   }
   const keys: string[] = [];
-  for (const day of days) keys.push(...(await store.list(`${signal}/${day}`)));
-  return keys;
+  for (const day of days) keys.push(...(await store.list(day)));
+  return keys.filter((key) => key.slice(key.lastIndexOf('/') + 1).startsWith(`${signal}_`));
 }
 
 function escapeRegExp(text: string): string {

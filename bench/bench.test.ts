@@ -177,16 +177,16 @@ describe('archivedMessages', () => {
 
   it('adds up the ranges of the topic’s objects within the offsets the topic holds', () => {
     const keys = [
-      'logs/year=2026/month=01/day=01/hour=00/minute=00/t-0-0-3.json.gz',
-      'logs/year=2026/month=01/day=01/hour=00/minute=00/t-0-4-9.json.gz',
-      'logs/year=2026/month=01/day=01/hour=00/minute=01/t-1-0-6.json.gz',
+      'year=2026/month=01/day=01/hour=00/minute=00/logs_t-0-0-3.json.gz',
+      'year=2026/month=01/day=01/hour=00/minute=00/logs_t-0-4-9.binpb',
+      'year=2026/month=01/day=01/hour=00/minute=01/logs_t-1-0-6.json',
     ];
     // partition 0: 4 + 6; partition 1: offsets 5 and 6 of 5..7.
     expect(archivedMessages(keys, 't', offsets)).toBe(12);
   });
 
   it('ignores other topics, including ones whose name extends this one', () => {
-    const keys = ['logs/x/t-a-0-0-9.json.gz', 'logs/x/u-0-0-9.json.gz', 'logs/x/t-2-0-9.json.gz'];
+    const keys = ['x/logs_t-a-0-0-9.json.gz', 'x/logs_u-0-0-9.json.gz', 'x/logs_t-2-0-9.json.gz'];
     expect(archivedMessages(keys, 't', offsets)).toBe(0);
   });
 });

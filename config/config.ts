@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { StackLensError } from '../common/errors';
+import type { ArchiveFormat } from '../sinks/archive/layout';
 import {
   MAX_SERIALIZED_RECORD_BYTES,
   maxSerializedRecordBytes,
@@ -199,6 +200,8 @@ const envSchema = z.object({
   AWS_SECRET_ACCESS_KEY: optionalString,
   ARCHIVE_DIR: z.string().trim().min(1, 'must not be empty').default('.stack/archive'),
   ARCHIVE_FLUSH_SECONDS: integer(10, 1, 3_600, ' of seconds'),
+  ARCHIVE_MARSHALER: oneOf(['otlp_json', 'otlp_proto'] as const, 'otlp_json'),
+  ARCHIVE_COMPRESSION: oneOf(['gzip', 'none'] as const, 'gzip'),
   CORR_WINDOW_SECONDS: integer(60, 1, 86_400, ' of seconds'),
   CORR_GRACE_SECONDS: integer(30, 0, 86_400, ' of seconds'),
   ALERT_RULES_FILE: z.string().trim().min(1, 'must not be empty').default('config/alert-rules.json'),
@@ -312,6 +315,8 @@ export interface StackLensConfig {
     s3?: { endpoint: string; bucket: string; region: string; accessKeyId?: string; secretAccessKey?: string };
     dir: string;
     flushSeconds: number;
+    /** The awss3 exporter's `marshaler` and `compression`: what the archive objects hold. */
+    format: ArchiveFormat;
   };
   correlation: { windowSeconds: number; graceSeconds: number };
   alerts: { rulesFile: string };
@@ -442,6 +447,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
             },
       dir: resolve(cwd, e.ARCHIVE_DIR),
       flushSeconds: e.ARCHIVE_FLUSH_SECONDS,
+      format: { marshaler: e.ARCHIVE_MARSHALER, compression: e.ARCHIVE_COMPRESSION },
     },
     correlation: { windowSeconds: e.CORR_WINDOW_SECONDS, graceSeconds: e.CORR_GRACE_SECONDS },
     alerts: { rulesFile: resolve(cwd, e.ALERT_RULES_FILE) },

@@ -1,4 +1,4 @@
-import { archiveKey } from '../../sinks/archive/layout';
+import { archiveKey, DEFAULT_ARCHIVE_FORMAT } from '../../sinks/archive/layout';
 import { objectMessages, parseArchiveKey, selectArchivedObjects, type ReplayMessage } from './archive-replay';
 
 const minute = (m: number) => Date.UTC(2026, 10, 22, 8, m);
@@ -15,12 +15,15 @@ const key = (
     signal,
     source: { topic, partition, firstOffset: String(first), lastOffset: String(last) },
     timeMs: at,
+    format: DEFAULT_ARCHIVE_FORMAT,
   });
 
 describe('parseArchiveKey', () => {
   it('reads back what the archive layout writes, topic names with dashes included', () => {
     expect(parseArchiveKey(key('logs', 'it-x-otel-logs', 2, 10, 19, minute(5) + 1_234))).toEqual({
       key: key('logs', 'it-x-otel-logs', 2, 10, 19, minute(5) + 1_234),
+      name: 'it-x-otel-logs-2-10-19',
+      format: DEFAULT_ARCHIVE_FORMAT,
       signal: 'logs',
       topic: 'it-x-otel-logs',
       partition: 2,
@@ -32,7 +35,28 @@ describe('parseArchiveKey', () => {
 
   it('ignores continuation markers and stray files', () => {
     expect(parseArchiveKey('_stacklens/continuations/logs/otel-logs-0-.json')).toBeUndefined();
-    expect(parseArchiveKey('logs/year=2026/month=11/day=22/hour=08/minute=05/x.tmp')).toBeUndefined();
+    expect(
+      parseArchiveKey('year=2026/month=11/day=22/hour=08/minute=05/logs_x-0-1-2.json.tmp'),
+    ).toBeUndefined();
+    expect(
+      parseArchiveKey('year=2026/month=11/day=22/hour=08/minute=05/metrics_x-0-1-2.json'),
+    ).toBeUndefined();
+  });
+
+  it('reads the marshaler and compression from the extension, as the awss3 receiver does', () => {
+    const folder = 'year=2026/month=11/day=22/hour=08/minute=05';
+    expect(parseArchiveKey(`${folder}/traces_t-0-1-2.binpb`)?.format).toEqual({
+      marshaler: 'otlp_proto',
+      compression: 'none',
+    });
+    expect(parseArchiveKey(`${folder}/traces_t-0-1-2.binpb.gz`)?.format).toEqual({
+      marshaler: 'otlp_proto',
+      compression: 'gzip',
+    });
+    expect(parseArchiveKey(`${folder}/logs_t-0-1-2.json`)?.format).toEqual({
+      marshaler: 'otlp_json',
+      compression: 'none',
+    });
   });
 });
 

@@ -8,6 +8,9 @@ import { ConfigResourceTypes, type Admin, type Message, type Producer } from 'ka
 import { StackLensError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { StackLensConfig } from '../../config/config';
+import { decodeLogsMessage, decodeTracesMessage } from '../../processors/otlp/decode';
+import { decodedLogsToOtlpJson, decodedTracesToOtlpJson } from '../../processors/otlp/to-otlp-json';
+import type { ArchiveFormat } from '../../sinks/archive/layout';
 import { createArchiveStore, type ArchiveStore } from '../../sinks/archive/store';
 import { HEADER, murmur2Partitioner } from '../../topology';
 import { kafkaClient } from '../stacklens-app';
@@ -21,9 +24,15 @@ const gunzipAsync = promisify(gunzip);
 /** An archive replay's state file is not what this module writes. */
 export class ReplayStateError extends StackLensError {}
 
-/** One archive object, from its key: `<signal>/year=…/minute=…/<topic>-<partition>-<first>-<last>.json.gz`. */
+/**
+ * One archive object, from its key (sinks/archive/layout.ts):
+ * `year=…/minute=…/<signal>_<topic>-<partition>-<first>-<last>.<json|binpb>[.gz]`.
+ */
 export interface ArchivedObject {
   readonly key: string;
+  /** The source range the file is named after (`<topic>-<partition>-<first>-<last>`): message keys start with it. */
+  readonly name: string;
+  readonly format: ArchiveFormat;
   readonly signal: ReplaySignal;
   readonly topic: string;
   readonly partition: number;
@@ -34,15 +43,21 @@ export interface ArchivedObject {
 }
 
 const KEY =
-  /^(logs|traces)\/year=(\d{4})\/month=(\d{2})\/day=(\d{2})\/hour=(\d{2})\/minute=(\d{2})\/([A-Za-z0-9._-]+)-(\d+)-(\d+)-(\d+)\.json\.gz$/;
+  /^year=(\d{4})\/month=(\d{2})\/day=(\d{2})\/hour=(\d{2})\/minute=(\d{2})\/(logs|traces)_(([A-Za-z0-9._-]+)-(\d+)-(\d+)-(\d+))\.(json|binpb)(\.gz)?$/;
 
 /** The object a key names, or undefined for anything else (continuation markers, stray files). */
 export function parseArchiveKey(key: string): ArchivedObject | undefined {
   const m = KEY.exec(key);
   if (m === null) return undefined;
-  const [, signal, year, month, day, hour, minute, topic, partition, first, last] = m as unknown as string[];
+  const [, year, month, day, hour, minute, signal, name, topic, partition, first, last, extension, gz] =
+    m as unknown as (string | undefined)[];
   return {
     key,
+    name: name as string,
+    format: {
+      marshaler: extension === 'json' ? 'otlp_json' : 'otlp_proto',
+      compression: gz === undefined ? 'none' : 'gzip',
+    },
     signal: signal as ReplaySignal,
     topic: topic as string,
     partition: Number(partition),
@@ -50,6 +65,22 @@ export function parseArchiveKey(key: string): ArchivedObject | undefined {
     last: BigInt(last as string),
     minuteMs: Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute)),
   };
+}
+
+/**
+ * An object's body as the OTLP/JSON export request objectMessages reads: uncompressed, and decoded
+ * from protobuf when ARCHIVE_MARSHALER was otlp_proto (the key's extension says which, as for the
+ * awss3 receiver).
+ */
+export async function archivedJson(object: ArchivedObject, body: Buffer): Promise<Buffer> {
+  const bytes = object.format.compression === 'gzip' ? await gunzipAsync(body) : body;
+  if (object.format.marshaler === 'otlp_json') return bytes;
+  const headers = { 'content-type': 'application/x-protobuf' };
+  const document =
+    object.signal === 'logs'
+      ? decodedLogsToOtlpJson(decodeLogsMessage(bytes, headers))
+      : decodedTracesToOtlpJson(decodeTracesMessage(bytes, headers));
+  return Buffer.from(JSON.stringify(document), 'utf8');
 }
 
 /**
@@ -145,7 +176,7 @@ export function objectMessages(
   const fields = FIELDS[object.signal];
   const request = JSON.parse(body.toString('utf8')) as Json;
   const resources = (request[fields.resources] as Json[] | undefined) ?? [];
-  const name = object.key.slice(object.key.lastIndexOf('/') + 1, -'.json.gz'.length);
+  const name = object.name;
   const headers = { 'content-type': 'application/json', 'stacklens.replay.object': object.key };
   const out: ObjectMessages = { messages: [], deadLetters: [] };
 
@@ -335,10 +366,11 @@ export async function replayArchive(options: ArchiveReplayOptions): Promise<bool
     );
     const listed: ArchivedObject[] = [];
     for (const signal of request.signals) {
-      for (const key of await store.list(`${signal}/`)) {
+      for (const key of await store.list('year=')) {
         const object = parseArchiveKey(key);
         // The bucket may hold other tenants' objects (another TOPIC_PREFIX): only ours.
-        if (object !== undefined && object.topic === live[signal]) listed.push(object);
+        if (object !== undefined && object.signal === signal && object.topic === live[signal])
+          listed.push(object);
       }
     }
     const from =
@@ -557,7 +589,7 @@ async function produceObjects(args: {
         const limit = args.maxMessageBytes[object.signal];
         const { messages, deadLetters } = objectMessages(
           object,
-          await gunzipAsync(body),
+          await archivedJson(object, body),
           object.partition % args.partitions[object.signal],
           limit,
         );

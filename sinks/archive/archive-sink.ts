@@ -5,7 +5,13 @@ import type { Sink } from '../../topology/sink';
 import type { OtlpJsonLogsRequest, OtlpJsonTracesRequest } from '../../processors/otlp/otlp-json-types';
 import { planReplay, type LedgerEntry } from '../replay-plan';
 import { ArchiveWriter, type ArchiveBatch } from './archive-writer';
-import { archiveKeyPrefix, continuationKey, lastOffsetOf, type ArchiveSignal } from './layout';
+import {
+  archiveKeyPrefix,
+  continuationKey,
+  lastOffsetOf,
+  type ArchiveFormat,
+  type ArchiveSignal,
+} from './layout';
 import type { ArchiveStore } from './store';
 
 /** `write` would take the sink past its bound (see ArchiveSinkOptions.maxBufferedRequests). */
@@ -31,6 +37,8 @@ export interface ArchiveSinkOptions {
   signal: ArchiveSignal;
   /** Prepended to every key, e.g. 'stacklens/'; '' for the bucket root. */
   prefix?: string;
+  /** ARCHIVE_MARSHALER and ARCHIVE_COMPRESSION; default gzip OTLP/JSON. */
+  format?: ArchiveFormat;
   /** Default `archive:<signal>`. */
   name?: string;
   maxBufferedRequests?: number;
@@ -65,11 +73,11 @@ interface Continuation {
  * Replays write every message into exactly one object (see ../replay-plan.ts). The objects are
  * their own ledger: a PUT is atomic, so an object that exists is complete, and its key ends with the
  * range's offsets. Before writing a range starting at `a`, the sink lists the keys starting with
- * `<signal>/<time folder of a's message>/<topic>-<partition>-<a>-`: a listed object [a, b] means a
+ * `<time folder of a's message>/<signal>_<topic>-<partition>-<a>-`: a listed object [a, b] means a
  * flush of [a, b] happened and was not committed. Its offsets are skipped and only (b, b'] is
  * written, as a new object. A replay shorter than the object (b' < b) writes nothing; as the runtime
  * then commits b' + 1, which no object starts at, the sink first leaves a continuation marker
- * (`_stacklens/continuations/<signal>/<topic>-<partition>-<b'+1>.json`, outside the data folders)
+ * (`_stacklens/continuations/<prefix><signal>/<topic>-<partition>-<b'+1>.json`, outside the archive)
  * saying that offsets up to b are archived, which the next flush starting there reads.
  *
  * Limit: a replayed range in which no message reaches the sink (all of them dead-lettered before
@@ -88,7 +96,7 @@ export class ArchiveSink<K> implements Sink<K, OtlpJsonRequest> {
     this.name = options.name ?? `archive:${options.signal}`;
     this.prefix = options.prefix ?? '';
     this.maxBufferedRequests = options.maxBufferedRequests ?? DEFAULT_MAX_BUFFERED_REQUESTS;
-    this.writer = new ArchiveWriter(options.store, this.prefix);
+    this.writer = new ArchiveWriter(options.store, this.prefix, options.format);
   }
 
   /** Requests held until the next flush (for metrics). */

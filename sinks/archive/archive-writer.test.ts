@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { ExportTraceServiceRequest } from '../../processors/otlp/proto';
 import { ArchiveWriter, mergeRequests } from './archive-writer';
 import { FileSystemArchiveStore, InvalidArchiveKeyError } from './store';
 
@@ -54,12 +55,42 @@ describe('ArchiveWriter on the file system', () => {
     const key = await writer.write(batch);
     await writer.write({ ...batch, requests: [{ resourceSpans: [{ schemaUrl: 'v2' }] }] });
 
-    expect(key).toBe('traces/year=2026/month=11/day=22/hour=08/minute=05/otel-traces-0-7-8.json.gz');
-    const folder = join(dir, 'traces', 'year=2026', 'month=11', 'day=22', 'hour=08', 'minute=05');
-    expect(readdirSync(folder)).toEqual(['otel-traces-0-7-8.json.gz']);
+    expect(key).toBe('year=2026/month=11/day=22/hour=08/minute=05/traces_otel-traces-0-7-8.json.gz');
+    const folder = join(dir, 'year=2026', 'month=11', 'day=22', 'hour=08', 'minute=05');
+    expect(readdirSync(folder)).toEqual(['traces_otel-traces-0-7-8.json.gz']);
     expect(
-      JSON.parse(gunzipSync(readFileSync(join(folder, 'otel-traces-0-7-8.json.gz'))).toString('utf8')),
+      JSON.parse(gunzipSync(readFileSync(join(folder, 'traces_otel-traces-0-7-8.json.gz'))).toString('utf8')),
     ).toEqual({ resourceSpans: [{ schemaUrl: 'v2' }] });
+  });
+
+  it('writes otlp_proto uncompressed when so configured, with ids and 64-bit times as protobuf', async () => {
+    const writer = new ArchiveWriter(new FileSystemArchiveStore(dir), '', {
+      marshaler: 'otlp_proto',
+      compression: 'none',
+    });
+    const span = {
+      traceId: '5b8efff798038103d269b633813fc60c',
+      spanId: 'eee19b7ec3c1b174',
+      name: 'GET /',
+      startTimeUnixNano: '1795334730000000001',
+      links: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' }],
+    };
+    const key = await writer.write({
+      signal: 'traces',
+      source,
+      timeMs: Date.UTC(2026, 10, 22, 8, 5),
+      requests: [{ resourceSpans: [{ scopeSpans: [{ spans: [span] }] }] }],
+    });
+
+    expect(key).toBe('year=2026/month=11/day=22/hour=08/minute=05/traces_otel-traces-0-7-8.binpb');
+    const decoded = ExportTraceServiceRequest.toObject(
+      ExportTraceServiceRequest.decode(readFileSync(join(dir, ...key.split('/')))),
+      { longs: String, bytes: String },
+    );
+    const written = decoded.resourceSpans[0].scopeSpans[0].spans[0];
+    expect(Buffer.from(written.traceId, 'base64').toString('hex')).toBe(span.traceId);
+    expect(Buffer.from(written.links[0].spanId, 'base64').toString('hex')).toBe(span.links[0]!.spanId);
+    expect(written.startTimeUnixNano).toBe(span.startTimeUnixNano);
   });
 
   it('lists keys under a prefix at any depth, like S3, and gets objects back', async () => {

@@ -1,8 +1,9 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { OtlpJsonLogsRequest, OtlpJsonTracesRequest } from '../../processors/otlp/otlp-json-types';
+import { otlpJsonLogsToProto, otlpJsonTracesToProto } from '../../processors/otlp/to-otlp-proto';
 import type { SourceRange } from '../source-range';
-import { archiveKey } from './layout';
+import { archiveKey, DEFAULT_ARCHIVE_FORMAT, type ArchiveFormat } from './layout';
 import type { ArchiveStore } from './store';
 
 const gzipAsync = promisify(gzip);
@@ -16,9 +17,9 @@ export type ArchiveBatch =
   | { signal: 'traces'; source: SourceRange; timeMs: number; requests: readonly OtlpJsonTracesRequest[] };
 
 /**
- * Writes each source range as ONE gzip-compressed OTLP/JSON object: the range's requests merged into
- * a single export request (resource entries concatenated in offset order), which is the file format
- * of the Collector's awss3 exporter with `marshaler: otlp_json` and `compression: gzip`.
+ * Writes each source range as ONE object: the range's requests merged into a single export request
+ * (resource entries concatenated in offset order), in the file format of the Collector's awss3 exporter
+ * with the same `marshaler` (otlp_json or otlp_proto) and `compression` (gzip or none).
  *
  * The key is derived from the batch alone (see ./layout.ts), so writing a range twice — a retry, a
  * replay after a crash — replaces the object. When to write (after N messages or T seconds) is the
@@ -29,6 +30,7 @@ export class ArchiveWriter {
     private readonly store: ArchiveStore,
     /** Prepended to every key, e.g. 'stacklens/'; '' for the bucket root. */
     private readonly prefix = '',
+    private readonly format: ArchiveFormat = DEFAULT_ARCHIVE_FORMAT,
   ) {}
 
   /** Returns the key written. */
@@ -38,11 +40,25 @@ export class ArchiveWriter {
       signal: batch.signal,
       source: batch.source,
       timeMs: batch.timeMs,
+      format: this.format,
     });
-    const body = await gzipAsync(Buffer.from(JSON.stringify(mergeRequests(batch)), 'utf8'));
-    await this.store.put(key, body, { contentType: 'application/json', contentEncoding: 'gzip' });
+    const json = this.format.marshaler === 'otlp_json';
+    const encoded = json
+      ? Buffer.from(JSON.stringify(mergeRequests(batch)), 'utf8')
+      : Buffer.from(toProto(batch));
+    const gzipped = this.format.compression === 'gzip';
+    await this.store.put(key, gzipped ? await gzipAsync(encoded) : encoded, {
+      contentType: json ? 'application/json' : 'application/x-protobuf',
+      contentEncoding: gzipped ? 'gzip' : 'identity',
+    });
     return key;
   }
+}
+
+function toProto(batch: ArchiveBatch): Uint8Array {
+  return batch.signal === 'logs'
+    ? otlpJsonLogsToProto({ resourceLogs: batch.requests.flatMap((r) => r.resourceLogs ?? []) })
+    : otlpJsonTracesToProto({ resourceSpans: batch.requests.flatMap((r) => r.resourceSpans ?? []) });
 }
 
 export function mergeRequests(batch: ArchiveBatch): OtlpJsonLogsRequest | OtlpJsonTracesRequest {

@@ -11,7 +11,7 @@ import { createLogger } from '../../common/logger';
 import { loadConfig } from '../../config/config';
 import { withLocalStackDefaults } from '../../infra/local-stack-env';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
-import { archiveKey } from '../../sinks/archive/layout';
+import { archiveKey, DEFAULT_ARCHIVE_FORMAT } from '../../sinks/archive/layout';
 import { createArchiveStore } from '../../sinks/archive/store';
 import { HEADER } from '../../topology';
 import { waitFor } from '../support/wait-for';
@@ -105,6 +105,7 @@ describe('archive replay of a request over the message limit', () => {
       signal: 'logs',
       source: { topic: topics.logs, partition: 0, firstOffset: '0', lastOffset: '9' },
       timeMs: now,
+      format: DEFAULT_ARCHIVE_FORMAT,
     });
     await store.put(key, gzipSync(JSON.stringify(request)), {
       contentType: 'application/json',

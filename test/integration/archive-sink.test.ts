@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import {
   LOCAL_S3_ACCESS_KEY_ID,
   LOCAL_S3_BUCKET,
@@ -10,11 +9,13 @@ import {
   localS3Endpoint,
 } from '../../infra/services/s3';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
+import { archivedJson, parseArchiveKey } from '../../app/replay/archive-replay';
 import {
   ArchiveSink,
   UnrangedArchiveRecordError,
   type OtlpJsonRequest,
 } from '../../sinks/archive/archive-sink';
+import { DEFAULT_ARCHIVE_FORMAT, type ArchiveFormat } from '../../sinks/archive/layout';
 import { FileSystemArchiveStore, S3ArchiveStore, type ArchiveStore } from '../../sinks/archive/store';
 import type { StreamRecord } from '../../topology/processor/record';
 
@@ -61,7 +62,8 @@ describe.each(stores)('archive topology sink on %s', (_where, open) => {
     prefix = `archive-sink-test/${randomUUID()}/`;
   });
 
-  const newSink = () => new ArchiveSink<null>({ store, signal: 'logs', prefix });
+  const newSink = (format: ArchiveFormat = DEFAULT_ARCHIVE_FORMAT) =>
+    new ArchiveSink<null>({ store, signal: 'logs', prefix, format });
 
   const request = (offset: number): OtlpJsonRequest => ({
     resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: `m${offset}` } }] }] }],
@@ -86,10 +88,13 @@ describe.each(stores)('archive topology sink on %s', (_where, open) => {
 
   /** Every archived message body (across all data objects) with the key of its object. */
   async function archived(): Promise<{ key: string; bodies: string[] }[]> {
-    const keys = (await store.list(`${prefix}logs/`)).sort();
+    const keys = (await store.list(`${prefix}year=`)).sort();
     const out: { key: string; bodies: string[] }[] = [];
     for (const key of keys) {
-      const document = JSON.parse(gunzipSync((await store.get(key)) as Buffer).toString('utf8')) as {
+      // Read by its extension, as the awss3 receiver and the archive replay do.
+      const object = parseArchiveKey(key.slice(prefix.length))!;
+      const body = await archivedJson(object, (await store.get(key)) as Buffer);
+      const document = JSON.parse(body.toString('utf8')) as {
         resourceLogs: { scopeLogs: { logRecords: { body: { stringValue: string } }[] }[] }[];
       };
       out.push({
@@ -109,7 +114,7 @@ describe.each(stores)('archive topology sink on %s', (_where, open) => {
     await run(newSink(), 0, 4);
     expect(await archived()).toEqual([
       {
-        key: 'logs/year=2026/month=11/day=22/hour=08/minute=00/otel-logs-0-0-4.json.gz',
+        key: 'year=2026/month=11/day=22/hour=08/minute=00/logs_otel-logs-0-0-4.json.gz',
         bodies: bodies(0, 4),
       },
     ]);
@@ -120,12 +125,12 @@ describe.each(stores)('archive topology sink on %s', (_where, open) => {
     await run(newSink(), 0, 14);
     expect(await archived()).toEqual([
       {
-        key: 'logs/year=2026/month=11/day=22/hour=08/minute=00/otel-logs-0-0-9.json.gz',
+        key: 'year=2026/month=11/day=22/hour=08/minute=00/logs_otel-logs-0-0-9.json.gz',
         bodies: bodies(0, 9),
       },
       // message 10 is at 08:03:20
       {
-        key: 'logs/year=2026/month=11/day=22/hour=08/minute=03/otel-logs-0-10-14.json.gz',
+        key: 'year=2026/month=11/day=22/hour=08/minute=03/logs_otel-logs-0-10-14.json.gz',
         bodies: bodies(10, 14),
       },
     ]);
@@ -138,12 +143,27 @@ describe.each(stores)('archive topology sink on %s', (_where, open) => {
     await run(newSink(), 5, 12); // 5 was committed, then another crash
     expect(await allBodies()).toEqual(bodies(0, 12).sort());
     expect((await archived()).map((o) => o.key.split('/').pop())).toEqual([
-      'otel-logs-0-0-9.json.gz',
-      'otel-logs-0-10-12.json.gz',
+      'logs_otel-logs-0-0-9.json.gz',
+      'logs_otel-logs-0-10-12.json.gz',
     ]);
-    // The marker lives outside the data folders.
-    expect(await store.list(`${prefix}_stacklens/continuations/logs/`)).toEqual([
-      `${prefix}_stacklens/continuations/logs/otel-logs-0-5.json`,
+    // The marker lives outside the archive's prefix.
+    expect(await store.list(`_stacklens/continuations/${prefix}logs/`)).toEqual([
+      `_stacklens/continuations/${prefix}logs/otel-logs-0-5.json`,
+    ]);
+  });
+
+  it('after a change of ARCHIVE_MARSHALER and ARCHIVE_COMPRESSION, a replay still writes only the new offsets', async () => {
+    await run(newSink(), 0, 9);
+    await run(newSink({ marshaler: 'otlp_proto', compression: 'none' }), 0, 14);
+    expect(await archived()).toEqual([
+      {
+        key: 'year=2026/month=11/day=22/hour=08/minute=00/logs_otel-logs-0-0-9.json.gz',
+        bodies: bodies(0, 9),
+      },
+      {
+        key: 'year=2026/month=11/day=22/hour=08/minute=03/logs_otel-logs-0-10-14.binpb',
+        bodies: bodies(10, 14),
+      },
     ]);
   });
 
@@ -156,8 +176,8 @@ describe.each(stores)('archive topology sink on %s', (_where, open) => {
     for (const o of [5, 6]) replay.write(record(o), { topic: TOPIC, partition: 0, offset: String(o) });
     await replay.flush([{ topic: TOPIC, partition: 0, firstOffset: '4', lastOffset: '6' }]);
     expect((await archived()).map((o) => o.key.split('/').pop())).toEqual([
-      'otel-logs-0-0-3.json.gz',
-      'otel-logs-0-5-6.json.gz',
+      'logs_otel-logs-0-0-3.json.gz',
+      'logs_otel-logs-0-5-6.json.gz',
     ]);
   });
 
@@ -185,9 +205,9 @@ describe.each(stores)('archive topology sink on %s', (_where, open) => {
     ]);
     await run(newSink(), 0, 4, 1);
     expect((await archived()).map((o) => [o.key.split('/').pop(), o.bodies])).toEqual([
-      ['otel-logs-1-0-2.json.gz', bodies(0, 2)],
-      ['otel-logs-11-0-2.json.gz', bodies(0, 2)],
-      ['otel-logs-1-3-4.json.gz', bodies(3, 4)], // minute=01: message 3 is at 08:01:00
+      ['logs_otel-logs-1-0-2.json.gz', bodies(0, 2)],
+      ['logs_otel-logs-11-0-2.json.gz', bodies(0, 2)],
+      ['logs_otel-logs-1-3-4.json.gz', bodies(3, 4)], // minute=01: message 3 is at 08:01:00
     ]);
   });
 

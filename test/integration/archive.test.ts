@@ -12,6 +12,8 @@ import {
   localS3Endpoint,
 } from '../../infra/services/s3';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
+import { ExportLogsServiceRequest } from '../../processors/otlp/proto';
+import type { OtlpLogsRequest } from '../../processors/otlp/types';
 import { ArchiveWriter, type ArchiveBatch } from '../../sinks/archive/archive-writer';
 import { FileSystemArchiveStore, S3ArchiveStore } from '../../sinks/archive/store';
 
@@ -74,7 +76,7 @@ describe('archive on the local S3 (SeaweedFS)', () => {
   it('writes a range as one gzip OTLP/JSON object under Hive-style time partitions', async () => {
     const key = await new ArchiveWriter(store, prefix).write(logsBatch('100', '101', ['a', 'b']));
 
-    expect(key).toBe(`${prefix}logs/${partition}/otel-logs-1-100-101.json.gz`);
+    expect(key).toBe(`${prefix}${partition}/logs_otel-logs-1-100-101.json.gz`);
     const object = await reader.send(new GetObjectCommand({ Bucket: LOCAL_S3_BUCKET, Key: key }));
     expect(object.ContentType).toBe('application/json');
     expect(object.ContentEncoding).toBe('gzip');
@@ -88,20 +90,109 @@ describe('archive on the local S3 (SeaweedFS)', () => {
     await writer.write(logsBatch('200', '201', ['replayed']));
     await writer.write(logsBatch('202', '202', ['next']));
 
-    expect(await keysUnder(`logs/${partition}/otel-logs-1-20`)).toEqual([
-      `${prefix}logs/${partition}/otel-logs-1-200-201.json.gz`,
-      `${prefix}logs/${partition}/otel-logs-1-202-202.json.gz`,
+    expect(await keysUnder(`${partition}/logs_otel-logs-1-20`)).toEqual([
+      `${prefix}${partition}/logs_otel-logs-1-200-201.json.gz`,
+      `${prefix}${partition}/logs_otel-logs-1-202-202.json.gz`,
     ]);
     const object = await reader.send(
       new GetObjectCommand({
         Bucket: LOCAL_S3_BUCKET,
-        Key: `${prefix}logs/${partition}/otel-logs-1-200-201.json.gz`,
+        Key: `${prefix}${partition}/logs_otel-logs-1-200-201.json.gz`,
       }),
     );
     expect(
       bodiesOf(JSON.parse(gunzipSync(await object.Body!.transformToByteArray()).toString('utf8'))),
     ).toEqual(['replayed']);
   });
+});
+
+/**
+ * What the Collector's awss3 receiver does in time-range mode (receiver/awss3receiver, s3reader.go and
+ * receiver.go): per minute from starttime to endtime, list `<s3_prefix>/<year=…/minute=…>/<file_prefix>
+ * <telemetry type>_`, gunzip a key ending in `.gz` (and drop that suffix), then unmarshal `.json` as
+ * OTLP/JSON and `.binpb` as OTLP protobuf; any other key is skipped with a warning.
+ */
+async function receiveLogs(
+  client: S3Client,
+  options: { bucket: string; s3Prefix: string; filePrefix: string; startMs: number; endMs: number },
+): Promise<{ key: string; format: string; bodies: string[] }[]> {
+  const received: { key: string; format: string; bodies: string[] }[] = [];
+  for (let t = options.startMs; t < options.endMs; t += 60_000) {
+    const d = new Date(t);
+    const two = (n: number) => String(n).padStart(2, '0');
+    const timeKey = `year=${d.getUTCFullYear()}/month=${two(d.getUTCMonth() + 1)}/day=${two(d.getUTCDate())}/hour=${two(d.getUTCHours())}/minute=${two(d.getUTCMinutes())}`;
+    const prefix = `${options.s3Prefix}/${timeKey}/${options.filePrefix}logs_`;
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: options.bucket, Prefix: prefix }));
+    for (const object of listed.Contents ?? []) {
+      const got = await client.send(new GetObjectCommand({ Bucket: options.bucket, Key: object.Key! }));
+      let data = Buffer.from(await got.Body!.transformToByteArray());
+      let key = object.Key!;
+      if (key.endsWith('.gz')) {
+        data = gunzipSync(data);
+        key = key.slice(0, -'.gz'.length);
+      }
+      let request: OtlpLogsRequest;
+      let format: string;
+      if (key.endsWith('.json')) {
+        format = 'otlp_json';
+        request = JSON.parse(data.toString('utf8')) as OtlpLogsRequest;
+      } else if (key.endsWith('.binpb')) {
+        format = 'otlp_proto';
+        request = ExportLogsServiceRequest.decode(data);
+      } else continue;
+      const bodies = (request.resourceLogs ?? []).flatMap((r) =>
+        (r.scopeLogs ?? []).flatMap((sl) => (sl.logRecords ?? []).map((l) => l.body?.stringValue ?? '')),
+      );
+      received.push({ key: object.Key!, format, bodies });
+    }
+  }
+  return received;
+}
+
+describe('the Collector awss3 receiver reads the archive', () => {
+  const settings = stackSettingsFromEnv();
+  const client = new S3Client(localS3ClientConfig(settings));
+  afterAll(() => client.destroy());
+
+  it.each([
+    ['otlp_json', 'gzip'],
+    ['otlp_json', 'none'],
+    ['otlp_proto', 'gzip'],
+    ['otlp_proto', 'none'],
+  ] as const)(
+    'finds and decodes %s objects with compression %s in time-range mode',
+    async (marshaler, compression) => {
+      const s3Prefix = `awss3-receiver-test/${randomUUID()}`;
+      const store = new S3ArchiveStore({
+        endpoint: localS3Endpoint(settings),
+        bucket: LOCAL_S3_BUCKET,
+        region: 'us-east-1',
+        credentials: { accessKeyId: LOCAL_S3_ACCESS_KEY_ID, secretAccessKey: LOCAL_S3_SECRET_ACCESS_KEY },
+      });
+      const writer = new ArchiveWriter(store, `${s3Prefix}/`, { marshaler, compression });
+      await writer.write(logsBatch('100', '101', ['a', 'b']));
+      await writer.write({ ...logsBatch('102', '102', ['c']), timeMs: at + 60_000 });
+      // A continuation marker must not be read as telemetry.
+      await store.put(`_stacklens/continuations/${s3Prefix}/logs/otel-logs-1-5.json`, Buffer.from('{}'), {
+        contentType: 'application/json',
+        contentEncoding: 'identity',
+      });
+      store.close();
+
+      const received = await receiveLogs(client, {
+        bucket: LOCAL_S3_BUCKET,
+        s3Prefix,
+        filePrefix: '',
+        startMs: Date.UTC(2026, 10, 22, 8, 0),
+        endMs: Date.UTC(2026, 10, 22, 9, 0),
+      });
+      expect(received.map((r) => [r.format, r.bodies])).toEqual([
+        [marshaler, ['a', 'b']],
+        [marshaler, ['c']],
+      ]);
+      expect(received[0]!.key).toMatch(/\/minute=05\/logs_otel-logs-1-100-101\.(json|binpb)(\.gz)?$/);
+    },
+  );
 });
 
 describe('archive in a directory (no S3 endpoint configured)', () => {
@@ -116,12 +207,14 @@ describe('archive in a directory (no S3 endpoint configured)', () => {
     const key = await writer.write(logsBatch('100', '101', ['a']));
     await writer.write(logsBatch('100', '101', ['a', 'b']));
 
-    expect(key).toBe(`logs/${partition}/otel-logs-1-100-101.json.gz`);
-    const folder = join(dir, ...`logs/${partition}`.split('/'));
-    expect(readdirSync(folder)).toEqual(['otel-logs-1-100-101.json.gz']);
+    expect(key).toBe(`${partition}/logs_otel-logs-1-100-101.json.gz`);
+    const folder = join(dir, ...partition.split('/'));
+    expect(readdirSync(folder)).toEqual(['logs_otel-logs-1-100-101.json.gz']);
     expect(
       bodiesOf(
-        JSON.parse(gunzipSync(readFileSync(join(folder, 'otel-logs-1-100-101.json.gz'))).toString('utf8')),
+        JSON.parse(
+          gunzipSync(readFileSync(join(folder, 'logs_otel-logs-1-100-101.json.gz'))).toString('utf8'),
+        ),
       ),
     ).toEqual(['a', 'b']);
   });

@@ -128,7 +128,10 @@ async function archiveKeys(): Promise<string[]> {
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
     for (const o of page.Contents ?? []) {
-      if (o.Key !== undefined && (o.Key.includes(`/${topics.logs}-`) || o.Key.includes(`/${topics.traces}-`)))
+      if (
+        o.Key !== undefined &&
+        (o.Key.includes(`/logs_${topics.logs}-`) || o.Key.includes(`/traces_${topics.traces}-`))
+      )
         keys.push(o.Key);
     }
     token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
@@ -471,7 +474,7 @@ describe('StackLens end to end on the local stack', () => {
     const topicMessages = (topic: string) => produced.filter((m) => m.topic === topic);
     const records = async (signal: 'logs' | 'traces') => {
       let n = 0;
-      for (const key of (await archiveKeys()).filter((k) => k.startsWith(`${signal}/`))) {
+      for (const key of (await archiveKeys()).filter((k) => k.includes(`/${signal}_`))) {
         const body = await archiveObject(key);
         if (signal === 'logs') {
           const resourceLogs = body.resourceLogs as { scopeLogs: { logRecords: unknown[] }[] }[];
@@ -497,11 +500,11 @@ describe('StackLens end to end on the local stack', () => {
       ['traces', topics.traces],
     ] as const) {
       const folders = new Set(topicMessages(topic).map((m) => hivePartition(m.timestamp)));
-      const ours = keys.filter((k) => k.startsWith(`${signal}/`));
+      const ours = keys.filter((k) => k.includes(`/${signal}_`));
       expect(ours.length).toBeGreaterThan(0);
       for (const key of ours) {
         const match = new RegExp(
-          `^${signal}/(year=\\d{4}/month=\\d{2}/day=\\d{2}/hour=\\d{2}/minute=\\d{2})/${topic}-(\\d+)-(\\d+)-(\\d+)\\.json\\.gz$`,
+          `^(year=\\d{4}/month=\\d{2}/day=\\d{2}/hour=\\d{2}/minute=\\d{2})/${signal}_${topic}-(\\d+)-(\\d+)-(\\d+)\\.json\\.gz$`,
         ).exec(key);
         expect(match).not.toBeNull();
         const [, folder, partition, first] = match!;
@@ -516,13 +519,13 @@ describe('StackLens end to end on the local stack', () => {
     }
 
     // Canonical OTLP/JSON: hex ids, as the Collector's awss3 exporter writes.
-    const logObject = await archiveObject(keys.find((k) => k.startsWith('logs/'))!);
+    const logObject = await archiveObject(keys.find((k) => k.includes('/logs_'))!);
     const logRecord = (
       logObject.resourceLogs as { scopeLogs: { logRecords: { traceId: string; spanId: string }[] }[] }[]
     )[0]!.scopeLogs[0]!.logRecords[0]!;
     expect(logRecord.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(logRecord.spanId).toMatch(/^[0-9a-f]{16}$/);
-    const spanObject = await archiveObject(keys.find((k) => k.startsWith('traces/'))!);
+    const spanObject = await archiveObject(keys.find((k) => k.includes('/traces_'))!);
     const span = (
       spanObject.resourceSpans as { scopeSpans: { spans: { traceId: string; spanId: string }[] }[] }[]
     )[0]!.scopeSpans[0]!.spans[0]!;

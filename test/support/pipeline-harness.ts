@@ -189,7 +189,7 @@ export async function startPipelineHarness(
       for (const o of page.Contents ?? []) {
         if (
           o.Key !== undefined &&
-          (o.Key.includes(`/${topics.logs}-`) || o.Key.includes(`/${topics.traces}-`))
+          (o.Key.includes(`/logs_${topics.logs}-`) || o.Key.includes(`/traces_${topics.traces}-`))
         )
           keys.push(o.Key);
       }
