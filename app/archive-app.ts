@@ -37,6 +37,7 @@ export function buildArchiveTopologyFor(
   return buildArchiveTopology({
     topics: stackLensTopics(config),
     redactor: createRedactor(config.redaction),
+    inputEncodings: config.inputEncodings,
     sinks: {
       logs: new ArchiveSink({ store, signal: 'logs', format: config.archive.format, log: logger }),
       traces: new ArchiveSink({ store, signal: 'traces', format: config.archive.format, log: logger }),

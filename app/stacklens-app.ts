@@ -83,7 +83,11 @@ export function buildPipelineTopology(config: StackLensConfig, deps: PipelineTop
   return buildStackLensTopology({
     applicationId: deps.applicationId ?? config.kafka.applicationId,
     topics: { ...stackLensTopics(config), ...deps.sources },
-    records: createRecordPipeline({ limits: config.records, redaction: config.redaction }),
+    records: createRecordPipeline({
+      limits: config.records,
+      redaction: config.redaction,
+      inputEncodings: config.inputEncodings,
+    }),
     alertRules: loadAlertRules(config.alerts.rulesFile),
     correlation: {
       windowMs,

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { StackLensError } from '../common/errors';
+import type { InputEncodings } from '../processors/pipeline';
 import type { ArchiveFormat } from '../sinks/archive/layout';
 import {
   MAX_SERIALIZED_RECORD_BYTES,
@@ -200,6 +201,11 @@ const envSchema = z.object({
   AWS_SECRET_ACCESS_KEY: optionalString,
   ARCHIVE_DIR: z.string().trim().min(1, 'must not be empty').default('.stack/archive'),
   ARCHIVE_FLUSH_SECONDS: integer(10, 1, 3_600, ' of seconds'),
+  INPUT_ENCODING_LOGS: oneOf(['auto', 'otlp_proto', 'otlp_json', 'raw', 'text'] as const, 'auto'),
+  INPUT_ENCODING_TRACES: oneOf(
+    ['auto', 'otlp_proto', 'otlp_json', 'zipkin_proto', 'zipkin_json'] as const,
+    'auto',
+  ),
   ARCHIVE_MARSHALER: oneOf(['otlp_json', 'otlp_proto'] as const, 'otlp_json'),
   ARCHIVE_COMPRESSION: oneOf(['gzip', 'none'] as const, 'gzip'),
   CORR_WINDOW_SECONDS: integer(60, 1, 86_400, ' of seconds'),
@@ -318,6 +324,8 @@ export interface StackLensConfig {
     /** The awss3 exporter's `marshaler` and `compression`: what the archive objects hold. */
     format: ArchiveFormat;
   };
+  /** What the input topics hold, as the Collector kafkareceiver's `encoding`. */
+  inputEncodings: InputEncodings;
   correlation: { windowSeconds: number; graceSeconds: number };
   alerts: { rulesFile: string };
   /** Alert delivery to the rules file's receivers (consumer group `${applicationId}-delivery`). */
@@ -449,6 +457,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       flushSeconds: e.ARCHIVE_FLUSH_SECONDS,
       format: { marshaler: e.ARCHIVE_MARSHALER, compression: e.ARCHIVE_COMPRESSION },
     },
+    inputEncodings: { logs: e.INPUT_ENCODING_LOGS, traces: e.INPUT_ENCODING_TRACES },
     correlation: { windowSeconds: e.CORR_WINDOW_SECONDS, graceSeconds: e.CORR_GRACE_SECONDS },
     alerts: { rulesFile: resolve(cwd, e.ALERT_RULES_FILE) },
     delivery: {

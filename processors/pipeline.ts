@@ -1,7 +1,13 @@
 import { createEnricher, type EnrichConfig } from './enrich';
 import type { RecordError } from './errors';
 import { normalizeLogs, normalizeOtlpSpans, resolveRecordLimits, type RecordLimits } from './normalize';
-import { decodeLogsMessage, decodeTracesMessage, type MessageHeaders } from './otlp/decode';
+import {
+  decodeLogsMessage,
+  decodeTracesMessage,
+  type LogsInputEncoding,
+  type MessageHeaders,
+  type TracesInputEncoding,
+} from './otlp/decode';
 import type { LogRecord, SourcePosition, SpanRecord } from './records';
 import { createRedactor, type RedactionConfig } from './redact';
 
@@ -10,6 +16,13 @@ export interface RecordPipelineConfig {
   /** Size bounds of a normalized record (RECORD_MAX_*); unset ones take DEFAULT_RECORD_LIMITS. */
   limits?: Partial<RecordLimits>;
   enrichment?: EnrichConfig;
+  /** What the input topics hold (INPUT_ENCODING_LOGS / INPUT_ENCODING_TRACES); default auto. */
+  inputEncodings?: InputEncodings;
+}
+
+export interface InputEncodings {
+  logs: LogsInputEncoding;
+  traces: TracesInputEncoding;
 }
 
 export interface PipelineResult<T> {
@@ -50,9 +63,10 @@ export function createRecordPipeline(config: RecordPipelineConfig = {}): RecordP
   const limits = resolveRecordLimits(config.limits);
   const redactor = createRedactor(config.redaction);
   const enricher = createEnricher(config.enrichment);
+  const encodings = config.inputEncodings ?? { logs: 'auto', traces: 'auto' };
   return {
     logs(value, headers, position) {
-      const batch = normalizeLogs(decodeLogsMessage(value, headers), position, limits);
+      const batch = normalizeLogs(decodeLogsMessage(value, headers, encodings.logs), position, limits);
       let redacted = 0;
       const records = batch.records.map((record) => {
         const r = redactor.redactLog(record);
@@ -62,7 +76,7 @@ export function createRecordPipeline(config: RecordPipelineConfig = {}): RecordP
       return { records, errors: batch.errors, redacted };
     },
     spans(value, headers) {
-      const batch = normalizeOtlpSpans(decodeTracesMessage(value, headers).request, limits);
+      const batch = normalizeOtlpSpans(decodeTracesMessage(value, headers, encodings.traces).request, limits);
       let redacted = 0;
       const records = batch.records.map((span) => {
         const r = redactor.redactSpan(span);

@@ -17,6 +17,8 @@
  *   rendered as JSON (see processors/normalize/any-value.ts).
  */
 
+import type { InputFormat } from './otlp/types';
+
 /** Flat attribute map, as stored in ClickHouse Map(String, String). */
 export type Attributes = Record<string, string>;
 
@@ -60,8 +62,11 @@ export interface Enrichment {
   redacted_count: number;
 }
 
-/** Where a log record came from; `json_log` is a single record in the seeds' custom-logger contract. */
-export type LogSource = 'otlp_proto' | 'otlp_json' | 'json_log';
+/**
+ * Where a log record came from: its input encoding (`raw`/`text`: the whole Kafka message as the body);
+ * `json_log` is a single record in the seeds' custom-logger contract.
+ */
+export type LogSource = InputFormat | 'json_log';
 
 /** One log record (maps onto the Collector ClickHouse exporter's otel_logs table). */
 export interface LogRecord extends CustomAttributes, Enrichment {

@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 
 /** The opentelemetry-proto release; its Java artifact carries the `-alpha` suffix. */
 const OTLP_PROTO_VERSION = '1.11.0';
-const ARTIFACT = `io.opentelemetry.proto:opentelemetry-proto:${OTLP_PROTO_VERSION}-alpha:jar`;
+/** openzipkin's zipkin-api proto3 model (zipkin.proto), for the kafka exporter's `zipkin_proto` encoding. */
+const ZIPKIN_PROTO3_VERSION = '1.0.0';
 
 /** The messages of the logs and traces export requests and responses, and what they import. */
 const PROTO_FILES = [
@@ -29,7 +30,7 @@ const PROTO_FILES = [
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'processors', 'otlp', 'generated');
-const stamp = `${OTLP_PROTO_VERSION} ${createHash('sha256')
+const stamp = `${OTLP_PROTO_VERSION} ${ZIPKIN_PROTO3_VERSION} ${createHash('sha256')
   .update(readFileSync(fileURLToPath(import.meta.url)))
   .digest('hex')}`;
 const stampFile = join(outDir, '.generated');
@@ -41,56 +42,73 @@ function run(command, args, options = {}) {
 if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) process.exit(0);
 
 const cacheDir = join(resolve(root, process.env.STACK_DIR ?? '.stack'), 'cache');
-const jarDir = join(cacheDir, 'otlp-proto', OTLP_PROTO_VERSION);
-const jar = join(jarDir, `opentelemetry-proto-${OTLP_PROTO_VERSION}-alpha.jar`);
-if (!existsSync(jar)) {
-  mkdirSync(jarDir, { recursive: true });
-  run(
-    'mvn',
-    [
-      '-B',
-      '-q',
-      `-Dmaven.repo.local=${join(cacheDir, 'm2')}`,
-      'dependency:copy',
-      `-Dartifact=${ARTIFACT}`,
-      `-DoutputDirectory=${jarDir}`,
-    ],
-    { cwd: jarDir },
-  );
+
+/** Resolves a jar with Maven into the stack cache (once) and unpacks it; returns the folder. */
+function unpackedJar(groupId, artifactId, version) {
+  const jarDir = join(cacheDir, 'proto-jars', `${artifactId}-${version}`);
+  const jar = join(jarDir, `${artifactId}-${version}.jar`);
+  if (!existsSync(jar)) {
+    mkdirSync(jarDir, { recursive: true });
+    run(
+      'mvn',
+      [
+        '-B',
+        '-q',
+        `-Dmaven.repo.local=${join(cacheDir, 'm2')}`,
+        'dependency:copy',
+        `-Dartifact=${groupId}:${artifactId}:${version}:jar`,
+        `-DoutputDirectory=${jarDir}`,
+      ],
+      { cwd: jarDir },
+    );
+  }
+  // The jar is a zip; Python's zipfile is on every machine the project supports (JDKs may lack `jar`).
+  const protoDir = join(jarDir, 'proto');
+  rmSync(protoDir, { recursive: true, force: true });
+  run('python3', ['-m', 'zipfile', '-e', jar, protoDir]);
+  return protoDir;
 }
 
-// The jar is a zip; Python's zipfile is on every machine the project supports (JDKs may lack `jar`).
-const protoDir = join(jarDir, 'proto');
-rmSync(protoDir, { recursive: true, force: true });
-run('python3', ['-m', 'zipfile', '-e', jar, protoDir]);
+const otlpDir = unpackedJar('io.opentelemetry.proto', 'opentelemetry-proto', `${OTLP_PROTO_VERSION}-alpha`);
 for (const file of PROTO_FILES) {
-  if (!existsSync(join(protoDir, file))) throw new Error(`${ARTIFACT} lacks ${file}`);
+  if (!existsSync(join(otlpDir, file)))
+    throw new Error(`opentelemetry-proto ${OTLP_PROTO_VERSION} lacks ${file}`);
 }
+const zipkinDir = unpackedJar('io.zipkin.proto3', 'zipkin-proto3', ZIPKIN_PROTO3_VERSION);
 
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 const bin = (name) => join(root, 'node_modules', 'protobufjs-cli', 'bin', name);
-const js = join(outDir, 'otlp.js');
-run(process.execPath, [
-  bin('pbjs'),
-  '--target',
-  'static-module',
-  '--wrap',
-  'commonjs',
-  // Its own entry in protobufjs' registry of roots: the default one holds the OpenTelemetry JS SDK's older
-  // generated code (the demo's exporters load it), and whichever loads last would replace the other's.
-  '--root',
-  'stacklens_otlp',
-  '--path',
-  protoDir,
-  // Messages only: StackLens serves OTLP/HTTP, not the gRPC services.
-  '--no-service',
-  '--no-delimited',
-  '--no-typeurl',
-  '--out',
-  js,
-  ...PROTO_FILES.map((file) => join(protoDir, file)),
-]);
-run(process.execPath, [bin('pbts'), '--no-comments', '--out', join(outDir, 'otlp.d.ts'), js]);
+
+/** Static code and declarations for `files` under `protoDir`, as `<name>.js` / `<name>.d.ts`. */
+function generate(name, rootName, protoDir, files) {
+  const js = join(outDir, `${name}.js`);
+  run(process.execPath, [
+    bin('pbjs'),
+    '--target',
+    'static-module',
+    '--wrap',
+    'commonjs',
+    // Its own entry in protobufjs' registry of roots: the default one holds the OpenTelemetry JS SDK's older
+    // generated code (the demo's exporters load it), and whichever loads last would replace the other's.
+    '--root',
+    rootName,
+    '--path',
+    protoDir,
+    // Messages only: StackLens serves OTLP/HTTP, not the gRPC services.
+    '--no-service',
+    '--no-delimited',
+    '--no-typeurl',
+    '--out',
+    js,
+    ...files.map((file) => join(protoDir, file)),
+  ]);
+  run(process.execPath, [bin('pbts'), '--no-comments', '--out', join(outDir, `${name}.d.ts`), js]);
+}
+
+generate('otlp', 'stacklens_otlp', otlpDir, PROTO_FILES);
+generate('zipkin', 'stacklens_zipkin', zipkinDir, ['zipkin.proto']);
 writeFileSync(stampFile, stamp);
-console.log(`generated OTLP ${OTLP_PROTO_VERSION} protobuf code in ${outDir}`);
+console.log(
+  `generated OTLP ${OTLP_PROTO_VERSION} and Zipkin proto3 ${ZIPKIN_PROTO3_VERSION} code in ${outDir}`,
+);

@@ -1,4 +1,5 @@
 import { logsMessageToOtlpJson, tracesMessageToOtlpJson } from '../../processors/otlp/to-otlp-json';
+import type { InputEncodings } from '../../processors/pipeline';
 import { redactOtlpJsonLogs, redactOtlpJsonTraces, type Redactor } from '../../processors/redact';
 import { bufferSerde, TopologyBuilder, type Sink, type Topology } from '../../topology';
 import type { OtlpJsonRequest } from '../../sinks/archive/archive-sink';
@@ -8,6 +9,8 @@ export interface ArchiveTopologyOptions {
   /** The pipeline's redactor: nothing leaves StackLens unredacted, the archive included. */
   redactor: Redactor;
   sinks: { logs: Sink<Buffer | null, OtlpJsonRequest>; traces: Sink<Buffer | null, OtlpJsonRequest> };
+  /** The pipeline's INPUT_ENCODING_LOGS / INPUT_ENCODING_TRACES; default auto. */
+  inputEncodings?: InputEncodings;
 }
 
 /**
@@ -26,8 +29,10 @@ export function buildArchiveTopology(options: ArchiveTopologyOptions): Topology 
     .mapValues(
       'logs-as-redacted-otlp-json',
       (value, r) =>
-        redactOtlpJsonLogs(options.redactor, logsMessageToOtlpJson(value, r.headers))
-          .value as OtlpJsonRequest,
+        redactOtlpJsonLogs(
+          options.redactor,
+          logsMessageToOtlpJson(value, r.headers, options.inputEncodings?.logs),
+        ).value as OtlpJsonRequest,
     )
     .toSink('logs-to-archive', options.sinks.logs);
   builder
@@ -35,8 +40,10 @@ export function buildArchiveTopology(options: ArchiveTopologyOptions): Topology 
     .mapValues(
       'traces-as-redacted-otlp-json',
       (value, r) =>
-        redactOtlpJsonTraces(options.redactor, tracesMessageToOtlpJson(value, r.headers))
-          .value as OtlpJsonRequest,
+        redactOtlpJsonTraces(
+          options.redactor,
+          tracesMessageToOtlpJson(value, r.headers, options.inputEncodings?.traces),
+        ).value as OtlpJsonRequest,
     )
     .toSink('traces-to-archive', options.sinks.traces);
   return builder.build();

@@ -50,7 +50,7 @@ export const ENRICHED_LOG_SCHEMA = {
   doc: 'A normalized, redacted and enriched OpenTelemetry log record',
   fields: [
     string('id', 'deterministic: topic:partition:offset:index of the source record'),
-    string('source', 'otlp_proto | otlp_json | json_log'),
+    string('source', 'input encoding: otlp_proto | otlp_json | raw | text, or json_log'),
     string('time_unix_nano', 'event time, unix ns as a decimal string'),
     string('observed_time_unix_nano', 'unix ns as a decimal string'),
     millis('time_ms', 'event time in ms'),

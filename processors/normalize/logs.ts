@@ -1,5 +1,5 @@
 import { DecodeError, type RecordBatch } from '../errors';
-import type { OtlpEncoding, OtlpLogRecord, OtlpLogsRequest } from '../otlp/types';
+import type { InputFormat, OtlpLogRecord, OtlpLogsRequest } from '../otlp/types';
 import { idToHex, nanosToMs, nanosToString, storableNanos } from '../otlp/values';
 import { recordId, type Attributes, type LogRecord, type SourcePosition } from '../records';
 import { promoteCustomAttributes } from './custom-attributes';
@@ -50,7 +50,7 @@ interface ScopeContext {
 function toLogRecord(
   log: OtlpLogRecord,
   scope: ScopeContext,
-  source: OtlpEncoding,
+  source: InputFormat,
   position: SourcePosition,
   index: number,
   limits: RecordLimits,
@@ -143,7 +143,7 @@ function arrayOrEmpty<T>(value: T[] | null | undefined, what: string): T[] {
  */
 export function normalizeOtlpLogs(
   request: OtlpLogsRequest,
-  source: OtlpEncoding,
+  source: InputFormat,
   position: SourcePosition,
   limits: RecordLimits = DEFAULT_RECORD_LIMITS,
 ): RecordBatch<LogRecord> {

@@ -1,16 +1,27 @@
 import { DecodeError } from '../errors';
 import { LogContractSchema, looksLikeLogContract, type LogContractRecord } from '../json-log/contract';
 import { ExportLogsServiceRequest, ExportTraceServiceRequest } from './proto';
-import type { OtlpEncoding, OtlpLogsRequest, OtlpTracesRequest } from './types';
+import type { InputFormat, OtlpLogsRequest, OtlpTracesRequest } from './types';
+import { zipkinJsonToOtlp, zipkinProtoToOtlp } from './zipkin';
 
 /** Kafka message headers as kafkajs exposes them. */
 export type MessageHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
 
+/**
+ * What an input topic holds, as the Collector kafkareceiver's `encoding` (INPUT_ENCODING_LOGS /
+ * INPUT_ENCODING_TRACES). `auto` reads otlp_proto and otlp_json (by content-type header, else by the
+ * bytes) and, for logs, the seeds' JSON log records; the others are what the kafka exporter writes with
+ * that encoding: `raw` (the value as a bytes body), `text` (the value as a UTF-8 string body),
+ * `zipkin_proto` / `zipkin_json` (Zipkin v2 spans, see ./zipkin.ts).
+ */
+export type LogsInputEncoding = 'auto' | 'otlp_proto' | 'otlp_json' | 'raw' | 'text';
+export type TracesInputEncoding = 'auto' | 'otlp_proto' | 'otlp_json' | 'zipkin_proto' | 'zipkin_json';
+
 export type DecodedLogs =
-  { format: OtlpEncoding; request: OtlpLogsRequest } | { format: 'json_log'; record: LogContractRecord };
+  { format: InputFormat; request: OtlpLogsRequest } | { format: 'json_log'; record: LogContractRecord };
 
 export interface DecodedTraces {
-  format: OtlpEncoding;
+  format: InputFormat;
   request: OtlpTracesRequest;
 }
 
@@ -73,13 +84,16 @@ function requireBytes(value: Uint8Array | null | undefined): Uint8Array {
   return value;
 }
 
-function parseJsonObject(bytes: Uint8Array): Record<string, unknown> {
-  let parsed: unknown;
+function parseJson(bytes: Uint8Array): unknown {
   try {
-    parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch (cause) {
     throw new DecodeError('invalid_json', `invalid JSON: ${(cause as Error).message}`, { cause });
   }
+}
+
+function parseJsonObject(bytes: Uint8Array): Record<string, unknown> {
+  const parsed = parseJson(bytes);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new DecodeError('invalid_json', 'JSON message is not an object');
   }
@@ -101,6 +115,49 @@ function decodeProto<T>(decoder: ProtoDecoder<T>, bytes: Uint8Array, field: stri
     throw new DecodeError('invalid_protobuf', `protobuf message has no ${field}; not an OTLP request`);
   }
   return message;
+}
+
+/**
+ * In auto mode, a protobuf message of another format (a Zipkin ListOfSpans, a Jaeger batch) can decode
+ * as an OTLP request whose resources hold nothing: it would vanish without a trace. The Collector never
+ * exports an empty request, so such a message is refused (dead-lettered) with that reason.
+ */
+function requireRecords<T>(request: T, count: (request: T) => number, what: string): T {
+  if (count(request) === 0) {
+    throw new DecodeError(
+      'unknown_format',
+      `protobuf message holds no ${what}: not an OTLP export request (a Zipkin or Jaeger protobuf?); set the input encoding if the topic holds another format`,
+    );
+  }
+  return request;
+}
+
+const logRecordCount = (request: OtlpLogsRequest) =>
+  (request.resourceLogs ?? []).reduce(
+    (n, r) => n + (r?.scopeLogs ?? []).reduce((m, s) => m + (s?.logRecords?.length ?? 0), 0),
+    0,
+  );
+const spanCount = (request: OtlpTracesRequest) =>
+  (request.resourceSpans ?? []).reduce(
+    (n, r) => n + (r?.scopeSpans ?? []).reduce((m, s) => m + (s?.spans?.length ?? 0), 0),
+    0,
+  );
+
+/** One log record holding the whole message as its body, as the kafkareceiver's raw and text encodings. */
+function wholeMessageLog(bytes: Uint8Array, encoding: 'raw' | 'text'): DecodedLogs {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let body;
+  if (encoding === 'raw') body = { bytesValue: buffer.toString('base64') };
+  else {
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(buffer);
+    } catch (cause) {
+      throw new DecodeError('invalid_record', 'message is not UTF-8 text', { cause });
+    }
+    body = { stringValue: text };
+  }
+  return { format: encoding, request: { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body }] }] }] } };
 }
 
 /**
@@ -169,11 +226,27 @@ function jsonToTraces(json: Record<string, unknown>): DecodedTraces {
 export function decodeLogsMessage(
   value: Uint8Array | null | undefined,
   headers?: MessageHeaders,
+  encoding: LogsInputEncoding = 'auto',
 ): DecodedLogs {
-  return decodeWith(requireBytes(value), headers, jsonToLogs, (bytes) => ({
-    format: 'otlp_proto',
-    request: decodeProto(LogsRequest, bytes, 'resourceLogs'),
-  }));
+  const bytes = requireBytes(value);
+  switch (encoding) {
+    case 'raw':
+    case 'text':
+      return wholeMessageLog(bytes, encoding);
+    case 'otlp_proto':
+      return { format: 'otlp_proto', request: decodeProto(LogsRequest, bytes, 'resourceLogs') };
+    case 'otlp_json': {
+      const json = parseJsonObject(bytes);
+      if (!('resourceLogs' in json))
+        throw new DecodeError('unknown_format', 'JSON message is not OTLP logs (resourceLogs)');
+      return jsonToLogs(json);
+    }
+    case 'auto':
+      return decodeWith(bytes, headers, jsonToLogs, (b) => ({
+        format: 'otlp_proto',
+        request: requireRecords(decodeProto(LogsRequest, b, 'resourceLogs'), logRecordCount, 'log records'),
+      }));
+  }
 }
 
 /**
@@ -183,9 +256,22 @@ export function decodeLogsMessage(
 export function decodeTracesMessage(
   value: Uint8Array | null | undefined,
   headers?: MessageHeaders,
+  encoding: TracesInputEncoding = 'auto',
 ): DecodedTraces {
-  return decodeWith(requireBytes(value), headers, jsonToTraces, (bytes) => ({
-    format: 'otlp_proto',
-    request: decodeProto(TracesRequest, bytes, 'resourceSpans'),
-  }));
+  const bytes = requireBytes(value);
+  switch (encoding) {
+    case 'zipkin_proto':
+      return { format: 'zipkin_proto', request: zipkinProtoToOtlp(bytes) };
+    case 'zipkin_json':
+      return { format: 'zipkin_json', request: zipkinJsonToOtlp(parseJson(bytes)) };
+    case 'otlp_proto':
+      return { format: 'otlp_proto', request: decodeProto(TracesRequest, bytes, 'resourceSpans') };
+    case 'otlp_json':
+      return jsonToTraces(parseJsonObject(bytes));
+    case 'auto':
+      return decodeWith(bytes, headers, jsonToTraces, (b) => ({
+        format: 'otlp_proto',
+        request: requireRecords(decodeProto(TracesRequest, b, 'resourceSpans'), spanCount, 'spans'),
+      }));
+  }
 }

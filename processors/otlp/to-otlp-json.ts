@@ -9,7 +9,9 @@ import {
   decodeTracesMessage,
   type DecodedLogs,
   type DecodedTraces,
+  type LogsInputEncoding,
   type MessageHeaders,
+  type TracesInputEncoding,
 } from './decode';
 import type {
   OtlpJsonAnyValue,
@@ -422,8 +424,9 @@ function requireBoundedDepth(root: unknown): void {
 export function logsMessageToOtlpJson(
   value: Uint8Array | null | undefined,
   headers?: MessageHeaders,
+  encoding: LogsInputEncoding = 'auto',
 ): OtlpJsonLogsRequest {
-  const decoded = decodeLogsMessage(value, headers);
+  const decoded = decodeLogsMessage(value, headers, encoding);
   requireBoundedDepth(decoded.format === 'json_log' ? decoded.record : decoded.request);
   return decodedLogsToOtlpJson(decoded);
 }
@@ -436,8 +439,9 @@ export function logsMessageToOtlpJson(
 export function tracesMessageToOtlpJson(
   value: Uint8Array | null | undefined,
   headers?: MessageHeaders,
+  encoding: TracesInputEncoding = 'auto',
 ): OtlpJsonTracesRequest {
-  const decoded = decodeTracesMessage(value, headers);
+  const decoded = decodeTracesMessage(value, headers, encoding);
   requireBoundedDepth(decoded.request);
   return decodedTracesToOtlpJson(decoded);
 }

@@ -124,3 +124,9 @@ export interface OtlpTracesRequest {
 }
 
 export type OtlpEncoding = 'otlp_proto' | 'otlp_json';
+
+/**
+ * The format a request was decoded from: OTLP, or a format the Collector's kafka exporter also writes,
+ * translated to an OTLP request in the OTLP/JSON mapping (see ./decode.ts).
+ */
+export type InputFormat = OtlpEncoding | 'raw' | 'text' | 'zipkin_proto' | 'zipkin_json';
