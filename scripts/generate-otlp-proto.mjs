@@ -54,6 +54,7 @@ function unpackedJar(groupId, artifactId, version) {
       [
         '-B',
         '-q',
+        '-Dstyle.color=never',
         `-Dmaven.repo.local=${join(cacheDir, 'm2')}`,
         'dependency:copy',
         `-Dartifact=${groupId}:${artifactId}:${version}:jar`,
