@@ -41,7 +41,8 @@ export interface RecordPipeline {
   logs(
     value: Uint8Array | null | undefined,
     headers: MessageHeaders | undefined,
-    position: SourcePosition,
+    /** With the message's Kafka `timestamp` when known: the observed time of raw and text records. */
+    position: SourcePosition & { timestamp?: number },
   ): PipelineResult<LogRecord>;
   /**
    * One `otel-traces` message → normalized, redacted, enriched SpanRecords.
@@ -66,7 +67,11 @@ export function createRecordPipeline(config: RecordPipelineConfig = {}): RecordP
   const encodings = config.inputEncodings ?? { logs: 'auto', traces: 'auto' };
   return {
     logs(value, headers, position) {
-      const batch = normalizeLogs(decodeLogsMessage(value, headers, encodings.logs), position, limits);
+      const batch = normalizeLogs(
+        decodeLogsMessage(value, headers, encodings.logs, position.timestamp),
+        position,
+        limits,
+      );
       let redacted = 0;
       const records = batch.records.map((record) => {
         const r = redactor.redactLog(record);

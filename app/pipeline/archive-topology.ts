@@ -31,7 +31,7 @@ export function buildArchiveTopology(options: ArchiveTopologyOptions): Topology 
       (value, r) =>
         redactOtlpJsonLogs(
           options.redactor,
-          logsMessageToOtlpJson(value, r.headers, options.inputEncodings?.logs),
+          logsMessageToOtlpJson(value, r.headers, options.inputEncodings?.logs, r.timestamp),
         ).value as OtlpJsonRequest,
     )
     .toSink('logs-to-archive', options.sinks.logs);

@@ -143,8 +143,12 @@ const spanCount = (request: OtlpTracesRequest) =>
     0,
   );
 
-/** One log record holding the whole message as its body, as the kafkareceiver's raw and text encodings. */
-function wholeMessageLog(bytes: Uint8Array, encoding: 'raw' | 'text'): DecodedLogs {
+/**
+ * One log record holding the whole message as its body, as the kafkareceiver's raw and text encodings.
+ * The message carries no time: the observed time is when Kafka received it (`receivedMs`, the message
+ * timestamp), where the Collector takes its clock, so that a replay yields the same record.
+ */
+function wholeMessageLog(bytes: Uint8Array, encoding: 'raw' | 'text', receivedMs?: number): DecodedLogs {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let body;
   if (encoding === 'raw') body = { bytesValue: buffer.toString('base64') };
@@ -157,7 +161,14 @@ function wholeMessageLog(bytes: Uint8Array, encoding: 'raw' | 'text'): DecodedLo
     }
     body = { stringValue: text };
   }
-  return { format: encoding, request: { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body }] }] }] } };
+  const observed =
+    receivedMs !== undefined && Number.isSafeInteger(receivedMs) && receivedMs >= 0
+      ? { observedTimeUnixNano: String(BigInt(receivedMs) * 1_000_000n) }
+      : {};
+  return {
+    format: encoding,
+    request: { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body, ...observed }] }] }] },
+  };
 }
 
 /**
@@ -227,12 +238,14 @@ export function decodeLogsMessage(
   value: Uint8Array | null | undefined,
   headers?: MessageHeaders,
   encoding: LogsInputEncoding = 'auto',
+  /** The Kafka timestamp of the message: the observed time of `raw` and `text` records. */
+  receivedMs?: number,
 ): DecodedLogs {
   const bytes = requireBytes(value);
   switch (encoding) {
     case 'raw':
     case 'text':
-      return wholeMessageLog(bytes, encoding);
+      return wholeMessageLog(bytes, encoding, receivedMs);
     case 'otlp_proto':
       return { format: 'otlp_proto', request: decodeProto(LogsRequest, bytes, 'resourceLogs') };
     case 'otlp_json': {

@@ -138,12 +138,16 @@ describe('zipkin_json', () => {
 describe('raw and text logs', () => {
   it('raw: the whole message is one record with a bytes body', () => {
     const value = Buffer.from([0x00, 0xff, 0x10]);
-    const decoded = decodeLogsMessage(value, undefined, 'raw');
+    const receivedMs = Date.UTC(2026, 10, 22, 8, 5, 0, 123);
+    const decoded = decodeLogsMessage(value, undefined, 'raw', receivedMs);
     expect(decoded.format).toBe('raw');
     const { records } = normalizeLogs(decoded, position);
     expect(records).toHaveLength(1);
     expect(records[0]!.source).toBe('raw');
     expect(records[0]!.body).toBe(value.toString('base64'));
+    // No time in the message: the Kafka timestamp is its observed time, hence its time.
+    expect(records[0]!.observed_time_unix_nano).toBe(`${receivedMs}000000`);
+    expect(records[0]!.time_ms).toBe(receivedMs);
   });
 
   it('text: the whole message is one record with a UTF-8 string body; other bytes are refused', () => {

@@ -425,8 +425,9 @@ export function logsMessageToOtlpJson(
   value: Uint8Array | null | undefined,
   headers?: MessageHeaders,
   encoding: LogsInputEncoding = 'auto',
+  receivedMs?: number,
 ): OtlpJsonLogsRequest {
-  const decoded = decodeLogsMessage(value, headers, encoding);
+  const decoded = decodeLogsMessage(value, headers, encoding, receivedMs);
   requireBoundedDepth(decoded.format === 'json_log' ? decoded.record : decoded.request);
   return decodedLogsToOtlpJson(decoded);
 }

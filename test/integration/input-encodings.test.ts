@@ -50,10 +50,15 @@ describe('input encodings on the local stack', () => {
       );
       return rows.length === 1 && rows[0]!.SpanName === 'charge card' && rows[0]!.ServiceName === 'checkout';
     });
+    let logRows: { ms: string }[] = [];
     await harness.waitFor('the text log in otel_logs', async () => {
-      const rows = await harness.query<{ Body: string }>(`SELECT Body FROM otel_logs WHERE Body = '${LINE}'`);
-      return rows.length === 1;
+      logRows = await harness.query<{ ms: string }>(
+        `SELECT toString(toUnixTimestamp64Milli(Timestamp)) AS ms FROM otel_logs WHERE Body = '${LINE}'`,
+      );
+      return logRows.length === 1;
     });
+    // A text message has no time of its own: it takes its Kafka timestamp, not 1970.
+    expect(Math.abs(Number(logRows[0]!.ms) - now)).toBeLessThan(10 * 60_000);
     await harness.waitFor('both in the archive', async () => {
       const text = JSON.stringify([...(await harness.archivedDocuments()).values()]);
       return text.includes(`"stringValue":"${LINE}"`) && text.includes(`"traceId":"${TRACE_ID}"`);
