@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import type { Kafka } from 'kafkajs';
 import { StackLensError } from '../../common/errors';
 import type { StackLensConfig } from '../../config/config';
@@ -8,10 +6,13 @@ import { DecodeError } from '../../processors/errors';
 import type { RecordPipeline } from '../../processors/pipeline';
 import type { LogRecord, SpanRecord } from '../../processors/records';
 import { createArchiveStore } from '../../sinks/archive/store';
-import { parseArchiveKey, selectArchivedObjects, type ArchivedObject } from '../replay/archive-replay';
+import {
+  archivedJson,
+  parseArchiveKey,
+  selectArchivedObjects,
+  type ArchivedObject,
+} from '../replay/archive-replay';
 import type { StackLensTopics } from '../pipeline/stacklens-topology';
-
-const gunzipAsync = promisify(gunzip);
 
 /** A backtest's history could not be read. */
 export class BacktestSourceError extends StackLensError {}
@@ -163,16 +164,17 @@ export async function readArchiveHistory(args: {
       ['logs', topics.logs],
       ['traces', topics.traces],
     ] as const) {
-      for (const key of await store.list(`${signal}/`)) {
+      for (const key of await store.list('year=')) {
         const object = parseArchiveKey(key);
-        if (object !== undefined && object.topic === topic) listed.push(object);
+        if (object !== undefined && object.signal === signal && object.topic === topic) listed.push(object);
       }
     }
     for (const objects of selectArchivedObjects(listed, range.fromMs, range.toMs).values()) {
       for (const object of objects) {
         const body = await store.get(object.key);
         if (body === undefined) continue; // listed, then expired
-        const json = await gunzipAsync(body);
+        // OTLP/JSON whatever ARCHIVE_MARSHALER and ARCHIVE_COMPRESSION were (read by the key's extension).
+        const json = await archivedJson(object, body);
         const headers = { 'content-type': 'application/json' };
         try {
           if (object.signal === 'logs') {

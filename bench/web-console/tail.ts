@@ -50,6 +50,7 @@ function record(n: number): LogRecord {
     severity_number: n % 10 === 0 ? 17 : 9,
     severity_text: n % 10 === 0 ? 'ERROR' : 'INFO',
     body: `request ${n} handled for CIRCUIT-${n % 97} in ${n % 250} ms`,
+    event_name: '',
     resource_schema_url: '',
     resource_attributes: { 'service.name': 'beorn', 'host.name': 'beorn-0' },
     scope_name: 'bench',
