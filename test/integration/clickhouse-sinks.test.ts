@@ -61,6 +61,8 @@ describe('ClickHouse sinks on chDB', () => {
       'otel_traces_trace_id_ts_mv',
       'stacklens_alerts',
       'stacklens_correlations',
+      'stacklens_log_pattern_refs',
+      'stacklens_log_patterns',
       'stacklens_sink_progress',
     ]);
     expect(
