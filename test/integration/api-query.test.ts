@@ -601,6 +601,7 @@ describe('API queries over ClickHouse (chDB)', () => {
       expect(doc.openapi).toBe('3.1.0');
       expect(Object.keys(doc.paths).sort()).toEqual(
         [
+          '/',
           '/api/alerts',
           '/api/correlations',
           '/api/ingest/log',
