@@ -1,6 +1,5 @@
 import type { Server } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import type { Alert, LogRecord } from '../processors/records';
 import { DEFAULT_INGEST_TOPICS, DEFAULT_LIMITS, type ApiDeps, type ApiLimits } from './deps';
 import { NotFoundError } from './errors';
 import { createAuthenticator } from './http/auth';
@@ -43,8 +42,8 @@ export function createApi(deps: ApiDeps): Api {
     clientBufferBytes: limits.liveClientBufferBytes,
     onDrop,
   };
-  const logs = new LiveChannel<LogRecord>(deps.live.logs$, channelOptions);
-  const alerts = new LiveChannel<Alert>(deps.live.alerts$, channelOptions);
+  const logs = new LiveChannel(deps.live.logs$, channelOptions);
+  const alerts = new LiveChannel(deps.live.alerts$, channelOptions);
 
   const app = express();
   app.disable('x-powered-by');

@@ -4,15 +4,17 @@ import type { Observable } from 'rxjs';
 import type { Logger } from '../common/logger';
 import type { StackLensConfig } from '../config/config';
 import type { Alert, LogRecord } from '../processors/records';
+import type { LiveRecord } from './live/live-record';
 import type { RequestPolicy } from './http/request-guard';
 
 /**
  * The process's single live view of the pipeline output. ONE Kafka consumer per process feeds it
- * (see ./live/kafka-live-feed.ts); the API fans it out to every WebSocket and SSE client.
+ * (see ./live/kafka-live-feed.ts); the API fans it out to every WebSocket and SSE client. Records are
+ * decoded only when a client needs them (see ./live/live-record.ts).
  */
 export interface LiveFeed {
-  readonly logs$: Observable<LogRecord>;
-  readonly alerts$: Observable<Alert>;
+  readonly logs$: Observable<LiveRecord<LogRecord>>;
+  readonly alerts$: Observable<LiveRecord<Alert>>;
 }
 
 /** One message to produce; `headers` carry e.g. `content-type` so the pipeline knows how to decode `value`. */

@@ -3,8 +3,10 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Consumer, Kafka } from 'kafkajs';
 import { Subject, type Observable } from 'rxjs';
 import type { Logger } from '../../common/logger';
+import { DecodeError } from '../../processors/errors';
 import type { Alert, LogRecord } from '../../processors/records';
 import type { LiveFeed, ProbeResult } from '../deps';
+import { LiveRecord } from './live-record';
 
 export interface KafkaLiveFeedOptions {
   kafka: Kafka;
@@ -19,6 +21,10 @@ export interface KafkaLiveFeedOptions {
 
 /** First byte of a Confluent wire-format message (magic byte, then a 4-byte schema id). */
 const CONFLUENT_MAGIC = 0;
+const CONFLUENT_HEADER_BYTES = 5;
+
+/** What the registry resolves a schema id to: decodes a payload synchronously. */
+type RegistrySchema = Awaited<ReturnType<SchemaRegistry['getSchema']>>;
 
 /**
  * The process's one consumer of enriched logs and alerts, feeding the API's live streams. It joins a
@@ -34,14 +40,16 @@ const CONFLUENT_MAGIC = 0;
  * (after a crash and restart) resumes where the feed stopped instead of at a new `latest`.
  */
 export class KafkaLiveFeed implements LiveFeed {
-  private readonly logs = new Subject<LogRecord>();
-  private readonly alerts = new Subject<Alert>();
-  readonly logs$: Observable<LogRecord> = this.logs.asObservable();
-  readonly alerts$: Observable<Alert> = this.alerts.asObservable();
+  private readonly logs = new Subject<LiveRecord<LogRecord>>();
+  private readonly alerts = new Subject<LiveRecord<Alert>>();
+  readonly logs$: Observable<LiveRecord<LogRecord>> = this.logs.asObservable();
+  readonly alerts$: Observable<LiveRecord<Alert>> = this.alerts.asObservable();
   private readonly consumer: Consumer;
   private assigned = false;
   /** Next offset to deliver, by topic and partition. */
   private readonly positions = new Map<string, Map<number, string>>();
+  /** Schemas by registry id, resolved once: decoding a record later is then synchronous. */
+  private readonly schemas = new Map<number, RegistrySchema>();
 
   constructor(private readonly options: KafkaLiveFeedOptions) {
     this.consumer = options.kafka.consumer({
@@ -79,17 +87,21 @@ export class KafkaLiveFeed implements LiveFeed {
       eachMessage: async ({ topic, partition, message }) => {
         this.advance(topic, partition, message.offset);
         if (message.value === null) return;
-        try {
-          const value = await this.decode(message.value);
-          if (topic === logsTopic) this.logs.next(value as LogRecord);
-          else this.alerts.next(value as Alert);
-        } catch (error) {
+        const skip = (error: Error) =>
           // A record the API cannot show is skipped, not retried: the pipeline owns its correctness.
           this.options.logger.warn(
-            { topic, offset: message.offset, err: (error as Error).message },
+            { topic, offset: message.offset, err: error.message },
             'live feed skipped an undecodable record',
           );
+        let decode: () => unknown;
+        try {
+          decode = await this.decoderOf(message.value);
+        } catch (error) {
+          skip(error as Error);
+          return;
         }
+        if (topic === logsTopic) this.logs.next(LiveRecord.lazy(decode as () => LogRecord, skip));
+        else this.alerts.next(LiveRecord.lazy(decode as () => Alert, skip));
       },
     });
   }
@@ -127,10 +139,30 @@ export class KafkaLiveFeed implements LiveFeed {
     this.alerts.complete();
   }
 
-  /** Confluent-framed Avro through the registry, anything else as JSON (both topics may carry either). */
-  private async decode(value: Buffer): Promise<unknown> {
-    if (value[0] === CONFLUENT_MAGIC && this.options.registry !== undefined)
-      return this.options.registry.decode(value);
-    return JSON.parse(value.toString('utf8')) as unknown;
+  /**
+   * How to decode `value` when a client first needs it: Confluent-framed Avro through the registry,
+   * anything else as JSON (both topics may carry either). Only the schema lookup happens now (async, once
+   * per schema id); the decoding itself is synchronous and deferred. The bytes are copied: KafkaJS hands out
+   * views of its whole fetch response, which a record kept for resume must not hold on to.
+   */
+  private async decoderOf(value: Buffer): Promise<() => unknown> {
+    const registry = this.options.registry;
+    if (value[0] === CONFLUENT_MAGIC && registry !== undefined) {
+      if (value.length < CONFLUENT_HEADER_BYTES)
+        return () => {
+          throw new DecodeError('invalid_structure', 'truncated Confluent wire-format header');
+        };
+      const id = value.readInt32BE(1);
+      let schema = this.schemas.get(id);
+      if (schema === undefined) {
+        schema = await registry.getSchema(id);
+        this.schemas.set(id, schema);
+      }
+      const payload = Buffer.from(value.subarray(CONFLUENT_HEADER_BYTES));
+      const resolved = schema;
+      return () => resolved.fromBuffer(payload) as unknown;
+    }
+    const text = Buffer.from(value);
+    return () => JSON.parse(text.toString('utf8')) as unknown;
   }
 }

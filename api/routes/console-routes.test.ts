@@ -7,6 +7,7 @@ import { Subject } from 'rxjs';
 import { createLogger } from '../../common/logger';
 import type { Alert, LogRecord } from '../../processors/records';
 import type { ApiDeps } from '../deps';
+import type { LiveRecord } from '../live/live-record';
 import { startApi, type RunningApi } from '../testing/harness';
 import { CONSOLE_CSP } from './console-routes';
 
@@ -14,7 +15,7 @@ const clickhouse = createClient({ url: 'http://127.0.0.1:1' }); // never reached
 const deps = (consoleDir: string | undefined): ApiDeps => ({
   clickhouse,
   database: 'stacklens',
-  live: { logs$: new Subject<LogRecord>(), alerts$: new Subject<Alert>() },
+  live: { logs$: new Subject<LiveRecord<LogRecord>>(), alerts$: new Subject<LiveRecord<Alert>>() },
   ingest: { produce: () => Promise.resolve() },
   probes: {},
   registry: new Registry(),

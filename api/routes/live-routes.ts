@@ -17,14 +17,15 @@ import type { RouteDoc } from '../http/route-doc';
 import { matchesAlert } from '../live/alert-filter';
 import type { FrameOf } from '../live/frames';
 import type { ConnectionGate, LiveChannel } from '../live/hub';
+import { acceptsDecoded, type LiveRecord } from '../live/live-record';
 import { serveSse, sseFrames } from '../live/sse';
 import type { WsRoute } from '../live/websocket';
 import { matchesLog } from '../query/log-filter';
 import { logFilterOf } from './query-routes';
 
 export interface LiveRouteDeps {
-  logs: LiveChannel<LogRecord>;
-  alerts: LiveChannel<Alert>;
+  logs: LiveChannel<LiveRecord<LogRecord>>;
+  alerts: LiveChannel<LiveRecord<Alert>>;
   gate: ConnectionGate;
   metrics: ApiMetrics;
   heartbeatMs: number;
@@ -64,7 +65,10 @@ function lowerBody(record: LogRecord): string {
   return lower;
 }
 
-function logAccepts(raw: RawQuery): { accepts: (r: LogRecord) => boolean; lastEventId?: string } {
+function logAccepts(raw: RawQuery): {
+  accepts: (r: LiveRecord<LogRecord>) => boolean;
+  lastEventId?: string;
+} {
   const { params, attributes } = parseQuery(logsSchema, raw, true);
   // `q` is matched here rather than by matchesLog, which lower-cases both sides on every call: the needle
   // is lower-cased once per client, the body once per record.
@@ -72,7 +76,9 @@ function logAccepts(raw: RawQuery): { accepts: (r: LogRecord) => boolean; lastEv
   const filter = logFilterOf(rest, attributes);
   const needle = q?.toLowerCase();
   return {
-    accepts: (r) => matchesLog(filter, r) && (needle === undefined || lowerBody(r).includes(needle)),
+    accepts: acceptsDecoded<LogRecord>(
+      (r) => matchesLog(filter, r) && (needle === undefined || lowerBody(r).includes(needle)),
+    ),
     lastEventId: params.last_event_id,
   };
 }
@@ -89,10 +95,16 @@ function lastEventIdOf(req: Request, fromQuery: string | undefined): string | un
   return header;
 }
 
-function alertAccepts(raw: RawQuery): { accepts: (a: Alert) => boolean; lastEventId?: string } {
+function alertAccepts(raw: RawQuery): {
+  accepts: (a: LiveRecord<Alert>) => boolean;
+  lastEventId?: string;
+} {
   const { params } = parseQuery(alertsSchema, raw);
   const filter = { minSeverity: params.severity, service: params.service };
-  return { accepts: (a) => matchesAlert(filter, a), lastEventId: params.last_event_id };
+  return {
+    accepts: acceptsDecoded<Alert>((a) => matchesAlert(filter, a)),
+    lastEventId: params.last_event_id,
+  };
 }
 
 /** SSE routes (registered on the app) and WebSocket routes (returned, attached to the server later). */
@@ -125,8 +137,8 @@ export function registerLiveRoutes(
     });
   };
 
-  const logFrames = sseFrames<LogRecord>('log');
-  const alertFrames = sseFrames<Alert>('alert');
+  const logFrames = sseFrames<LiveRecord<LogRecord>>('log');
+  const alertFrames = sseFrames<LiveRecord<Alert>>('alert');
   app.get('/sse/logs', (req, res) => sse(req, res, deps.logs, 'logs', logFrames, logAccepts));
   app.get('/sse/alerts', (req, res) => sse(req, res, deps.alerts, 'alerts', alertFrames, alertAccepts));
 

@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { chromium } from 'playwright-core';
 import { Registry } from 'prom-client';
-import { Subject } from 'rxjs';
+import { map, Subject } from 'rxjs';
+import { LiveRecord } from '../../api/live/live-record';
 import { startApi } from '../../api/testing/harness';
 import { defaultConsoleDir } from '../../app/console-dir';
 import { createLogger } from '../../common/logger';
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
   const api = await startApi({
     clickhouse,
     database: 'stacklens',
-    live: { logs$, alerts$: new Subject<Alert>() },
+    live: { logs$: logs$.pipe(map((r) => LiveRecord.of(r))), alerts$: new Subject<LiveRecord<Alert>>() },
     ingest: { produce: () => Promise.resolve() },
     probes: {},
     registry,

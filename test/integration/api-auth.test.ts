@@ -4,6 +4,7 @@ import { Subject } from 'rxjs';
 import WebSocket from 'ws';
 import { createLogger } from '../../common/logger';
 import type { ApiDeps } from '../../api/deps';
+import type { LiveRecord } from '../../api/live/live-record';
 import { openSse, startApi, type RunningApi } from '../../api/testing/harness';
 import type { Alert, LogRecord } from '../../processors/records';
 
@@ -36,7 +37,7 @@ describe('API authentication', () => {
   const deps = (auth: ApiDeps['auth']): ApiDeps => ({
     clickhouse,
     database: 'stacklens',
-    live: { logs$: new Subject<LogRecord>(), alerts$: new Subject<Alert>() },
+    live: { logs$: new Subject<LiveRecord<LogRecord>>(), alerts$: new Subject<LiveRecord<Alert>>() },
     ingest: { produce: () => Promise.resolve() },
     probes: {},
     registry: new Registry(),

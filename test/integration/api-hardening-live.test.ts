@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { createClient } from '@clickhouse/client';
 import { Registry } from 'prom-client';
-import { Subject } from 'rxjs';
+import { map, Subject } from 'rxjs';
 import WebSocket from 'ws';
 import { createLogger } from '../../common/logger';
 import type { ApiDeps, ApiLimits } from '../../api/deps';
+import { LiveRecord } from '../../api/live/live-record';
 import { openSse, startApi, type RunningApi } from '../../api/testing/harness';
 import type { Alert, LogRecord } from '../../processors/records';
 import { waitFor } from '../support/wait-for';
@@ -65,7 +66,10 @@ async function api(
   const started = await startApi({
     clickhouse,
     database: 'stacklens',
-    live: { logs$, alerts$ },
+    live: {
+      logs$: logs$.pipe(map((r) => LiveRecord.of(r))),
+      alerts$: alerts$.pipe(map((a) => LiveRecord.of(a))),
+    },
     ingest: { produce: () => Promise.reject(new Error('ingest is not exercised by this file')) },
     probes: {},
     registry: new Registry(),

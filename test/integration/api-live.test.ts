@@ -3,11 +3,12 @@ import { connect, type Socket } from 'node:net';
 import { createClient } from '@clickhouse/client';
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { Subject } from 'rxjs';
+import { map, Subject } from 'rxjs';
 import WebSocket from 'ws';
 import { createLogger } from '../../common/logger';
 import type { ApiDeps, ApiLimits } from '../../api/deps';
 import { KafkaLiveFeed } from '../../api/live/kafka-live-feed';
+import { LiveRecord } from '../../api/live/live-record';
 import { openSse, startApi, waitFor, type RunningApi } from '../../api/testing/harness';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
 import type { Alert, LogRecord } from '../../processors/records';
@@ -117,7 +118,10 @@ describe('live streams', () => {
   const deps = (overrides: Partial<ApiDeps> & { limits?: Partial<ApiLimits> } = {}): ApiDeps => ({
     clickhouse,
     database: 'stacklens',
-    live: { logs$, alerts$ },
+    live: {
+      logs$: logs$.pipe(map((r) => LiveRecord.of(r))),
+      alerts$: alerts$.pipe(map((a) => LiveRecord.of(a))),
+    },
     ingest: { produce: () => Promise.reject(new Error('ingest is not exercised by this file')) },
     probes: {},
     registry,
@@ -410,7 +414,7 @@ describe('live streams', () => {
       kafkaApi = await startApi(
         deps({ registry: new Registry(), live: feed, probes: { live_consumer: () => feed.probe() } }),
       );
-      feed.logs$.subscribe((r) => fedBodies.push(r.body));
+      feed.logs$.subscribe((r) => fedBodies.push(r.read()?.body ?? '(undecodable)'));
       await feed.start();
       // start() resolves once the consumer joined its group, before KafkaJS's first fetch: the window in
       // which a feed that left its position to a lazy `latest` skipped what was produced.

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Browser, Page } from 'playwright-core';
 import { Registry } from 'prom-client';
-import { Subject } from 'rxjs';
+import { map, Subject } from 'rxjs';
 import type { ApiDeps } from '../../api/deps';
+import { LiveRecord } from '../../api/live/live-record';
 import { startApi, type RunningApi } from '../../api/testing/harness';
 import { createLogger } from '../../common/logger';
 import type { Alert, LogRecord } from '../../processors/records';
@@ -88,7 +89,10 @@ describe.each([
     const deps: ApiDeps = {
       clickhouse,
       database: 'stacklens',
-      live: { logs$: new Subject<LogRecord>(), alerts$ },
+      live: {
+        logs$: new Subject<LiveRecord<LogRecord>>(),
+        alerts$: alerts$.pipe(map((a) => LiveRecord.of(a))),
+      },
       ingest: { produce: () => Promise.resolve() },
       probes: {},
       registry: new Registry(),
