@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { createClient } from '@clickhouse/client';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { map, Subject } from 'rxjs';
@@ -10,8 +11,11 @@ import type { ApiDeps, ApiLimits } from '../../api/deps';
 import { KafkaLiveFeed } from '../../api/live/kafka-live-feed';
 import { LiveRecord } from '../../api/live/live-record';
 import { openSse, startApi, waitFor, type RunningApi } from '../../api/testing/harness';
+import { schemaRegistryUrl } from '../../infra/services/schema-registry';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
+import { ENRICHED_LOG_SCHEMA } from '../../processors/avro/schemas';
 import type { Alert, LogRecord } from '../../processors/records';
+import { registerAvroSchemaSerde, valueSubject, type AvroSerde } from '../../sinks/kafka/avro-serde';
 
 // Live streams: WebSocket and SSE clients fed by one LiveFeed per process. The first part drives the feed
 // directly (a Subject is the process's single source); the last part runs the Kafka-backed feed on the
@@ -393,6 +397,8 @@ describe('live streams', () => {
     let producer: Producer;
     let feed: KafkaLiveFeed;
     let kafkaApi: RunningApi;
+    const registry = new SchemaRegistry({ host: schemaRegistryUrl(settings) });
+    let enriched: AvroSerde<LogRecord>;
     const fedBodies: string[] = [];
 
     beforeAll(async () => {
@@ -404,11 +410,17 @@ describe('live streams', () => {
       });
       producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
+      enriched = await registerAvroSchemaSerde<LogRecord>(
+        registry,
+        valueSubject(topics.logs),
+        ENRICHED_LOG_SCHEMA,
+      );
       feed = new KafkaLiveFeed({
         kafka,
         groupPrefix: `api-it-${run}`,
         logsTopic: topics.logs,
         alertsTopic: topics.alerts,
+        registry,
         logger,
       });
       kafkaApi = await startApi(
@@ -470,6 +482,36 @@ describe('live streams', () => {
       expect(bodiesOf(ws.messages)).toEqual(['k1', 'k3']);
       expect(sse.events.map((e) => JSON.parse(e.data).body)).toEqual(['k1', 'k3']);
       expect(alertsWs.messages[0]).toMatchObject({ type: 'alert', data: { id: 'kafka-alert' } });
+    }, 60_000);
+
+    it('decodes Avro records for clients and skips undecodable ones without breaking the stream', async () => {
+      const base = kafkaApi.baseUrl;
+      const ws = await openWs(`${base.replace('http', 'ws')}/ws/logs?workflow_id=wf-avro`);
+      const sse = await openSse(`${base}/sse/logs?workflow_id=wf-avro`);
+      opened.push(ws.ws, sse);
+      const framed = (schemaId: number, payload: Buffer) => {
+        const header = Buffer.alloc(5);
+        header.writeInt32BE(schemaId, 1);
+        return Buffer.concat([header, payload]);
+      };
+      // One partition, so the order below is the order read.
+      await producer.send({
+        topic: topics.logs,
+        messages: [
+          enriched.serialize(log({ body: 'a1', workflow_id: 'wf-avro' }))!,
+          framed(enriched.schemaId, Buffer.from([0xff, 0xff, 0xff])), // a known schema, bytes it cannot read
+          framed(2_000_000_000, Buffer.from([0x02])), // a schema id the registry does not know
+          enriched.serialize(log({ body: 'a2', workflow_id: 'wf-avro' }))!,
+        ].map((value) => ({ value, partition: 0 })),
+      });
+
+      await waitFor(
+        'both Avro records over WebSocket and SSE',
+        () => bodiesOf(ws.messages).length === 2 && sse.events.length === 2,
+        30_000,
+      );
+      expect(bodiesOf(ws.messages)).toEqual(['a1', 'a2']);
+      expect(sse.events.map((e) => JSON.parse(e.data).body)).toEqual(['a1', 'a2']);
     }, 60_000);
   });
 });
