@@ -32,6 +32,7 @@ function record(i: number): LogRecord {
     trace_flags: 1,
     severity_number: 9,
     severity_text: 'INFO',
+    event_name: '',
     body: `GET /api/orders/${i} answered 200 in ${i % 97} ms for customer c-${i % 1000}`,
     resource_schema_url: '',
     resource_attributes: { 'service.name': 'beorn', 'host.name': 'node-1', 'k8s.pod.name': 'beorn-7d9f' },
