@@ -3,7 +3,7 @@
  * enriched logs handed to KafkaLiveFeed's eachMessage (as KafkaJS would), fanned into a LiveChannel with
  * its resume buffer. Needs the local stack's schema registry (STACK_DIR); prints µs per record.
  *
- *   STACK_DIR=… npx ts-node --transpile-only bench/live-feed-decode.ts [records] [feed module]
+ *   npm run build && STACK_DIR=… node dist/bench/live-feed-decode.js [records] [feed module]
  */
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { EachMessagePayload, Kafka } from 'kafkajs';
