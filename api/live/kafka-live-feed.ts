@@ -87,12 +87,7 @@ export class KafkaLiveFeed implements LiveFeed {
       eachMessage: async ({ topic, partition, message }) => {
         this.advance(topic, partition, message.offset);
         if (message.value === null) return;
-        const skip = (error: Error) =>
-          // A record the API cannot show is skipped, not retried: the pipeline owns its correctness.
-          this.options.logger.warn(
-            { topic, offset: message.offset, err: error.message },
-            'live feed skipped an undecodable record',
-          );
+        const skip = this.skipper(topic, message.offset);
         let decode: () => unknown;
         try {
           decode = await this.decoderOf(message.value);
@@ -104,6 +99,19 @@ export class KafkaLiveFeed implements LiveFeed {
         else this.alerts.next(LiveRecord.lazy(decode as () => Alert, skip));
       },
     });
+  }
+
+  /**
+   * Reports a record the API cannot show: it is skipped, not retried (the pipeline owns its correctness).
+   * Built apart from eachMessage so that what a lazy record keeps is the topic and offset, not the KafkaJS
+   * message (whose value is a view of the whole fetch response).
+   */
+  private skipper(topic: string, offset: string): (error: Error) => void {
+    return (error) =>
+      this.options.logger.warn(
+        { topic, offset, err: error.message },
+        'live feed skipped an undecodable record',
+      );
   }
 
   /** The current end of every partition: where the feed starts. */
