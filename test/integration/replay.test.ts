@@ -77,7 +77,7 @@ async function snapshot(ch: ClickHouseClient, sameIds = true): Promise<Snapshot>
     spans: await rows(`SELECT * FROM otel_traces`),
     correlations: await rows(
       `SELECT trace_id, services, start_time, end_time, span_count, error_count, log_count, version
-              ${sameIds ? ', log_ids' : ''} FROM stacklens_correlations FINAL`,
+              ${sameIds ? ', log_ids' : ''} FROM stacklens_correlations`,
     ),
     alerts: await rows(
       // Not related_logs: a log rule cites the first matching log it sees, and logs of different
@@ -93,7 +93,7 @@ async function truncateTables(ch: ClickHouseClient): Promise<void> {
   for (const table of [
     'otel_logs',
     'otel_traces',
-    'stacklens_correlations',
+    'stacklens_correlation_parts',
     'stacklens_alerts',
     'stacklens_sink_progress',
   ]) {
@@ -184,7 +184,7 @@ describe('stacklens replay', () => {
       if (!(await caughtUp(appId)) || !(await caughtUp(`${appId}-archive`))) return false;
       const [row] = await (
         await ch.query({
-          query: 'SELECT count() AS n, sum(span_count) AS spans FROM stacklens_correlations FINAL',
+          query: 'SELECT count() AS n, sum(span_count) AS spans FROM stacklens_correlations',
           format: 'JSONEachRow',
         })
       ).json<{ n: string; spans: string }>();
