@@ -20,7 +20,13 @@ import {
   deduplicationToken,
 } from '../../sinks/clickhouse/batch-writer';
 import { createClickHouse } from '../../sinks/clickhouse/client';
-import { KEEP_FOREVER, TABLES, migrate, schemaStatements } from '../../sinks/clickhouse/migrations';
+import {
+  KEEP_FOREVER,
+  REPLACED_CORRELATIONS_TABLE,
+  TABLES,
+  migrate,
+  schemaStatements,
+} from '../../sinks/clickhouse/migrations';
 import { alertRow, correlationPartRow, logRow, spanRow, type OtelLogRow } from '../../sinks/clickhouse/rows';
 import type { SourceRange } from '../../sinks/source-range';
 
@@ -397,6 +403,36 @@ describe('ClickHouse sinks on chDB', () => {
         related_trace_id: TRACE,
         automation_action: '',
       },
+    ]);
+  });
+
+  // Last: it replaces the database's correlations view with a table of the previous version.
+  it('moves a one-row-per-trace stacklens_correlations table of an earlier version aside for the view', async () => {
+    await ch.command({ query: 'DROP VIEW stacklens_correlations' });
+    await ch.command({
+      query: `CREATE TABLE stacklens_correlations (trace_id String, version UInt64)
+              ENGINE = ReplacingMergeTree(version) ORDER BY trace_id`,
+    });
+    await ch.insert({
+      table: 'stacklens_correlations',
+      values: [{ trace_id: 'old', version: 3 }],
+      format: 'JSONEachRow',
+    });
+
+    await migrate(ch);
+    await migrate(ch); // and once moved, a start leaves both alone
+
+    expect(
+      await rows(
+        `SELECT name, engine FROM system.tables WHERE database = currentDatabase()
+         AND name LIKE 'stacklens_correlations%' ORDER BY name`,
+      ),
+    ).toEqual([
+      { name: 'stacklens_correlations', engine: 'View' },
+      { name: REPLACED_CORRELATIONS_TABLE, engine: 'ReplacingMergeTree' },
+    ]);
+    expect(await rows(`SELECT trace_id, version FROM ${REPLACED_CORRELATIONS_TABLE}`)).toEqual([
+      { trace_id: 'old', version: '3' },
     ]);
   });
 });
