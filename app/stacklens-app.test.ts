@@ -25,7 +25,7 @@ describe('buildPipelineTopology', () => {
       'sl-logs-by-service-repartition',
       'sl-trace-correlations-changelog',
       'external: clickhouse:otel_logs',
-      'external: clickhouse:stacklens_correlations',
+      'external: clickhouse:stacklens_correlation_parts',
     ]) {
       expect(text).toContain(expected);
     }

@@ -18,7 +18,7 @@ import { createRecordPipeline } from '../processors/pipeline';
 import { createClickHouse } from '../sinks/clickhouse/client';
 import {
   alertsSink,
-  correlationsSink,
+  correlationPartsSink,
   logPatternRefsSink,
   logPatternsSink,
   otelLogsSink,
@@ -98,7 +98,7 @@ export function buildPipelineTopology(config: StackLensConfig, deps: PipelineTop
     sinks: {
       logs: otelLogsSink(sinkOptions),
       spans: otelTracesSink(sinkOptions),
-      correlations: correlationsSink(sinkOptions),
+      correlationParts: correlationPartsSink(sinkOptions),
       alerts: alertsSink(sinkOptions),
     },
     patterns:

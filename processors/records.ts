@@ -174,7 +174,8 @@ export const MAX_CORRELATION_SERVICE_BYTES = 1024;
 
 /**
  * Everything known about one trace: the spans and logs sharing its trace_id, folded together by
- * processors/correlate (order-independent). Stored latest-wins by `version`.
+ * processors/correlate (order-independent). Stored as one part per record (processors/correlate/part.ts),
+ * merged by ClickHouse's stacklens_correlations view.
  */
 export interface Correlation {
   trace_id: string;
@@ -213,7 +214,7 @@ export interface Correlation {
    */
   log_ids: string[];
   log_ids_dropped: number;
-  /** Number of records folded in (spans + logs); grows monotonically, so the highest version is the latest. */
+  /** Number of records folded in (spans + logs); grows as records come. */
   version: number;
 }
 

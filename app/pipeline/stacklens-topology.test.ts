@@ -8,7 +8,8 @@ import {
   type PatternBucket,
   type PatternRef,
 } from '../../processors/patterns';
-import type { Alert, Correlation, LogRecord, SpanRecord } from '../../processors/records';
+import type { CorrelationPart } from '../../processors/correlate';
+import type { Alert, LogRecord, SpanRecord } from '../../processors/records';
 import {
   CollectingSink,
   HEADER,
@@ -51,7 +52,7 @@ function pipeline(options: { patterns?: boolean } = {}) {
   const sinks = {
     logs: new CollectingSink<string, LogRecord>('otel_logs'),
     spans: new CollectingSink<string, SpanRecord>('otel_traces'),
-    correlations: new CollectingSink<string, Correlation>('stacklens_correlations'),
+    correlationParts: new CollectingSink<string, CorrelationPart>('stacklens_correlation_parts'),
     alerts: new CollectingSink<string, Alert>('stacklens_alerts'),
   };
   let redacted = 0;
@@ -90,14 +91,18 @@ function written<V>(sink: CollectingSink<string, V>): V[] {
   return sink.buffered.map((w) => w.record.value);
 }
 
-/** Latest emitted correlation per trace (the sink keeps the highest version, like ClickHouse). */
-function latestCorrelations(sink: CollectingSink<string, Correlation>): Map<string, Correlation> {
-  const latest = new Map<string, Correlation>();
-  for (const c of written(sink)) {
-    const seen = latest.get(c.trace_id);
-    if (seen === undefined || c.version > seen.version) latest.set(c.trace_id, c);
-  }
-  return latest;
+/** The parts written per trace (what the stacklens_correlations view merges). */
+function partsByTrace(sink: CollectingSink<string, CorrelationPart>): Map<string, CorrelationPart[]> {
+  const byTrace = new Map<string, CorrelationPart[]>();
+  for (const part of written(sink)) byTrace.set(part.trace_id, [...(byTrace.get(part.trace_id) ?? []), part]);
+  return byTrace;
+}
+
+const TRACE_RULES = new Set(['slow-trace', 'trace-error']);
+
+/** The trace rules' alerts written so far. */
+function traceAlerts(sink: CollectingSink<string, Alert>): Alert[] {
+  return written(sink).filter((a) => TRACE_RULES.has(a.rule_id));
 }
 
 describe('StackLens topology', () => {
@@ -178,44 +183,52 @@ describe('StackLens topology', () => {
     p.driver.close();
   });
 
-  it('joins logs and spans into one correlation per trace once the window and grace have passed', () => {
+  it('writes a correlation part for every log and span of a trace as it is read', () => {
     const p = pipeline();
     pipeScenario(p);
-    expect(written(p.sinks.correlations)).toEqual([]);
-    const lastEventMs = Math.max(...written(p.sinks.spans).map((s) => s.start_ms + s.duration_ms));
-    advanceStreamTime(p, lastEventMs + WINDOW_MS + GRACE_MS + 20_000);
-
-    const correlations = latestCorrelations(p.sinks.correlations);
+    const parts = partsByTrace(p.sinks.correlationParts);
     for (const trace of scenario.traces) {
-      const c = correlations.get(trace.traceId);
-      expect(c).toBeDefined();
-      expect(c!.span_count).toBe(trace.spanCount);
-      expect(c!.log_count).toBe(trace.logCount);
-      expect(c!.log_ids).toHaveLength(trace.logCount);
-      expect(c!.root_service).toBe('arda');
-      expect(c!.error_count > 0).toBe(trace.failure !== null);
+      const ofTrace = parts.get(trace.traceId) ?? [];
+      expect(ofTrace.filter((x) => x.kind === 'span')).toHaveLength(trace.spanCount);
+      expect(ofTrace.filter((x) => x.kind === 'log')).toHaveLength(trace.logCount);
+      expect(ofTrace.filter((x) => x.is_root).map((x) => x.service)).toEqual(['arda']);
+      expect(ofTrace.some((x) => x.is_error)).toBe(trace.failure !== null);
     }
     p.driver.close();
   });
 
-  it('closes the correlations of a partition that went quiet, after window + grace of wall-clock time', () => {
+  it('evaluates the trace rules once a trace closes: window and grace of stream time', () => {
+    const p = pipeline();
+    pipeScenario(p);
+    expect(traceAlerts(p.sinks.alerts)).toEqual([]);
+    const lastEventMs = Math.max(...written(p.sinks.spans).map((s) => s.start_ms + s.duration_ms));
+    advanceStreamTime(p, lastEventMs + WINDOW_MS + GRACE_MS + 20_000);
+    const alerted = new Set(traceAlerts(p.sinks.alerts).map((a) => a.related_trace_id));
+    for (const trace of scenario.traces) expect(alerted.has(trace.traceId)).toBe(trace.failure !== null);
+    p.driver.close();
+  });
+
+  it('closes the traces of a partition that went quiet, after window + grace of wall-clock time', () => {
     const p = pipeline();
     pipeScenario(p);
     p.driver.advanceWallClockTime(10_000); // the punctuation notes where stream time stands
     p.driver.advanceWallClockTime(WINDOW_MS);
-    expect(written(p.sinks.correlations)).toEqual([]); // idle, but not yet for window + grace
+    expect(traceAlerts(p.sinks.alerts)).toEqual([]); // idle, but not yet for window + grace
     p.driver.advanceWallClockTime(GRACE_MS + 60_000);
-    expect(latestCorrelations(p.sinks.correlations).size).toBe(scenario.traces.length);
+    const alerted = new Set(traceAlerts(p.sinks.alerts).map((a) => a.related_trace_id));
+    expect(alerted.size).toBe(scenario.traces.filter((t) => t.failure !== null).length);
     p.driver.close();
   });
 
-  it('updates an emitted correlation when a late log arrives, rather than dropping it', () => {
+  it('adds a late log to its trace and updates the trace alerts under the same ids', () => {
     const p = pipeline();
     pipeScenario(p);
     const lastEventMs = Math.max(...written(p.sinks.spans).map((s) => s.start_ms + s.duration_ms));
     advanceStreamTime(p, lastEventMs + WINDOW_MS + GRACE_MS + 20_000);
-    const trace = scenario.traces[0]!;
-    const before = latestCorrelations(p.sinks.correlations).get(trace.traceId)!;
+    const trace = scenario.traces.find((t) => t.failure !== null)!;
+    const partsBefore = partsByTrace(p.sinks.correlationParts).get(trace.traceId)!.length;
+    const alertsBefore = traceAlerts(p.sinks.alerts).filter((a) => a.related_trace_id === trace.traceId);
+    expect(alertsBefore.length).toBeGreaterThan(0);
 
     p.logsIn.pipe(
       null,
@@ -227,10 +240,16 @@ describe('StackLens topology', () => {
       }),
       startMs,
     );
-    const after = latestCorrelations(p.sinks.correlations).get(trace.traceId)!;
-    expect(after.version).toBe(before.version + 1);
-    expect(after.log_count).toBe(before.log_count + 1);
-    expect(after.error_count).toBe(before.error_count + 1);
+    const parts = partsByTrace(p.sinks.correlationParts).get(trace.traceId)!;
+    expect(parts).toHaveLength(partsBefore + 1);
+    expect(parts.at(-1)).toMatchObject({ kind: 'log', is_error: true, error_message: 'late straggler' });
+    const alertsAfter = traceAlerts(p.sinks.alerts).filter((a) => a.related_trace_id === trace.traceId);
+    expect(alertsAfter.length).toBeGreaterThan(alertsBefore.length); // re-emitted with the update
+    // One id per trace and rule: the update replaces its alert (it may also match a rule it did not before).
+    const idsByRule = new Map<string, Set<string>>();
+    for (const a of alertsAfter) idsByRule.set(a.rule_id, (idsByRule.get(a.rule_id) ?? new Set()).add(a.id));
+    for (const ids of idsByRule.values()) expect(ids.size).toBe(1);
+    for (const a of alertsBefore) expect(idsByRule.get(a.rule_id)).toEqual(new Set([a.id]));
     p.driver.close();
   });
 
@@ -270,8 +289,7 @@ describe('StackLens topology', () => {
       expect(record.headers[HEADER.errorType]).toBe('DeserializationError');
       expect(record.headers[HEADER.error]).toMatch(/format version 123 \(JSON/);
     }
-    advanceStreamTime(p, startMs + 10 * WINDOW_MS);
-    expect(latestCorrelations(p.sinks.correlations).size).toBeGreaterThan(0);
+    expect(partsByTrace(p.sinks.correlationParts).size).toBe(scenario.traces.length);
     p.driver.close();
   });
 

@@ -8,7 +8,13 @@ import {
   type AlertRules,
   type LogRuleInput,
 } from '../../processors/alerts';
-import { toCorrelationLog, toCorrelationSpan } from '../../processors/correlate';
+import {
+  logPart,
+  spanPart,
+  toCorrelationLog,
+  toCorrelationSpan,
+  type CorrelationPart,
+} from '../../processors/correlate';
 import type { RecordError } from '../../processors/errors';
 import type { RecordPipeline } from '../../processors/pipeline';
 import { patternLogProjection, type PatternBucket, type PatternRef } from '../../processors/patterns';
@@ -66,7 +72,8 @@ export interface StackLensTopologyOptions {
   sinks: {
     logs: Sink<string, LogRecord>;
     spans: Sink<string, SpanRecord>;
-    correlations: Sink<string, Correlation>;
+    /** What each log and span adds to its trace's correlation (stacklens_correlation_parts). */
+    correlationParts: Sink<string, CorrelationPart>;
     alerts: Sink<string, Alert>;
   };
   /**
@@ -98,12 +105,17 @@ type DecodedLogItem = Decoded<LogRecord> | { rule: LogRuleInput };
  * The StackLens pipeline as a topology:
  *
  *   otel-logs   → decode/normalize/redact/enrich → otel_logs (ClickHouse), stacklens-enriched
+ *                 ├→ correlation part → stacklens_correlation_parts
  *                 ├→ by service  → [repartition] → match/threshold alert rules ─┐
  *                 │  (per batch: the logs that may raise an alert, counts of the others)
  *                 └→ by trace_id → [repartition] ─┐                             ├→ stacklens-alerts,
  *   otel-traces → decode/…  → otel_traces         │                             │  stacklens_alerts
- *                 └→ by trace_id → [repartition] ─┴→ trace correlator → stacklens_correlations
- *                                                                      └→ trace alert rules ───┘
+ *                 ├→ correlation part → stacklens_correlation_parts             │
+ *                 └→ by trace_id → [repartition] ─┴→ trace correlator → trace alert rules
+ *
+ * A trace's correlation is the merge of its parts in ClickHouse (the stacklens_correlations view):
+ * every record adds its part as it is processed, late or not, whatever the correlator still holds.
+ * The correlator decides when a trace is complete enough to evaluate the trace alert rules on.
  *
  * A record of a batch that cannot be normalized goes to the DLQ with its reason; the rest of its
  * batch flows on. A whole message that cannot be decoded throws, and the runtime dead-letters it.
@@ -185,15 +197,26 @@ export function buildStackLensTopology(options: StackLensTopologyOptions): Topol
   writeAlerts(logAlerts, 'log-alerts', options);
   if (options.patterns !== undefined) mineLogPatterns(builder, logs, options.patterns, options);
 
-  // The windowed join of logs and spans by trace_id.
-  const logInputs = logsByTrace
+  // Each record's part of its trace's correlation, written where the record is read: keyed by the
+  // record, a part written again (replay, retry) collapses with the first.
+  const correlationLogs = logsByTrace
     .filter('logs-with-trace', (r) => r.value.trace_id !== '')
-    .mapValues('logs-for-correlation', (log) => toCorrelationLog(log))
+    .mapValues('logs-for-correlation', (log) => toCorrelationLog(log));
+  correlationLogs
+    .mapValues('log-correlation-parts', (log) => logPart(log))
+    .toSink('log-parts-to-clickhouse', sinks.correlationParts);
+  const correlationSpans = spansByTrace
+    .filter('spans-with-trace', (r) => r.value.trace_id !== '')
+    .mapValues('spans-for-correlation', (span) => toCorrelationSpan(span));
+  correlationSpans
+    .mapValues('span-correlation-parts', (span) => spanPart(span))
+    .toSink('span-parts-to-clickhouse', sinks.correlationParts);
+
+  // The windowed join of logs and spans by trace_id, for the trace alert rules.
+  const logInputs = correlationLogs
     .repartition('logs-by-trace', { keySerde: stringSerde(), valueSerde: correlationLogSerde() })
     .mapValues<CorrelationInput>('logs-as-correlation-input', (log) => ({ kind: 'log', log }));
-  const spanInputs = spansByTrace
-    .filter('spans-with-trace', (r) => r.value.trace_id !== '')
-    .mapValues('spans-for-correlation', (span) => toCorrelationSpan(span))
+  const spanInputs = correlationSpans
     .repartition('spans-by-trace', { keySerde: stringSerde(), valueSerde: correlationSpanSerde() })
     .mapValues<CorrelationInput>('spans-as-correlation-input', (span) => ({ kind: 'span', span }));
   builder.addStateStore(traceCorrelationsStoreSpec(options.maxOpenTraces ?? 200_000));
@@ -209,10 +232,10 @@ export function buildStackLensTopology(options: StackLensTopologyOptions): Topol
       }),
     { stores: [TRACE_CORRELATIONS_STORE] },
   );
-  correlations.toSink('correlations-to-clickhouse', sinks.correlations);
   const traceAlerts = correlations.flatMap<string, Alert>(
     'trace-alert-rules',
-    // Stateless: a re-emitted correlation gives the same alert id, which consumers upsert.
+    // Stateless: a trace rule's alert id is its rule's and trace's, so a re-emitted correlation
+    // updates its alert (consumers upsert by id) instead of adding one.
     (r) => evaluateCorrelation(options.alertRules, initialAlertState(), r.value).alerts.map(keyedByAlertId),
   );
   writeAlerts(traceAlerts, 'trace-alerts', options);

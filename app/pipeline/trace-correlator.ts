@@ -91,10 +91,13 @@ export function traceCorrelationsStoreSpec(maxEntries: number): StoreSpec {
 }
 
 /**
- * The windowed join of logs and spans by trace_id. One entry per open trace in a key-value store
- * (changelogged, so a restarted task resumes its open traces). A trace's correlation is emitted
- * once stream time passes its last event + window + grace; after that, a late log or span updates it
- * at once (ClickHouse keeps the highest version), until the retention has passed too.
+ * The windowed join of logs and spans by trace_id, for the trace alert rules. One entry per open
+ * trace in a key-value store (changelogged, so a restarted task resumes its open traces). A trace's
+ * correlation is emitted once stream time passes its last event + window + grace; after that, a late
+ * log or span re-emits it at once (its alerts are updated, same ids), until the retention has passed
+ * too; a record later still starts a new entry, emitted when it closes in turn. What ClickHouse shows
+ * of a trace does not depend on this: every record adds its own part there (see
+ * processors/correlate/part.ts), so nothing the store has forgotten is lost.
  *
  * This is the session-window pattern with an update path for late data, written on the processor
  * API because the DSL's session aggregation drops records once their session is closed.
@@ -103,7 +106,7 @@ export class TraceCorrelator implements Processor<string, CorrelationInput, stri
   private context!: ProcessorContext<string, Correlation>;
   private store!: KeyValueStore<string, TraceState>;
   /** The stream time last seen by the wall-clock punctuation, and since when (wall clock) it stood. */
-  private stalled = { streamTime: Number.NEGATIVE_INFINITY, sinceWallMs: 0 };
+  private stalled: { streamTime: number; sinceWallMs: number } | undefined;
 
   constructor(private readonly options: TraceCorrelatorOptions) {}
 
@@ -113,17 +116,20 @@ export class TraceCorrelator implements Processor<string, CorrelationInput, stri
     context.schedule(this.options.checkIntervalMs, 'stream-time', (now) => this.emitClosed(now));
     // Stream time only moves with records, so on a partition that went quiet the last traces would
     // never close. Once stream time has stood still for a whole window + grace of wall-clock time,
-    // it is taken to have advanced by that idle time.
+    // it is taken to have advanced by that idle time, counted from the first tick after a (re)start.
+    // A task whose stream time was not committed with its offsets has none until a record comes: its
+    // stored traces' latest event stands for it (never ahead of the stream time they were stored at).
+    // This is the one output that depends on the wall clock: see topology/README.md.
     context.schedule(this.options.checkIntervalMs, 'wall-clock', (wallNow) => {
       const streamTime = this.context.streamTime();
-      if (streamTime !== this.stalled.streamTime) {
+      if (this.stalled === undefined || streamTime !== this.stalled.streamTime) {
         this.stalled = { streamTime, sinceWallMs: wallNow };
         return;
       }
       const idleMs = wallNow - this.stalled.sinceWallMs;
-      if (Number.isFinite(streamTime) && idleMs >= this.options.windowMs + this.options.graceMs) {
-        this.emitClosed(streamTime + idleMs);
-      }
+      if (idleMs < this.options.windowMs + this.options.graceMs) return;
+      const base = Number.isFinite(streamTime) ? streamTime : this.latestStoredEventMs();
+      if (Number.isFinite(base)) this.emitClosed(base + idleMs);
     });
   }
 
@@ -164,6 +170,12 @@ export class TraceCorrelator implements Processor<string, CorrelationInput, stri
     }
     // The same object again: this marks the trace changed, to be serialized once at the next commit.
     this.store.put(record.key, state);
+  }
+
+  private latestStoredEventMs(): number {
+    let latest = Number.NEGATIVE_INFINITY;
+    for (const [, state] of this.store.entries()) latest = Math.max(latest, state.lastEventMs);
+    return latest;
   }
 
   private emitClosed(streamTime: number): void {

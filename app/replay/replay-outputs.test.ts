@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAlertRulesText } from '../../processors/alerts';
 import { createRecordPipeline } from '../../processors/pipeline';
-import type { Alert, Correlation, LogRecord, SpanRecord } from '../../processors/records';
+import type { CorrelationPart } from '../../processors/correlate';
+import type { Alert, LogRecord, SpanRecord } from '../../processors/records';
 import { CollectingSink, describeTopology, jsonSerde } from '../../topology';
 import { buildStackLensTopology, type StackLensTopologyOptions } from '../pipeline/stacklens-topology';
 
@@ -23,7 +24,7 @@ function topologyText(outputs: StackLensTopologyOptions['outputs']): string {
     sinks: {
       logs: new CollectingSink<string, LogRecord>('clickhouse:otel_logs'),
       spans: new CollectingSink<string, SpanRecord>('clickhouse:otel_traces'),
-      correlations: new CollectingSink<string, Correlation>('clickhouse:stacklens_correlations'),
+      correlationParts: new CollectingSink<string, CorrelationPart>('clickhouse:stacklens_correlation_parts'),
       alerts: new CollectingSink<string, Alert>('clickhouse:stacklens_alerts'),
     },
     outputs,
@@ -45,7 +46,8 @@ describe('the StackLens topology for a replay', () => {
     for (const sink of [
       'logs-to-clickhouse',
       'spans-to-clickhouse',
-      'correlations-to-clickhouse',
+      'log-parts-to-clickhouse',
+      'span-parts-to-clickhouse',
       'log-alerts-to-clickhouse',
       'trace-alerts-to-clickhouse',
     ]) {

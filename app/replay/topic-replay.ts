@@ -45,7 +45,8 @@ export interface RunningReplay {
  *   repartition topics and changelogs are untouched;
  * - the ClickHouse sinks have the live pipeline's names, and their progress ledger is keyed by sink
  *   name and SOURCE topic/partition/offsets: offsets already inserted are skipped (otel_logs,
- *   otel_traces); correlations and alerts collapse by trace id / alert id (ReplacingMergeTree);
+ *   otel_traces); correlation parts and alerts collapse by trace and record / alert id
+ *   (ReplacingMergeTree);
  * - no enriched-topic records, and alerts on the alerts topic only with `request.alerts`;
  * - no archive application: the archive already holds this input.
  */

@@ -78,6 +78,10 @@ describe('rules file', () => {
     [{ ...paymentRule, when: { colour: 'red' } }, /rule "payment" \(#0\): when: .*colour/],
     [{ ...paymentRule, type: 'threshold' }, /rule "payment" \(#0\): (metric|above|window_seconds)/],
     [{ ...paymentRule, id: 'bad id!' }, /rule "bad id!" \(#0\): id: use letters/],
+    [
+      { ...paymentRule, type: 'trace', when: { has_error: true }, dedup: { by: ['service'] } },
+      /rule "payment" \(#0\): dedup: a trace rule raises one alert per trace/,
+    ],
   ])('names the rule and field of an error (%#)', (rule, message) => {
     expect(() => rulesOf([rule])).toThrow(AlertRulesError);
     expect(() => rulesOf([rule])).toThrow(message);
@@ -244,6 +248,35 @@ describe('trace rules on correlations', () => {
     const update = evaluateCorrelation(defaultRules, state, addLog(slow(), errorLog(2)));
     expect(update.alerts).toEqual([]);
     expect(flushAlerts(defaultRules, update.state, T0 + 3_600_000).alerts).toEqual([]);
+  });
+
+  it('gives a trace rule one alert id per trace, however the correlation grows, placed at the trace start', () => {
+    const early = addSpan(emptyCorrelation(traceId), {
+      ...sampleSpan(),
+      parent_span_id: 'aaaaaaaaaaaaaaaa',
+      service: 'beorn',
+      start_time_unix_nano: `${T0}000000`,
+      end_time_unix_nano: `${T0 + 100}000000`,
+      status_code: 'Error',
+      error_code: 'TIMEOUT',
+    });
+    // Later: the root span (another root service) and an earlier error with another code, 7 s later.
+    const grown = addLog(
+      addSpan(early, {
+        ...sampleSpan(),
+        start_time_unix_nano: `${T0}000000`,
+        end_time_unix_nano: `${T0 + 7_000}000000`,
+      }),
+      errorLog(-1, { error_code: 'PAYMENT_FAILURE' }),
+    );
+    const first = evaluateCorrelation(defaultRules, initialAlertState(), early).alerts;
+    const again = evaluateCorrelation(defaultRules, initialAlertState(), grown).alerts;
+    expect(first.map((a) => a.rule_id)).toEqual(['trace-error']);
+    expect(again.map((a) => a.rule_id)).toEqual(['slow-trace', 'trace-error']);
+    expect(again[1]!.id).toBe(first[0]!.id);
+    expect(again[1]!.issue_code).toBe('PAYMENT_FAILURE');
+    expect(again[1]!.window_start).toBe(new Date(grown.start_ms).toISOString());
+    expect(first[0]!.window_start).toBe(new Date(early.start_ms).toISOString());
   });
 
   it('ignores fast healthy traces', () => {

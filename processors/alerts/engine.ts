@@ -190,6 +190,12 @@ interface Occurrence {
   context: Record<string, string | number>;
   /** Whether this occurrence adds to the count (a correlation update for an already alerted trace does not). */
   distinctFrom: (entry: DedupEntry) => boolean;
+  /**
+   * The window_start of a trace-keyed alert (default: timeMs). For a trace rule, the trace's start:
+   * the alerts table is partitioned by window_start, and an update must land in its alert's partition,
+   * which an end time moved by a late record could leave.
+   */
+  traceStartMs?: number;
 }
 
 function buildAlert(o: Occurrence, id: string, windowStartMs: number): Alert {
@@ -265,7 +271,7 @@ function occur(state: AlertState, o: Occurrence, alerts: Alert[]): boolean {
   const id = alertId(o.rule.id, o.key, windowStartMs);
   const entry = state.dedup[id];
   if (entry === undefined) {
-    const alert = buildAlert(o, id, tracesKeyed ? o.timeMs : windowStartMs);
+    const alert = buildAlert(o, id, tracesKeyed ? (o.traceStartMs ?? o.timeMs) : windowStartMs);
     alerts.push(alert);
     const windowEnd = tracesKeyed ? o.timeMs + o.rule.cooldownMs : windowStartMs + o.rule.cooldownMs;
     const size = dedupSize(state.dedup);
@@ -559,6 +565,7 @@ export function evaluateCorrelation(rules: AlertRules, state: AlertState, c: Cor
         },
         // Updates of a trace already alerted on are the same occurrence; other traces add to the count.
         distinctFrom: (entry) => entry.alert.related_trace_id !== c.trace_id,
+        traceStartMs: c.start_ms,
       },
       alerts,
     );

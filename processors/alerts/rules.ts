@@ -114,7 +114,21 @@ const ThresholdRuleSchema = z
   })
   .strict();
 
-const TraceRuleSchema = z.object({ ...common, type: z.literal('trace'), when: TraceFilterSchema }).strict();
+/**
+ * A trace rule raises one alert per trace: a trace's correlation is evaluated again whenever it grows
+ * (a late log or span), and each evaluation must update that trace's alert, whatever it now holds
+ * (its root service, first error code, end time). So its dedup key can only be the trace.
+ */
+const TraceRuleSchema = z
+  .object({
+    ...common,
+    type: z.literal('trace'),
+    when: TraceFilterSchema,
+    dedup: DedupSchema.refine((d) => d.by === undefined || (d.by.length === 1 && d.by[0] === 'trace_id'), {
+      message: 'a trace rule raises one alert per trace: dedup.by may only be ["trace_id"]',
+    }).default({ cooldown_seconds: 300 }),
+  })
+  .strict();
 
 const RuleSchema = z.discriminatedUnion('type', [MatchRuleSchema, ThresholdRuleSchema, TraceRuleSchema]);
 
@@ -255,7 +269,7 @@ function compileRule(rule: RuleInput, label: string): AlertRule {
       };
     }
     case 'trace':
-      return { ...base, type: 'trace', dedupBy: rule.dedup.by ?? ['trace_id'], when: rule.when };
+      return { ...base, type: 'trace', dedupBy: ['trace_id'], when: rule.when };
   }
 }
 

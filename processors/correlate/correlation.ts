@@ -74,7 +74,7 @@ function emptyLevelCounts(): LogLevelCounts {
   return { unspecified: 0, trace: 0, debug: 0, info: 0, warn: 0, error: 0, fatal: 0 };
 }
 
-function levelOf(severity: number): keyof LogLevelCounts {
+export function levelOf(severity: number): keyof LogLevelCounts {
   if (severity <= 0 || severity > 24) return 'unspecified';
   if (severity < SEVERITY.DEBUG) return 'trace';
   if (severity < SEVERITY.INFO) return 'debug';
@@ -202,7 +202,7 @@ function foldTimes(c: Correlation, start: string, end: string): void {
   c.duration_ms = nanosToMs(duration);
 }
 
-interface ErrorCandidate {
+export interface ErrorCandidate {
   time: string;
   message: string;
   code: string;
@@ -225,7 +225,7 @@ function foldError(c: Correlation, e: ErrorCandidate): void {
   c.first_error_code = e.code;
 }
 
-function spanError(span: CorrelationSpan): ErrorCandidate {
+export function spanError(span: CorrelationSpan): ErrorCandidate {
   const exception = span.events.find((e) => e.name === 'exception');
   return {
     time: exception?.time_unix_nano ?? span.end_time_unix_nano,

@@ -10,3 +10,5 @@ export {
   toCorrelationSpan,
 } from './correlation';
 export type { CorrelationLog, CorrelationSpan, CorrelationSpanEvent } from './correlation';
+export { logPart, spanPart } from './part';
+export type { CorrelationPart } from './part';

@@ -1,7 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { StackLensError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
-import type { Alert, Correlation, LogRecord, SpanRecord } from '../../processors/records';
+import type { CorrelationPart } from '../../processors/correlate';
+import type { Alert, LogRecord, SpanRecord } from '../../processors/records';
 import type { SourcePosition, SourceRange, StreamRecord } from '../../topology/processor/record';
 import type { Sink } from '../../topology/sink';
 import { planReplay, type Segment } from '../replay-plan';
@@ -18,11 +19,11 @@ import {
 import { ClickHouseProgressLedger, type LedgerRecord } from './progress-ledger';
 import {
   alertRow,
-  correlationRow,
+  correlationPartRow,
   logRow,
   spanRow,
   type AlertRow,
-  type CorrelationRow,
+  type CorrelationPartRow,
   type OtelLogRow,
   type OtelTraceRow,
 } from './rows';
@@ -68,7 +69,7 @@ interface Buffered<Row> {
 
 /**
  * A topology sink inserting into one ClickHouse table (otel_logs, otel_traces,
- * stacklens_correlations, stacklens_alerts): `write` maps the record to rows and buffers them by
+ * stacklens_correlation_parts, stacklens_alerts): `write` maps the record to rows and buffers them by
  * source partition and offset; `flush(ranges)` inserts them, then the runtime commits the offsets.
  *
  * Replays insert nothing twice (see ../replay-plan.ts): each flushed range is cut along the writes
@@ -84,7 +85,7 @@ interface Buffered<Row> {
  * trusted. Rows written outside any flushed range (a wall-clock punctuation's output, flushed with
  * no range) are inserted without a token, which ClickHouse deduplicates by content instead.
  *
- * Tables that collapse replayed rows themselves (stacklens_correlations, stacklens_alerts) skip all
+ * Tables that collapse replayed rows themselves (stacklens_correlation_parts, stacklens_alerts) skip all
  * this: see `collapsesReplays`.
  *
  * One flush at a time, as the runtime calls it; a failed flush keeps the rows, and the runtime's
@@ -261,16 +262,16 @@ export function otelTracesSink<K>(options: TableSinkOptions): ClickHouseSink<K, 
 }
 
 /**
- * stacklens_correlations: a replayed correlation has the trace id and version of its original,
- * and ReplacingMergeTree(version) keeps one of them (see ./migrations.ts), so no ledger.
+ * stacklens_correlation_parts: a replayed part has the identity (trace, kind, record id) of its
+ * original, and the ReplacingMergeTree keeps one of them (see ./migrations.ts), so no ledger.
  */
-export function correlationsSink<K>(
+export function correlationPartsSink<K>(
   options: TableSinkOptions,
-): ClickHouseSink<K, Correlation, CorrelationRow> {
+): ClickHouseSink<K, CorrelationPart, CorrelationPartRow> {
   return new ClickHouseSink({
     ...options,
-    table: TABLES.correlations,
-    toRows: (r) => correlationRow(r.value),
+    table: TABLES.correlationParts,
+    toRows: (r) => correlationPartRow(r.value),
     collapsesReplays: true,
   });
 }

@@ -8,6 +8,7 @@ import {
   otelTracesTable,
   ttlClause,
 } from './otel-schema';
+import { MAX_CORRELATION_LOG_IDS, MAX_CORRELATION_SERVICES } from '../../processors/records';
 import { PATTERN_MIGRATIONS } from './pattern-tables';
 
 /** Table names; unqualified, so they resolve to the client's database (see ./client.ts). */
@@ -17,6 +18,7 @@ export const TABLES = {
   traceIdTimestamps: 'otel_traces_trace_id_ts',
   traceIdTimestampsView: 'otel_traces_trace_id_ts_mv',
   correlations: 'stacklens_correlations',
+  correlationParts: 'stacklens_correlation_parts',
   alerts: 'stacklens_alerts',
   sinkProgress: 'stacklens_sink_progress',
 } as const;
@@ -34,40 +36,72 @@ export const DEDUPLICATION_WINDOW = 10_000;
 const SETTINGS = `SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = ${DEDUPLICATION_WINDOW}`;
 
 /**
- * One row per trace (processors/records.ts Correlation). Correlations are re-emitted as records
- * arrive, each with a higher `version`; ReplacingMergeTree(version) keeps the latest per trace_id
- * once parts merge, and `FINAL` (or argMax by version) gives it before that. Deliberately not
- * partitioned by time: a late span can move a trace's start, and rows only replace each other
- * within one partition.
+ * What each log and span adds to its trace's correlation (processors/correlate/part.ts), one row per
+ * record. Keyed by the record's identity, so a record processed again (a replay, a retry) collapses
+ * with its first row, and a late record adds its part whenever it comes: nothing is lost, nothing
+ * counted twice. Not partitioned by time: rows only replace each other within one partition.
  */
-const correlations = (ttl: string) => `
-CREATE TABLE IF NOT EXISTS ${TABLES.correlations} (
+const correlationParts = (ttl: string) => `
+CREATE TABLE IF NOT EXISTS ${TABLES.correlationParts} (
     trace_id String CODEC(ZSTD(1)),
-    root_span_id String CODEC(ZSTD(1)),
-    root_span_name LowCardinality(String) CODEC(ZSTD(1)),
-    root_service LowCardinality(String) CODEC(ZSTD(1)),
-    services Array(LowCardinality(String)) CODEC(ZSTD(1)),
-    start_time DateTime64(9) CODEC(Delta(8), ZSTD(1)),
-    end_time DateTime64(9) CODEC(Delta(8), ZSTD(1)),
-    duration_ns UInt64 CODEC(T64, ZSTD(1)),
-    span_count UInt32,
-    error_count UInt32,
-    log_count UInt32,
-    log_counts Map(LowCardinality(String), UInt32) CODEC(ZSTD(1)),
-    first_error_message String CODEC(ZSTD(1)),
-    first_error_time DateTime64(9) CODEC(ZSTD(1)),
-    first_error_code LowCardinality(String) CODEC(ZSTD(1)),
-    gen_ai_input_tokens UInt64,
-    gen_ai_output_tokens UInt64,
-    log_ids Array(String) CODEC(ZSTD(1)),
-    log_ids_dropped UInt32,
-    version UInt64,
-    INDEX idx_start start_time TYPE minmax GRANULARITY 1,
-    INDEX idx_services services TYPE bloom_filter(0.01) GRANULARITY 1
-) ENGINE = ReplacingMergeTree(version)
-ORDER BY (trace_id)
+    kind LowCardinality(String),
+    record_id String CODEC(ZSTD(1)),
+    part_start DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    part_end DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    service LowCardinality(String) CODEC(ZSTD(1)),
+    service_listed UInt8,
+    is_root UInt8,
+    root_span_name String CODEC(ZSTD(1)),
+    level LowCardinality(String),
+    is_error UInt8,
+    error_time DateTime64(9) CODEC(ZSTD(1)),
+    error_message String CODEC(ZSTD(1)),
+    error_code LowCardinality(String) CODEC(ZSTD(1)),
+    input_tokens UInt64,
+    output_tokens UInt64,
+    INDEX idx_part_start part_start TYPE minmax GRANULARITY 1,
+    INDEX idx_service service TYPE bloom_filter(0.01) GRANULARITY 1
+) ENGINE = ReplacingMergeTree
+ORDER BY (trace_id, kind, record_id)
 ${ttl}
 ${SETTINGS}`;
+
+const LOG_LEVELS = ['unspecified', 'trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+/**
+ * One row per trace (processors/records.ts Correlation): its parts merged by the rules of
+ * processors/correlate (foldSpan/foldLog): the root is the root span with the smallest id, times are
+ * the smallest non-zero start and the largest end, the first error is the earliest (ties by message,
+ * then code), services and log ids are the smallest 128 / 1000. FINAL drops parts not yet collapsed
+ * by a merge. A filter on trace_id reaches the parts' primary key.
+ */
+const CORRELATIONS = `
+CREATE VIEW IF NOT EXISTS ${TABLES.correlations} AS
+SELECT
+    trace_id,
+    minIf(record_id, is_root = 1) AS root_span_id,
+    argMinIf(root_span_name, record_id, is_root = 1) AS root_span_name,
+    argMinIf(service, record_id, is_root = 1) AS root_service,
+    arraySlice(arraySort(groupUniqArrayIf(service, service_listed = 1)), 1, ${MAX_CORRELATION_SERVICES}) AS services,
+    minIf(part_start, toUnixTimestamp64Nano(part_start) != 0) AS start_time,
+    max(part_end) AS end_time,
+    if(toUnixTimestamp64Nano(start_time) = 0, toUInt64(0),
+       toUInt64(greatest(toUnixTimestamp64Nano(end_time) - toUnixTimestamp64Nano(start_time), 0))) AS duration_ns,
+    toUInt32(countIf(kind = 'span')) AS span_count,
+    toUInt32(countIf(is_error = 1)) AS error_count,
+    toUInt32(countIf(kind = 'log')) AS log_count,
+    map(${LOG_LEVELS.map((l) => `'${l}', toUInt32(countIf(kind = 'log' AND level = '${l}'))`).join(', ')}) AS log_counts,
+    argMinIf(tuple(error_message, error_code, error_time), tuple(error_time, error_message, error_code), is_error = 1) AS first_error,
+    tupleElement(first_error, 1) AS first_error_message,
+    tupleElement(first_error, 3) AS first_error_time,
+    tupleElement(first_error, 2) AS first_error_code,
+    sum(input_tokens) AS gen_ai_input_tokens,
+    sum(output_tokens) AS gen_ai_output_tokens,
+    arraySlice(arraySort(groupArrayIf(record_id, kind = 'log')), 1, ${MAX_CORRELATION_LOG_IDS}) AS log_ids,
+    toUInt32(log_count - length(log_ids)) AS log_ids_dropped,
+    toUInt64(count()) AS version
+FROM ${TABLES.correlationParts} FINAL
+GROUP BY trace_id`;
 
 /**
  * Alert events (processors/records.ts Alert). Ids are deterministic (rule, dedup key, window), and
@@ -128,7 +162,7 @@ export interface RetentionDays {
   logs: number;
   /** otel_traces and its trace-id lookup */
   traces: number;
-  /** stacklens_correlations (by start_time; whole parts only, as ttl_only_drop_parts says) */
+  /** stacklens_correlation_parts (by each part's start; whole parts only, as ttl_only_drop_parts says) */
   correlations: number;
   /** stacklens_alerts (by window_start) */
   alerts: number;
@@ -181,7 +215,8 @@ export function schemaStatements(options: SchemaOptions): readonly string[] {
       table: TABLES.traceIdTimestamps,
       source: TABLES.traces,
     }),
-    correlations(ttlClause(retention.correlations, 'toDateTime(start_time)')),
+    correlationParts(ttlClause(retention.correlations, 'toDateTime(part_start)')),
+    CORRELATIONS,
     alerts(ttlClause(retention.alerts, 'toDateTime(window_start)')),
     SINK_PROGRESS,
     ...PATTERN_MIGRATIONS,
@@ -255,9 +290,16 @@ function currentTtl(engineFull: string): string {
 export async function migrate(client: ClickHouseClient, options: MigrateOptions = {}): Promise<void> {
   const retention = options.retention ?? KEEP_FOREVER;
   const log = options.logger?.child({ component: 'clickhouse-migrations' });
+  await moveReplacedCorrelations(client, log);
   const fullTextSearch = hasFullTextSearch(await serverVersion(client));
   const before = new Map<string, TableFacts | undefined>();
-  const existing = [TABLES.logs, TABLES.traces, TABLES.traceIdTimestamps, TABLES.correlations, TABLES.alerts];
+  const existing = [
+    TABLES.logs,
+    TABLES.traces,
+    TABLES.traceIdTimestamps,
+    TABLES.correlationParts,
+    TABLES.alerts,
+  ];
   for (const table of existing) before.set(table, await tableFacts(client, table));
 
   for (const statement of schemaStatements({ fullTextSearch, retention })) {
@@ -282,19 +324,43 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions 
   // The lookup belongs with otel_traces: whoever created one created the other.
   const retained: [string, string, boolean][] = [
     [TABLES.traceIdTimestamps, ttlClause(retention.traces, 'toDateTime(Start)'), tracesOwned],
-    [TABLES.correlations, ttlClause(retention.correlations, 'toDateTime(start_time)'), true],
+    [TABLES.correlationParts, ttlClause(retention.correlations, 'toDateTime(part_start)'), true],
     [TABLES.alerts, ttlClause(retention.alerts, 'toDateTime(window_start)'), true],
   ];
   for (const [table, ttl, owned] of retained) {
     const facts = before.get(table);
     if (facts !== undefined) await applyRetention(client, { table, facts, ttl, owned, log });
   }
-  for (const table of [TABLES.correlations, TABLES.alerts]) {
+  for (const table of [TABLES.correlationParts, TABLES.alerts]) {
     await client.command({
       query: `ALTER TABLE {table:Identifier} MODIFY SETTING ${DEDUPLICATION_SETTING}`,
       query_params: { table },
     });
   }
+}
+
+/**
+ * Where a stacklens_correlations table of an earlier version (one ReplacingMergeTree row per trace)
+ * is moved, so that the view of the same name can take its place; its rows are kept, not read.
+ */
+export const REPLACED_CORRELATIONS_TABLE = 'stacklens_correlations_replaced';
+
+async function moveReplacedCorrelations(client: ClickHouseClient, log: Logger | undefined): Promise<void> {
+  const result = await client.query({
+    query: 'SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = {name:String}',
+    query_params: { name: TABLES.correlations },
+    format: 'JSONEachRow',
+  });
+  const [existing] = await result.json<{ engine: string }>();
+  if (existing === undefined || existing.engine === 'View') return;
+  log?.warn(
+    { table: TABLES.correlations, to: REPLACED_CORRELATIONS_TABLE },
+    'moving the correlations table of an earlier version aside: correlations are now parts merged by a view',
+  );
+  await client.command({
+    query: 'RENAME TABLE {from:Identifier} TO {to:Identifier}',
+    query_params: { from: TABLES.correlations, to: REPLACED_CORRELATIONS_TABLE },
+  });
 }
 
 interface AdoptOptions {

@@ -1,5 +1,6 @@
-import type { Alert, Correlation, LogRecord, SpanRecord } from '../../processors/records';
-import { InvalidRowError, alertRow, correlationRow, logRow, spanRow } from './rows';
+import type { CorrelationPart } from '../../processors/correlate';
+import type { Alert, LogRecord, SpanRecord } from '../../processors/records';
+import { InvalidRowError, alertRow, correlationPartRow, logRow, spanRow } from './rows';
 
 const custom = {
   service: 'checkout',
@@ -137,54 +138,47 @@ describe('ClickHouse rows', () => {
     expect(row['Links.TraceId']).toEqual([]);
   });
 
-  it('maps a correlation, renaming the *_unix_nano times to the table columns', () => {
-    const correlation: Correlation = {
+  it('maps a correlation part, renaming its times to the table columns and its flags to 0/1', () => {
+    const part: CorrelationPart = {
       trace_id: span.trace_id,
-      root_span_id: span.span_id,
-      root_span_name: 'POST /pay',
-      root_service: 'checkout',
-      services: ['cart', 'checkout'],
+      kind: 'span',
+      record_id: span.span_id,
       start_time_unix_nano: '1795334400000000000',
       end_time_unix_nano: '1795334400250000000',
-      duration_ns: '250000000',
-      start_ms: 1795334400000,
-      duration_ms: 250,
-      span_count: 2,
-      error_count: 1,
-      log_count: 1,
-      log_counts: { unspecified: 0, trace: 0, debug: 0, info: 0, warn: 0, error: 1, fatal: 0 },
-      first_error_message: 'timeout',
-      first_error_time_unix_nano: '1795334400200000000',
-      first_error_code: 'TIMEOUT',
+      service: 'checkout',
+      service_listed: true,
+      is_root: true,
+      root_span_name: 'POST /pay',
+      level: '',
+      is_error: true,
+      error_time_unix_nano: '1795334400200000000',
+      error_message: 'timeout',
+      error_code: 'TIMEOUT',
       gen_ai_input_tokens: 10,
       gen_ai_output_tokens: 20,
-      log_ids: ['otel-logs:0:42:1'],
-      log_ids_dropped: 0,
-      version: 3,
     };
 
-    expect(correlationRow(correlation)).toEqual({
+    expect(correlationPartRow(part)).toEqual({
       trace_id: span.trace_id,
-      root_span_id: span.span_id,
+      kind: 'span',
+      record_id: span.span_id,
+      part_start: '1795334400000000000',
+      part_end: '1795334400250000000',
+      service: 'checkout',
+      service_listed: 1,
+      is_root: 1,
       root_span_name: 'POST /pay',
-      root_service: 'checkout',
-      services: ['cart', 'checkout'],
-      start_time: '1795334400000000000',
-      end_time: '1795334400250000000',
-      duration_ns: '250000000',
-      span_count: 2,
-      error_count: 1,
-      log_count: 1,
-      log_counts: { unspecified: 0, trace: 0, debug: 0, info: 0, warn: 0, error: 1, fatal: 0 },
-      first_error_message: 'timeout',
-      first_error_time: '1795334400200000000',
-      first_error_code: 'TIMEOUT',
-      gen_ai_input_tokens: 10,
-      gen_ai_output_tokens: 20,
-      log_ids: ['otel-logs:0:42:1'],
-      log_ids_dropped: 0,
-      version: 3,
+      level: '',
+      is_error: 1,
+      error_time: '1795334400200000000',
+      error_message: 'timeout',
+      error_code: 'TIMEOUT',
+      input_tokens: 10,
+      output_tokens: 20,
     });
+    expect(correlationPartRow({ ...part, is_error: false, error_time_unix_nano: '0' }).error_time).toBe(
+      '0000000000000000000',
+    );
   });
 
   describe('alerts', () => {

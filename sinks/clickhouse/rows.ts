@@ -1,5 +1,6 @@
 import { StackLensError } from '../../common/errors';
-import type { Alert, Attributes, Correlation, LogRecord, SpanRecord } from '../../processors/records';
+import type { CorrelationPart } from '../../processors/correlate';
+import type { Alert, Attributes, LogRecord, SpanRecord } from '../../processors/records';
 
 /** A record that cannot become a row (a field outside what its column accepts). */
 export class InvalidRowError extends StackLensError {}
@@ -63,27 +64,24 @@ export interface OtelTraceRow {
   StackLensErrorCode: string;
 }
 
-export interface CorrelationRow {
+/** A stacklens_correlation_parts row (processors/correlate/part.ts). */
+export interface CorrelationPartRow {
   trace_id: string;
-  root_span_id: string;
+  kind: 'span' | 'log';
+  record_id: string;
+  part_start: string;
+  part_end: string;
+  service: string;
+  service_listed: number;
+  is_root: number;
   root_span_name: string;
-  root_service: string;
-  services: string[];
-  start_time: string;
-  end_time: string;
-  duration_ns: string;
-  span_count: number;
-  error_count: number;
-  log_count: number;
-  log_counts: Record<string, number>;
-  first_error_message: string;
-  first_error_time: string;
-  first_error_code: string;
-  gen_ai_input_tokens: number;
-  gen_ai_output_tokens: number;
-  log_ids: string[];
-  log_ids_dropped: number;
-  version: number;
+  level: string;
+  is_error: number;
+  error_time: string;
+  error_message: string;
+  error_code: string;
+  input_tokens: number;
+  output_tokens: number;
 }
 
 export interface AlertRow {
@@ -157,28 +155,24 @@ export function spanRow(span: SpanRecord): OtelTraceRow {
   };
 }
 
-export function correlationRow(c: Correlation): CorrelationRow {
+export function correlationPartRow(p: CorrelationPart): CorrelationPartRow {
   return {
-    trace_id: c.trace_id,
-    root_span_id: c.root_span_id,
-    root_span_name: c.root_span_name,
-    root_service: c.root_service,
-    services: c.services,
-    start_time: nanos(c.start_time_unix_nano),
-    end_time: nanos(c.end_time_unix_nano),
-    duration_ns: c.duration_ns,
-    span_count: c.span_count,
-    error_count: c.error_count,
-    log_count: c.log_count,
-    log_counts: { ...c.log_counts },
-    first_error_message: c.first_error_message,
-    first_error_time: nanos(c.first_error_time_unix_nano),
-    first_error_code: c.first_error_code,
-    gen_ai_input_tokens: c.gen_ai_input_tokens,
-    gen_ai_output_tokens: c.gen_ai_output_tokens,
-    log_ids: c.log_ids,
-    log_ids_dropped: c.log_ids_dropped,
-    version: c.version,
+    trace_id: p.trace_id,
+    kind: p.kind,
+    record_id: p.record_id,
+    part_start: nanos(p.start_time_unix_nano),
+    part_end: nanos(p.end_time_unix_nano),
+    service: p.service,
+    service_listed: p.service_listed ? 1 : 0,
+    is_root: p.is_root ? 1 : 0,
+    root_span_name: p.root_span_name,
+    level: p.level,
+    is_error: p.is_error ? 1 : 0,
+    error_time: nanos(p.error_time_unix_nano),
+    error_message: p.error_message,
+    error_code: p.error_code,
+    input_tokens: p.gen_ai_input_tokens,
+    output_tokens: p.gen_ai_output_tokens,
   };
 }
 

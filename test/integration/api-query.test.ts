@@ -392,47 +392,65 @@ describe('API queries over ClickHouse (chDB)', () => {
 
   describe('correlations, alerts, services, workflows', () => {
     beforeAll(async () => {
-      const correlation = (
+      // Each trace as the pipeline stores it: one part per span and log (processors/correlate/part.ts).
+      const part = (
         traceId: string,
-        services: string[],
+        kind: 'span' | 'log',
+        recordId: string,
+        service: string,
         startNs: string,
-        version: number,
-        errors: number,
+        extra: Record<string, unknown> = {},
       ) => ({
         trace_id: traceId,
-        root_span_id: '1111111111111111',
-        root_span_name: 'POST /orders',
-        root_service: services[0],
-        services,
-        start_time: startNs,
-        end_time: startNs,
-        duration_ns: '5000000',
-        span_count: 3,
-        error_count: errors,
-        log_count: 2,
-        log_counts: { info: 1, error: 1 },
-        first_error_message: errors > 0 ? 'price missing' : '',
-        first_error_time: startNs,
-        first_error_code: errors > 0 ? 'PRICE_MISSING' : '',
-        gen_ai_input_tokens: 0,
-        gen_ai_output_tokens: 0,
-        log_ids: ['otel-logs:0:1:0'],
-        log_ids_dropped: 0,
-        version,
+        kind,
+        record_id: recordId,
+        part_start: startNs,
+        part_end: startNs,
+        service,
+        service_listed: 1,
+        is_root: 0,
+        root_span_name: '',
+        level: kind === 'log' ? 'info' : '',
+        is_error: 0,
+        error_time: '0000000000000000000',
+        error_message: '',
+        error_code: '',
+        input_tokens: 0,
+        output_tokens: 0,
+        ...extra,
+      });
+      const root = { is_root: 1, root_span_name: 'POST /orders' };
+      const priceMissing = (ns: string) => ({
+        is_error: 1,
+        error_time: ns,
+        error_message: 'price missing',
+        error_code: 'PRICE_MISSING',
       });
       await ch.insert({
-        table: 'stacklens_correlations',
+        table: 'stacklens_correlation_parts',
         format: 'JSONEachRow',
         values: [
-          correlation(TRACE, ['beorn'], ago(51), 1, 0),
-          correlation(OTHER_TRACE, ['arda'], ago(10), 1, 1),
+          part(TRACE, 'span', '1111111111111111', 'beorn', ago(51), root),
+          part(TRACE, 'span', '2222222222222222', 'beorn', ago(51)),
+          part(TRACE, 'log', 'otel-logs:0:1:0', 'beorn', ago(51)),
+          part(OTHER_TRACE, 'span', '1111111111111111', 'arda', ago(10), {
+            ...root,
+            ...priceMissing(ago(10)),
+          }),
         ],
       });
-      // A later version of the first trace, in another insert (another part): it must win.
+      // Late parts of the first trace, in another insert, with a repeat of its root span: they add to it.
       await ch.insert({
-        table: 'stacklens_correlations',
+        table: 'stacklens_correlation_parts',
         format: 'JSONEachRow',
-        values: [correlation(TRACE, ['beorn', 'palantir'], ago(51), 5, 1)],
+        values: [
+          part(TRACE, 'span', '3333333333333333', 'palantir', ago(51)),
+          part(TRACE, 'log', 'otel-logs:0:2:0', 'beorn', ago(51), {
+            level: 'error',
+            ...priceMissing(ago(51)),
+          }),
+          part(TRACE, 'span', '1111111111111111', 'beorn', ago(51), root),
+        ],
       });
 
       const alert = (
@@ -472,7 +490,7 @@ describe('API queries over ClickHouse (chDB)', () => {
       });
     });
 
-    it('GET /api/correlations returns the latest version per trace with its filters', async () => {
+    it("GET /api/correlations returns each trace's parts merged, with its filters", async () => {
       const all = (await get('/api/correlations')).body.correlations as {
         trace_id: string;
         version: number;

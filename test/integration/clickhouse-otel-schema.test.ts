@@ -260,8 +260,8 @@ describe('ClickHouse tables as the Collector exporter creates them (chDB)', () =
       expect((await engineOf('stacklens_fresh', 'otel_traces_trace_id_ts')).engine_full).toContain(
         'TTL toDateTime(Start) + toIntervalDay(3)',
       );
-      expect((await engineOf('stacklens_fresh', 'stacklens_correlations')).engine_full).toContain(
-        'TTL toDateTime(start_time) + toIntervalDay(30)',
+      expect((await engineOf('stacklens_fresh', 'stacklens_correlation_parts')).engine_full).toContain(
+        'TTL toDateTime(part_start) + toIntervalDay(30)',
       );
       expect((await engineOf('stacklens_fresh', 'stacklens_alerts')).engine_full).toContain(
         'TTL toDateTime(window_start) + toIntervalDay(90)',
@@ -275,8 +275,8 @@ describe('ClickHouse tables as the Collector exporter creates them (chDB)', () =
       );
       expect((await engineOf('stacklens_fresh', 'otel_traces')).engine_full).not.toContain('TTL');
       expect((await engineOf('stacklens_fresh', 'otel_traces_trace_id_ts')).engine_full).not.toContain('TTL');
-      expect((await engineOf('stacklens_fresh', 'stacklens_correlations')).engine_full).toContain(
-        'TTL toDateTime(start_time) + toIntervalDay(60)',
+      expect((await engineOf('stacklens_fresh', 'stacklens_correlation_parts')).engine_full).toContain(
+        'TTL toDateTime(part_start) + toIntervalDay(60)',
       );
       expect((await engineOf('stacklens_fresh', 'stacklens_alerts')).engine_full).not.toContain('TTL');
       await migrate(ch, { retention });

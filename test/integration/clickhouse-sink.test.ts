@@ -2,18 +2,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Correlation, LogRecord } from '../../processors/records';
+import { spanPart, toCorrelationSpan, type CorrelationPart } from '../../processors/correlate';
+import type { LogRecord } from '../../processors/records';
 import { BatchWriter, deduplicationToken } from '../../sinks/clickhouse/batch-writer';
 import {
   ClickHouseSink,
   SinkBufferFullError,
-  correlationsSink,
+  correlationPartsSink,
   otelLogsSink,
 } from '../../sinks/clickhouse/clickhouse-sink';
 import { createClickHouse } from '../../sinks/clickhouse/client';
 import { DEDUPLICATION_WINDOW, migrate } from '../../sinks/clickhouse/migrations';
 import { ClickHouseProgressLedger } from '../../sinks/clickhouse/progress-ledger';
 import type { StreamRecord } from '../../topology/processor/record';
+import { sampleSpan } from '../support/otlp-fixtures';
 
 // The topology ClickHouse sink on chDB, in particular the crash scenarios of ../../sinks/replay-plan.ts:
 // a "crash" is a new sink instance (nothing in memory) that gets the same range start again.
@@ -257,24 +259,25 @@ describe('ClickHouse topology sink on chDB', () => {
     expect(await result.json()).toEqual([{ id: `${topic}-0` }]);
   });
 
-  it('leaves replays of correlations to the table, which keeps one row per trace and version', async () => {
+  it('leaves replays of correlation parts to the table, which keeps one row per trace and record', async () => {
     const trace = `${topic}`.padStart(32, '0');
-    const first = correlationsSink<null>({ client: ch, retry: { attempts: 1 } });
-    first.write(record(0, correlation(trace, 1)), { topic, partition: 0, offset: '0' });
+    const first = correlationPartsSink<null>({ client: ch, retry: { attempts: 1 } });
+    first.write(record(0, part(trace, 's-1')), { topic, partition: 0, offset: '0' });
     await first.flush([{ topic, partition: 0, firstOffset: '0', lastOffset: '0' }]);
-    const replay = correlationsSink<null>({ client: ch, retry: { attempts: 1 } });
-    replay.write(record(0, correlation(trace, 1)), { topic, partition: 0, offset: '0' });
-    replay.write(record(1, correlation(trace, 2)), { topic, partition: 0, offset: '1' });
+    const replay = correlationPartsSink<null>({ client: ch, retry: { attempts: 1 } });
+    replay.write(record(0, part(trace, 's-1')), { topic, partition: 0, offset: '0' });
+    replay.write(record(1, part(trace, 's-2')), { topic, partition: 0, offset: '1' });
     await replay.flush([{ topic, partition: 0, firstOffset: '0', lastOffset: '1' }]);
     const result = await ch.query({
-      query: 'SELECT version FROM stacklens_correlations FINAL WHERE trace_id = {trace:String}',
+      query: 'SELECT span_count, version FROM stacklens_correlations WHERE trace_id = {trace:String}',
       query_params: { trace },
       format: 'JSONEachRow',
     });
-    expect(await result.json()).toEqual([{ version: '2' }]);
-    const ledger = await new ClickHouseProgressLedger(ch, 'clickhouse:stacklens_correlations').overlapping([
-      { topic, partition: 0, first: 0n, last: 1n },
-    ]);
+    expect(await result.json()).toEqual([{ span_count: 2, version: '2' }]);
+    const ledger = await new ClickHouseProgressLedger(
+      ch,
+      'clickhouse:stacklens_correlation_parts',
+    ).overlapping([{ topic, partition: 0, first: 0n, last: 1n }]);
     expect(ledger).toEqual([[]]);
   });
 
@@ -330,29 +333,6 @@ function logRecord(id: string): LogRecord {
   };
 }
 
-function correlation(traceId: string, version: number): Correlation {
-  return {
-    trace_id: traceId,
-    root_span_id: 's-1',
-    root_span_name: 'POST /pay',
-    root_service: 'checkout',
-    services: ['checkout'],
-    start_time_unix_nano: '1795334400000000000',
-    end_time_unix_nano: '1795334400250000000',
-    duration_ns: '250000000',
-    start_ms: 1795334400000,
-    duration_ms: 250,
-    span_count: version,
-    error_count: 0,
-    log_count: 0,
-    log_counts: { unspecified: 0, trace: 0, debug: 0, info: 0, warn: 0, error: 0, fatal: 0 },
-    first_error_message: '',
-    first_error_time_unix_nano: '0',
-    first_error_code: '',
-    gen_ai_input_tokens: 0,
-    gen_ai_output_tokens: 0,
-    log_ids: [],
-    log_ids_dropped: 0,
-    version,
-  };
+function part(traceId: string, spanId: string): CorrelationPart {
+  return spanPart(toCorrelationSpan(sampleSpan({ trace_id: traceId, span_id: spanId })));
 }

@@ -2,7 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Alert, Correlation, LogRecord, SpanRecord } from '../../processors/records';
+import {
+  emptyCorrelation,
+  foldLog,
+  foldSpan,
+  logPart,
+  spanPart,
+  toCorrelationLog,
+  toCorrelationSpan,
+} from '../../processors/correlate';
+import type { Alert, LogRecord, SpanRecord } from '../../processors/records';
+import { sampleLog, sampleSpan } from '../support/otlp-fixtures';
 import {
   BatchWriter,
   BufferFullError,
@@ -10,8 +20,14 @@ import {
   deduplicationToken,
 } from '../../sinks/clickhouse/batch-writer';
 import { createClickHouse } from '../../sinks/clickhouse/client';
-import { KEEP_FOREVER, TABLES, migrate, schemaStatements } from '../../sinks/clickhouse/migrations';
-import { alertRow, correlationRow, logRow, spanRow, type OtelLogRow } from '../../sinks/clickhouse/rows';
+import {
+  KEEP_FOREVER,
+  REPLACED_CORRELATIONS_TABLE,
+  TABLES,
+  migrate,
+  schemaStatements,
+} from '../../sinks/clickhouse/migrations';
+import { alertRow, correlationPartRow, logRow, spanRow, type OtelLogRow } from '../../sinks/clickhouse/rows';
 import type { SourceRange } from '../../sinks/source-range';
 
 // The ClickHouse sink against chDB: migrations, the row mapping and the batch writer's insert
@@ -60,6 +76,7 @@ describe('ClickHouse sinks on chDB', () => {
       'otel_traces_trace_id_ts',
       'otel_traces_trace_id_ts_mv',
       'stacklens_alerts',
+      'stacklens_correlation_parts',
       'stacklens_correlations',
       'stacklens_log_pattern_refs',
       'stacklens_log_patterns',
@@ -275,28 +292,94 @@ describe('ClickHouse sinks on chDB', () => {
     ).toEqual([{ start: '2026-11-22 08:00:00', end: '2026-11-22 08:01:00' }]);
   });
 
-  it('keeps the latest correlation per trace (highest version), whatever the insert order', async () => {
-    const w = new BatchWriter({ client: ch, table: TABLES.correlations, maxBufferedRows: 10 });
-    w.add([correlationRow(correlation(3, 5)), correlationRow(correlation(1, 1))]);
-    await w.flush(range('0', '1', 'stacklens-correlations'));
-    w.add([correlationRow(correlation(2, 3))]);
-    await w.flush(range('2', '2', 'stacklens-correlations'));
+  it("merges a trace's parts into the correlation processors/correlate folds, whatever their order and repeats", async () => {
+    const trace = '5bf92f3577b34da6a3ce929d0e0e4737';
+    const spans = [
+      sampleSpan({ trace_id: trace, span_id: 'b000000000000002', parent_span_id: '', name: 'GET /b' }),
+      sampleSpan({ trace_id: trace, span_id: 'a000000000000001', parent_span_id: '', name: 'POST /pay' }),
+      sampleSpan({
+        trace_id: trace,
+        span_id: 'c000000000000003',
+        parent_span_id: 'a000000000000001',
+        service: 'payments',
+        start_time_unix_nano: '1768473000400000000',
+        end_time_unix_nano: '1768473000900000000',
+        status_code: 'Error',
+        status_message: 'gateway timeout',
+        error_code: 'TIMEOUT',
+        gen_ai_input_tokens: 7,
+        gen_ai_output_tokens: 11,
+      }),
+    ].map((span) => toCorrelationSpan(span));
+    const logs = [
+      sampleLog({ trace_id: trace, id: 'otel-logs:0:2:0', service: 'cart' }),
+      sampleLog({
+        trace_id: trace,
+        id: 'otel-logs:0:1:0',
+        severity_number: 17,
+        body: 'card declined',
+        error_code: 'PAYMENT_FAILURE',
+        time_unix_nano: '1768473000300000000',
+      }),
+      sampleLog({
+        trace_id: trace,
+        id: 'otel-logs:1:5:3',
+        severity_number: 13,
+        time_unix_nano: '1768473001000000000',
+      }),
+    ].map((log) => toCorrelationLog(log));
+    const expected = emptyCorrelation(trace);
+    for (const span of spans) foldSpan(expected, span);
+    for (const log of logs) foldLog(expected, log);
 
-    expect(
-      await rows(
-        'SELECT version, span_count, log_counts, start_time FROM stacklens_correlations FINAL WHERE trace_id = {trace:String}',
-        {
-          trace: TRACE,
-        },
-      ),
-    ).toEqual([
-      {
-        version: '3',
-        span_count: 5,
-        log_counts: { unspecified: 0, trace: 0, debug: 0, info: 0, warn: 0, error: 1, fatal: 0 },
-        start_time: '2026-11-22 08:00:00.000000000',
-      },
-    ]);
+    // Three inserts in another order, each part at least once, some twice (a replay, a retry).
+    const parts = [...spans.map(spanPart), ...logs.map(logPart)].map(correlationPartRow);
+    await ch.insert({
+      table: TABLES.correlationParts,
+      values: [parts[4]!, parts[2]!],
+      format: 'JSONEachRow',
+    });
+    await ch.insert({
+      table: TABLES.correlationParts,
+      values: [parts[5]!, parts[0]!, parts[2]!],
+      format: 'JSONEachRow',
+    });
+    await ch.insert({
+      table: TABLES.correlationParts,
+      values: [parts[1]!, parts[3]!, parts[4]!],
+      format: 'JSONEachRow',
+    });
+
+    const [row] = await rows<Record<string, unknown>>(
+      `SELECT *, toString(toUnixTimestamp64Nano(start_time)) AS start_ns, toString(toUnixTimestamp64Nano(end_time)) AS end_ns,
+              toString(toUnixTimestamp64Nano(first_error_time)) AS first_error_ns
+       FROM stacklens_correlations WHERE trace_id = {trace:String}`,
+      { trace },
+    );
+    expect(row).toMatchObject({
+      trace_id: trace,
+      root_span_id: expected.root_span_id,
+      root_span_name: expected.root_span_name,
+      root_service: expected.root_service,
+      services: expected.services,
+      start_ns: expected.start_time_unix_nano,
+      end_ns: expected.end_time_unix_nano,
+      duration_ns: expected.duration_ns,
+      span_count: expected.span_count,
+      error_count: expected.error_count,
+      log_count: expected.log_count,
+      log_counts: expected.log_counts,
+      first_error_message: expected.first_error_message,
+      first_error_ns: expected.first_error_time_unix_nano,
+      first_error_code: expected.first_error_code,
+      gen_ai_input_tokens: String(expected.gen_ai_input_tokens),
+      gen_ai_output_tokens: String(expected.gen_ai_output_tokens),
+      log_ids: expected.log_ids,
+      log_ids_dropped: expected.log_ids_dropped,
+      version: String(expected.version),
+    });
+    expect(expected).toMatchObject({ root_span_id: 'a000000000000001', span_count: 3, log_count: 3 });
+    expect(expected.first_error_message).toBe('card declined');
   });
 
   it('stores alerts with UTC times and keeps the highest count of a re-emitted alert', async () => {
@@ -320,6 +403,36 @@ describe('ClickHouse sinks on chDB', () => {
         related_trace_id: TRACE,
         automation_action: '',
       },
+    ]);
+  });
+
+  // Last: it replaces the database's correlations view with a table of the previous version.
+  it('moves a one-row-per-trace stacklens_correlations table of an earlier version aside for the view', async () => {
+    await ch.command({ query: 'DROP VIEW stacklens_correlations' });
+    await ch.command({
+      query: `CREATE TABLE stacklens_correlations (trace_id String, version UInt64)
+              ENGINE = ReplacingMergeTree(version) ORDER BY trace_id`,
+    });
+    await ch.insert({
+      table: 'stacklens_correlations',
+      values: [{ trace_id: 'old', version: 3 }],
+      format: 'JSONEachRow',
+    });
+
+    await migrate(ch);
+    await migrate(ch); // and once moved, a start leaves both alone
+
+    expect(
+      await rows(
+        `SELECT name, engine FROM system.tables WHERE database = currentDatabase()
+         AND name LIKE 'stacklens_correlations%' ORDER BY name`,
+      ),
+    ).toEqual([
+      { name: 'stacklens_correlations', engine: 'View' },
+      { name: REPLACED_CORRELATIONS_TABLE, engine: 'ReplacingMergeTree' },
+    ]);
+    expect(await rows(`SELECT trace_id, version FROM ${REPLACED_CORRELATIONS_TABLE}`)).toEqual([
+      { trace_id: 'old', version: '3' },
     ]);
   });
 });
@@ -397,33 +510,6 @@ function span(spanId: string, start: string): SpanRecord {
         attributes: {},
       },
     ],
-  };
-}
-
-function correlation(version: number, spanCount: number): Correlation {
-  return {
-    trace_id: TRACE,
-    root_span_id: 's-1',
-    root_span_name: 'POST /pay',
-    root_service: 'checkout',
-    services: ['checkout'],
-    start_time_unix_nano: '1795334400000000000',
-    end_time_unix_nano: '1795334400250000000',
-    duration_ns: '250000000',
-    start_ms: 1795334400000,
-    duration_ms: 250,
-    span_count: spanCount,
-    error_count: 1,
-    log_count: 1,
-    log_counts: { unspecified: 0, trace: 0, debug: 0, info: 0, warn: 0, error: 1, fatal: 0 },
-    first_error_message: 'timeout',
-    first_error_time_unix_nano: '1795334400200000000',
-    first_error_code: 'TIMEOUT',
-    gen_ai_input_tokens: 0,
-    gen_ai_output_tokens: 0,
-    log_ids: ['l-1'],
-    log_ids_dropped: 0,
-    version,
   };
 }
 

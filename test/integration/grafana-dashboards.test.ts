@@ -4,11 +4,17 @@ import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { parse } from 'yaml';
 import { buildScenario, encodeLogs, encodeSpans } from '../../app/demo/otlp-scenario';
-import { parseAlertRulesText } from '../../processors';
+import {
+  logPart,
+  parseAlertRulesText,
+  spanPart,
+  toCorrelationLog,
+  toCorrelationSpan,
+} from '../../processors';
 import { createClickHouse } from '../../sinks/clickhouse/client';
 import { TABLES, migrate } from '../../sinks/clickhouse/migrations';
-import { alertRow, correlationRow, logRow, spanRow } from '../../sinks/clickhouse/rows';
-import { correlate, decodeLanded, raisedAlerts, type LandedMessage } from '../support/demo-telemetry';
+import { alertRow, correlationPartRow, logRow, spanRow } from '../../sinks/clickhouse/rows';
+import { decodeLanded, raisedAlerts, type LandedMessage } from '../support/demo-telemetry';
 import { expandMacros, interpolateVariables } from '../support/grafana-clickhouse-macros';
 
 // Every panel of the shipped Grafana dashboards (docker/grafana), sent as grafana-clickhouse-datasource
@@ -84,8 +90,11 @@ describe('shipped Grafana dashboards', () => {
     await ch.insert({ table: TABLES.logs, values: telemetry.logs.map(logRow), format: 'JSONEachRow' });
     await ch.insert({ table: TABLES.traces, values: telemetry.spans.map(spanRow), format: 'JSONEachRow' });
     await ch.insert({
-      table: TABLES.correlations,
-      values: correlate(telemetry).map(correlationRow),
+      table: TABLES.correlationParts,
+      values: [
+        ...telemetry.logs.filter((l) => l.trace_id !== '').map((l) => logPart(toCorrelationLog(l))),
+        ...telemetry.spans.filter((s) => s.trace_id !== '').map((s) => spanPart(toCorrelationSpan(s))),
+      ].map(correlationPartRow),
       format: 'JSONEachRow',
     });
     await ch.insert({ table: TABLES.alerts, values: alerts.map(alertRow), format: 'JSONEachRow' });

@@ -77,7 +77,7 @@ async function snapshot(ch: ClickHouseClient, sameIds = true): Promise<Snapshot>
     spans: await rows(`SELECT * FROM otel_traces`),
     correlations: await rows(
       `SELECT trace_id, services, start_time, end_time, span_count, error_count, log_count, version
-              ${sameIds ? ', log_ids' : ''} FROM stacklens_correlations FINAL`,
+              ${sameIds ? ', log_ids' : ''} FROM stacklens_correlations`,
     ),
     alerts: await rows(
       // Not related_logs: a log rule cites the first matching log it sees, and logs of different
@@ -93,7 +93,7 @@ async function truncateTables(ch: ClickHouseClient): Promise<void> {
   for (const table of [
     'otel_logs',
     'otel_traces',
-    'stacklens_correlations',
+    'stacklens_correlation_parts',
     'stacklens_alerts',
     'stacklens_sink_progress',
   ]) {
@@ -171,9 +171,14 @@ describe('stacklens replay', () => {
     await send(topics.logs, encodeLogs(scenario.logs, { batchSize: 7 }), scenario.traces[0]!.startMs);
     await send(topics.traces, encodeSpans(scenario.spans, { batchSize: 9 }), scenario.traces[0]!.startMs);
 
-    // The live pipeline and the archive processed everything, and the last traces were emitted.
-    const caughtUp = async (groupId: string): Promise<boolean> => {
-      for (const topic of [topics.logs, topics.traces]) {
+    // The live pipeline and the archive processed everything (the pipeline its repartition topics
+    // too, so every log alert is stored), and the last traces were closed: each trace the trace
+    // rules match has its alert.
+    const repartitions = ['logs-by-service', 'logs-by-trace', 'spans-by-trace'].map(
+      (name) => `${appId}-${name}-repartition`,
+    );
+    const caughtUp = async (groupId: string, internal: string[] = []): Promise<boolean> => {
+      for (const topic of [topics.logs, topics.traces, ...internal]) {
         const ends = await highWatermarks(admin, topic);
         const done = await committed(admin, groupId, topic);
         if (ends.some((end, p) => end !== '0' && done[p] !== end)) return false;
@@ -181,14 +186,23 @@ describe('stacklens replay', () => {
       return true;
     };
     await waitFor('the live pipeline and the archive to catch up', async () => {
-      if (!(await caughtUp(appId)) || !(await caughtUp(`${appId}-archive`))) return false;
+      if (!(await caughtUp(appId, repartitions)) || !(await caughtUp(`${appId}-archive`))) return false;
       const [row] = await (
         await ch.query({
-          query: 'SELECT count() AS n, sum(span_count) AS spans FROM stacklens_correlations FINAL',
+          query: `SELECT count() AS n, sum(span_count) AS spans,
+                    countIf(error_count > 0 AND trace_id NOT IN (
+                      SELECT related_trace_id FROM stacklens_alerts WHERE rule_id = 'trace-error')) +
+                    countIf(duration_ns >= 5000000000 AND trace_id NOT IN (
+                      SELECT related_trace_id FROM stacklens_alerts WHERE rule_id = 'slow-trace')) AS unalerted
+                  FROM stacklens_correlations`,
           format: 'JSONEachRow',
         })
-      ).json<{ n: string; spans: string }>();
-      return Number(row?.n) === scenario.traces.length && Number(row?.spans) === scenario.spans.length;
+      ).json<{ n: string; spans: string; unalerted: string }>();
+      return (
+        Number(row?.n) === scenario.traces.length &&
+        Number(row?.spans) === scenario.spans.length &&
+        Number(row?.unalerted) === 0
+      );
     });
     await live.streams.stop();
     await live.archive.stop();
