@@ -74,6 +74,7 @@ describe('topology runtime: an instance joins and leaves under load', () => {
     // The repartition topic holds each input once too (what a task's new owner read again was not
     // written twice).
     const repartitioned = await readTopic(kafka, `${appId}-by-group-repartition`, {
+      repartition: true,
       until: (r) => r.length >= total,
     });
     const repartitionedIds = new Map<number, number>();

@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { createLogger } from '../../common/logger';
 import { kafkaBootstrap } from '../../infra/services/kafka';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
+import { decodeRepartitionBatch } from '../../topology/processor/repartition-batch';
 
 /** Helpers of the topology integration tests: real broker, unique names, bounded waits. */
 export const BROKERS = [kafkaBootstrap(stackSettingsFromEnv())];
@@ -74,7 +75,12 @@ export interface ReadRecord {
 export async function readTopic(
   kafka: Kafka,
   topic: string,
-  options: { until?: (records: ReadRecord[]) => boolean; timeoutMs?: number } = {},
+  options: {
+    until?: (records: ReadRecord[]) => boolean;
+    timeoutMs?: number;
+    /** A repartition topic: each Kafka record is a batch, read as the records in it. */
+    repartition?: boolean;
+  } = {},
 ): Promise<ReadRecord[]> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const records: ReadRecord[] = [];
@@ -97,7 +103,20 @@ export async function readTopic(
     });
     await consumer.run({
       eachMessage: async ({ partition, message }) => {
-        records.push(toReadRecord(partition, message));
+        if (!options.repartition) {
+          records.push(toReadRecord(partition, message));
+          return;
+        }
+        for (const item of decodeRepartitionBatch(message.value)) {
+          records.push({
+            partition,
+            offset: message.offset,
+            key: item.key?.toString() ?? null,
+            value: item.value?.toString() ?? null,
+            timestamp: item.timestamp,
+            headers: { ...item.headers },
+          });
+        }
       },
     });
     const caughtUp = async (): Promise<boolean> => {
