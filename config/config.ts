@@ -40,24 +40,7 @@ const optionalHttpUrl = (what: string) =>
     .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
     .pipe(httpUrl(what).optional());
 
-const integer = (fallback: number, min: number, max: number, unit = '') =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === '') return fallback;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be a whole number${unit} between ${min} and ${max}, got "${v}"`,
-        });
-        return z.NEVER;
-      }
-      return n;
-    });
-
-/** Like `integer`, but unset or empty stays undefined (falls back to another variable). */
+/** A whole number in [min, max]; unset or empty stays undefined (falls back to another variable). */
 const optionalInteger = (min: number, max: number, unit = '') =>
   z
     .string()
@@ -74,6 +57,10 @@ const optionalInteger = (min: number, max: number, unit = '') =>
       }
       return n;
     });
+
+/** Like `optionalInteger`, with `fallback` when unset or empty. */
+const integer = (fallback: number, min: number, max: number, unit = '') =>
+  optionalInteger(min, max, unit).transform((n) => n ?? fallback);
 
 const decimal = (fallback: number, min: number, max: number) =>
   z
