@@ -643,7 +643,11 @@ export class StreamsApp {
     const checkpoint = this.checkpoint;
     if (checkpoint.isEmpty()) return true;
     this.checkpoint = new Checkpoint(this.generation);
-    const commit = this.makeDurable(checkpoint, checkpoint.seal());
+    // makeDurable reports a failed commit as false; anything it throws besides is a defect: fatal.
+    const commit = this.makeDurable(checkpoint, checkpoint.seal()).catch((error: unknown) => {
+      this.fail(error);
+      return false;
+    });
     this.committing = commit;
     this.committingCheckpoint = checkpoint;
     void commit.then(() => {
