@@ -4,7 +4,7 @@ import { createRedactor } from '../processors/redact';
 import { ArchiveSink } from '../sinks/archive/archive-sink';
 import type { ArchiveStore, S3ArchiveOptions } from '../sinks/archive/store';
 import type { Topology } from '../topology';
-import type { StreamsAppOptions } from '../topology/runtime/options';
+import type { StreamsAppOptions } from '../topology';
 import { buildArchiveTopology } from './pipeline/archive-topology';
 import { stackLensTopics } from './topics';
 

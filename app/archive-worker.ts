@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Registry } from 'prom-client';
 import { createLogger } from '../common/logger';
-import { StreamsApp } from '../topology/runtime/streams-app';
+import { StreamsApp } from '../topology';
 import { createArchiveStore } from '../sinks/archive/store';
 import { StackLensError } from '../common/errors';
 import {

@@ -27,9 +27,7 @@ import {
 import { migrate } from '../sinks/clickhouse/migrations';
 import { registerProductSerdes } from '../sinks/kafka/product-serdes';
 import { ensureTopics, productTopicSpecs } from '../sinks/kafka/topics';
-import { kafkajsLogCreator } from '../topology/runtime/kafkajs-log';
-import type { Serde, Topology } from '../topology';
-import { StreamsApp } from '../topology/runtime/streams-app';
+import { kafkajsLogCreator, StreamsApp, type Serde, type Topology } from '../topology';
 import { ArchiveThread } from './archive-thread';
 import { stackLensTopics } from './topics';
 import { DEFAULT_DRAIN_SETTINGS, DEFAULT_PATTERN_ANOMALY_SETTINGS } from '../processors/patterns';

@@ -48,14 +48,9 @@ export {
   StreamsRuntimeError,
   BatchAbandonedError,
 } from './errors';
-export {
-  TopologyTestDriver,
-  TestInputTopic,
-  TestOutputTopic,
-  type TestRecord,
-} from './testing/topology-test-driver';
-export { CollectingSink } from './testing/collecting-sink';
 export { StreamsApp } from './runtime/streams-app';
 export type { StreamsAppOptions, ProcessingGuarantee } from './runtime/options';
+export type { BoundedProgress, BoundPosition } from './runtime/bounds';
+export { kafkajsLogCreator } from './runtime/kafkajs-log';
 export { stopOnSignals } from './runtime/shutdown';
 export { murmur2Partitioner } from './processor/partitioning';

@@ -1,6 +1,7 @@
 import { createRedactor } from '../../processors/redact';
 import type { OtlpJsonRequest } from '../../sinks/archive/archive-sink';
-import { CollectingSink, HEADER, TopologyTestDriver, type Serde } from '../../topology';
+import { HEADER, type Serde } from '../../topology';
+import { CollectingSink, TopologyTestDriver } from '../../topology/testing';
 import { buildScenario, encodeLogs, encodeSpans } from '../../test/support/otlp-fixtures';
 import { buildArchiveTopology } from './archive-topology';
 

@@ -1,14 +1,8 @@
 import { parseAlertRules, type AlertLog, type AlertState } from '../../processors/alerts';
 import type { Alert } from '../../processors/records';
 import { sampleLog } from '../../test/support/otlp-fixtures';
-import {
-  CollectingSink,
-  jsonSerde,
-  keyValueStoreSpec,
-  stringSerde,
-  TopologyBuilder,
-  TopologyTestDriver,
-} from '../../topology';
+import { jsonSerde, keyValueStoreSpec, stringSerde, TopologyBuilder } from '../../topology';
+import { CollectingSink, TopologyTestDriver } from '../../topology/testing';
 import { LOG_ALERT_STATE_STORE, LogAlertRules } from './log-alerts';
 
 const T0 = Date.UTC(2026, 0, 15, 10, 30);

@@ -1,7 +1,8 @@
 import type { AlertLog } from '../../processors/alerts';
 import { DEFAULT_DRAIN_SETTINGS } from '../../processors/patterns';
 import { sampleLog } from '../../test/support/otlp-fixtures';
-import { CollectingSink, jsonSerde, stringSerde, TopologyBuilder, TopologyTestDriver } from '../../topology';
+import { jsonSerde, stringSerde, TopologyBuilder } from '../../topology';
+import { CollectingSink, TopologyTestDriver } from '../../topology/testing';
 import {
   LOG_PATTERN_MINERS_STORE,
   LOG_PATTERN_STATS_STORE,

@@ -10,15 +10,8 @@ import {
 } from '../../processors/patterns';
 import type { CorrelationPart } from '../../processors/correlate';
 import type { Alert, LogRecord, SpanRecord } from '../../processors/records';
-import {
-  CollectingSink,
-  HEADER,
-  jsonSerde,
-  repartitionTopicName,
-  stringSerde,
-  TopologyTestDriver,
-  type Serde,
-} from '../../topology';
+import { HEADER, jsonSerde, repartitionTopicName, stringSerde, type Serde } from '../../topology';
+import { CollectingSink, TopologyTestDriver } from '../../topology/testing';
 import {
   buildScenario,
   contentTypeHeader,

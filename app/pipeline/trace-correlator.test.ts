@@ -1,5 +1,6 @@
 import type { Correlation } from '../../processors/records';
-import { CollectingSink, jsonSerde, stringSerde, TopologyBuilder, TopologyTestDriver } from '../../topology';
+import { jsonSerde, stringSerde, TopologyBuilder } from '../../topology';
+import { CollectingSink, TopologyTestDriver } from '../../topology/testing';
 import { sampleLog, sampleSpan } from '../../test/support/otlp-fixtures';
 import type { CorrelationInput } from './correlation-input';
 import {

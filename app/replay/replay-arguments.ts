@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { StackLensError } from '../../common/errors';
 import { PRODUCT_TOPICS } from '../../sinks/kafka/topics';
-import type { BoundPosition } from '../../topology/runtime/bounds';
+import type { BoundPosition } from '../../topology';
 
 /** A replay option's value cannot be used; the message names the option. */
 export class ReplayArgumentError extends StackLensError {}

@@ -4,7 +4,8 @@ import { parseAlertRulesText } from '../../processors/alerts';
 import { createRecordPipeline } from '../../processors/pipeline';
 import type { CorrelationPart } from '../../processors/correlate';
 import type { Alert, LogRecord, SpanRecord } from '../../processors/records';
-import { CollectingSink, describeTopology, jsonSerde } from '../../topology';
+import { describeTopology, jsonSerde } from '../../topology';
+import { CollectingSink } from '../../topology/testing';
 import { buildStackLensTopology, type StackLensTopologyOptions } from '../pipeline/stacklens-topology';
 
 // A replay builds the live topology with its output topics turned off (stacklens-topology.ts `outputs`).

@@ -1,5 +1,5 @@
 import { Presets, SingleBar } from 'cli-progress';
-import type { BoundedProgress } from '../../topology/runtime/bounds';
+import type { BoundedProgress } from '../../topology';
 
 /** Shows a replay's progress: records done of the range, rate, ETA. */
 export interface ProgressReporter {

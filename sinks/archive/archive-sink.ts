@@ -1,7 +1,6 @@
 import { StackLensError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
-import type { SourcePosition, SourceRange, StreamRecord } from '../../topology/processor/record';
-import type { Sink } from '../../topology/sink';
+import type { Sink, SourcePosition, SourceRange, StreamRecord } from '../../topology';
 import type { OtlpJsonLogsRequest, OtlpJsonTracesRequest } from '../../processors/otlp/otlp-json-types';
 import { planReplay, type LedgerEntry } from '../replay-plan';
 import { ArchiveWriter, type ArchiveBatch } from './archive-writer';

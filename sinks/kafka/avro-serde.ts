@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { COMPATIBILITY, SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { StackLensError } from '../../common/errors';
-import type { Serde } from '../../topology/serde';
+import type { Serde } from '../../topology';
 
 /** Confluent wire format: magic byte 0, 4-byte big-endian schema id, then the Avro binary body. */
 const MAGIC_BYTE = 0;

@@ -1,6 +1,5 @@
 import {
   TopologyBuilder,
-  TopologyTestDriver,
   hoppingWindows,
   joinWindows,
   jsonSerde,
@@ -11,6 +10,7 @@ import {
   type Topology,
   type Windowed,
 } from '../../topology';
+import { TopologyTestDriver } from '../../topology/testing';
 import type { OutputRecord, Scenario, ScenarioResult, Step, TopologySpec } from './scenario';
 
 /** Runs a scenario through StackLens' TopologyTestDriver, one driver (task) per partition. */

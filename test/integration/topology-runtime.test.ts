@@ -4,11 +4,11 @@ import {
   HEADER,
   joinWindows,
   TopologyBuilder,
-  TopologyTestDriver,
   tumblingWindows,
   type Topology,
   type Windowed,
 } from '../../topology';
+import { TopologyTestDriver } from '../../topology/testing';
 import { StreamsApp } from '../../topology/runtime/streams-app';
 import {
   BROKERS,
