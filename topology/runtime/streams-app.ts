@@ -3,7 +3,7 @@ import type { Logger } from '../../common/logger';
 import { describeTopology } from '../describe';
 import { TopologyMetrics } from '../metrics';
 import { StreamTask } from '../processor/stream-task';
-import { resolveTopic, type Topology } from '../topology';
+import type { Topology } from '../topology';
 import { highWatermarks, prepareBoundedRun, type BoundTracker } from './bounds';
 import { AtLeastOnceCommitter, TransactionalCommitter, type Committer } from './committer';
 import { Checkpoint, type CheckpointRange, type SealedCheckpoint } from './checkpoint';
@@ -13,10 +13,10 @@ import {
   ProducedRecordTooLargeError,
   TransactionTimedOutError,
 } from './kafka-errors';
-import { ensureTopics, internalTopics } from './internal-topics';
+import { internalSourceTopics, planAndCreateTopics } from './internal-topics';
 import { toRawRecord } from './kafka-records';
 import { resolveOptions, type ResolvedOptions, type StreamsAppOptions } from './options';
-import { planPartitions, type PartitionPlan } from './partition-plan';
+import type { PartitionPlan } from './partition-plan';
 import { murmur2Partitioner } from '../processor/partitioning';
 import { ChangelogRestorer } from './restorer';
 import { SerialQueue } from './serial-queue';
@@ -165,15 +165,11 @@ export class StreamsApp {
     const admin = this.kafka.admin();
     this.admin = admin;
     await admin.connect();
-    const plan = await this.planAndCreateTopics(admin);
+    const plan = await planAndCreateTopics(admin, this.topology, this.options);
     this.plan = plan;
     if (this.options.bounds !== undefined) {
-      const internal = new Set(
-        this.topology.subTopologies.flatMap((s) =>
-          s.sourceTopics.filter((t) => t.kind !== 'external').map((t) => resolveTopic(t, applicationId)),
-        ),
-      );
-      this.internalSourceTopics = [...internal];
+      this.internalSourceTopics = internalSourceTopics(this.topology, applicationId);
+      const internal = new Set(this.internalSourceTopics);
       this.bounds = await prepareBoundedRun(
         admin,
         applicationId,
@@ -359,34 +355,6 @@ export class StreamsApp {
     this.log.fatal({ err: error }, 'streams application failed');
     this.failure?.(error);
     void this.stop();
-  }
-
-  private async planAndCreateTopics(admin: Admin): Promise<PartitionPlan> {
-    const { applicationId } = this.options;
-    const external = [
-      ...new Set(
-        this.topology.subTopologies.flatMap((s) =>
-          s.sourceTopics.filter((t) => t.kind === 'external').map((t) => resolveTopic(t, applicationId)),
-        ),
-      ),
-    ];
-    const existing = new Set(await admin.listTopics());
-    const counts = new Map<string, number>();
-    const present = external.filter((t) => existing.has(t));
-    if (present.length > 0) {
-      for (const t of (await admin.fetchTopicMetadata({ topics: present })).topics) {
-        counts.set(t.name, t.partitions.length);
-      }
-    }
-    const plan = planPartitions(this.topology, applicationId, counts);
-    const { lateTopic, dlqTopic } = this.options;
-    await ensureTopics(
-      admin,
-      internalTopics(this.topology, applicationId, plan, { lateTopic, dlqTopic }),
-      this.options.replicationFactor,
-      new Set([lateTopic, dlqTopic]),
-    );
-    return plan;
   }
 
   /**
