@@ -57,7 +57,7 @@ interface MutableRange {
  * Checkpoint, Kafka Streams' commit interval): the outputs, repartition, late and DLQ records, the
  * last change of every store key, the sinks written to and the input offsets per partition. It
  * becomes durable all at once: sinks flushed, then records produced and offsets committed in one
- * transaction (exactly_once) — see StreamsApp.commit — or forgotten all at once when it cannot be.
+ * transaction (exactly_once) — see CheckpointCommitter.commit — or forgotten all at once when it cannot be.
  *
  * Changelog changes go through a cache (Kafka Streams' record cache): only the last change of each
  * store key is produced, and its value is serialized then, once, however often the key changed.

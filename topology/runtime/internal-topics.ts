@@ -1,8 +1,55 @@
 import type { Admin } from 'kafkajs';
 import { TopologyDefinitionError } from '../errors';
 import { changelogTopicName } from '../state/store';
-import type { Topology } from '../topology';
-import type { PartitionPlan } from './partition-plan';
+import { resolveTopic, type Topology } from '../topology';
+import { planPartitions, type PartitionPlan } from './partition-plan';
+
+/**
+ * Kafka Streams' InternalTopicManager: reads the partition counts of the external source topics that
+ * exist, plans every sub-topology's partitions from them (co-partitioning checked, partition-plan.ts)
+ * and creates the internal topics the plan needs.
+ */
+export async function planAndCreateTopics(
+  admin: Admin,
+  topology: Topology,
+  options: { applicationId: string; lateTopic: string; dlqTopic: string; replicationFactor: number },
+): Promise<PartitionPlan> {
+  const { applicationId, lateTopic, dlqTopic } = options;
+  const external = [
+    ...new Set(
+      topology.subTopologies.flatMap((s) =>
+        s.sourceTopics.filter((t) => t.kind === 'external').map((t) => resolveTopic(t, applicationId)),
+      ),
+    ),
+  ];
+  const existing = new Set(await admin.listTopics());
+  const counts = new Map<string, number>();
+  const present = external.filter((t) => existing.has(t));
+  if (present.length > 0) {
+    for (const t of (await admin.fetchTopicMetadata({ topics: present })).topics) {
+      counts.set(t.name, t.partitions.length);
+    }
+  }
+  const plan = planPartitions(topology, applicationId, counts);
+  await ensureTopics(
+    admin,
+    internalTopics(topology, applicationId, plan, { lateTopic, dlqTopic }),
+    options.replicationFactor,
+    new Set([lateTopic, dlqTopic]),
+  );
+  return plan;
+}
+
+/** The source topics the application writes itself (repartition topics), which a bounded run reads to their end. */
+export function internalSourceTopics(topology: Topology, applicationId: string): string[] {
+  return [
+    ...new Set(
+      topology.subTopologies.flatMap((s) =>
+        s.sourceTopics.filter((t) => t.kind !== 'external').map((t) => resolveTopic(t, applicationId)),
+      ),
+    ),
+  ];
+}
 
 export interface TopicToCreate {
   readonly topic: string;

@@ -1,0 +1,319 @@
+import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
+import type { Logger } from '../../common/logger';
+import type { TopologyMetrics } from '../metrics';
+import type { Topology } from '../topology';
+import { highWatermarks, type BoundTracker } from './bounds';
+import { CheckpointCommitter } from './checkpoint-committer';
+import type { Committer } from './committer';
+import { GroupMembership } from './group-membership';
+import { toRawRecord } from './kafka-records';
+import type { ResolvedOptions } from './options';
+import type { PartitionPlan } from './partition-plan';
+import type { ChangelogRestorer } from './restorer';
+import { SerialQueue } from './serial-queue';
+import { streamTaskCreator, TaskManager } from './task-manager';
+
+export interface StreamThreadDeps {
+  readonly options: ResolvedOptions;
+  readonly log: Logger;
+  readonly metrics: TopologyMetrics;
+  readonly admin: Admin;
+  readonly consumer: Consumer;
+  readonly committer: Committer;
+  readonly restorer: ChangelogRestorer;
+  readonly plan: PartitionPlan;
+  readonly topology: Topology;
+  /** A bounded run's positions and ends (options.bounds); undefined for a live application. */
+  readonly bounds: BoundTracker | undefined;
+  /** The repartition topics a bounded run reads to their (stable) high watermarks. */
+  readonly internalSourceTopics: readonly string[];
+  readonly isRunning: () => boolean;
+  readonly fail: (error: unknown) => void;
+  readonly stop: () => Promise<void>;
+}
+
+/**
+ * The consumer loop (Kafka Streams' StreamThread): fetches are processed one at a time (serial queue)
+ * by their partition's task into the open checkpoint, which is committed per interval (by a fetch or
+ * the commit timer), at the in-flight bounds, or at once when small and caught up; it tracks lag and
+ * stalls, fires wall-clock punctuations and sees a bounded run to its end.
+ */
+export class StreamThread {
+  private readonly serial = new SerialQueue();
+  private readonly membership = new GroupMembership();
+  private readonly checkpoints: CheckpointCommitter;
+  private readonly tasks: TaskManager;
+  private wallClockTimer: NodeJS.Timeout | undefined;
+  private commitTimer: NodeJS.Timeout | undefined;
+  private endReached = false;
+  /** Lag per source partition at its last fetch, and when a commit (or the lag) last moved. */
+  private readonly lag = new Map<string, number>();
+  private lastProgressAt = Date.now();
+
+  constructor(private readonly deps: StreamThreadDeps) {
+    const { options, log, metrics, consumer, committer, bounds, isRunning, fail } = deps;
+    this.checkpoints = new CheckpointCommitter({
+      options,
+      log,
+      metrics,
+      committer,
+      consumer,
+      serial: this.serial,
+      membership: this.membership,
+      bounds,
+      isRunning,
+      fail,
+      dropTask: (task) => this.tasks.dropTask(task),
+      onCommitted: () => {
+        this.lastProgressAt = Date.now();
+      },
+    });
+    this.tasks = new TaskManager({
+      createTask: streamTaskCreator({
+        topology: deps.topology,
+        options,
+        plan: deps.plan,
+        metrics,
+        log,
+        checkpoint: () => this.checkpoints.open,
+      }),
+      restorer: deps.restorer,
+      admin: deps.admin,
+      applicationId: options.applicationId,
+      plan: deps.plan,
+      membership: this.membership,
+      log,
+      commitInFlight: () => this.checkpoints.inFlight(),
+    });
+  }
+
+  /** How many tasks this instance has been assigned (0 before the first assignment). */
+  assignedTaskCount(): number {
+    return this.tasks.assignedCount();
+  }
+
+  /** A bounded run reached the end of its range (it stops once its linger is over). */
+  reachedEnd(): boolean {
+    return this.endReached;
+  }
+
+  /** How long the input has had lag without a commit (0 when it has none). */
+  stalledMs(): number {
+    let lag = 0;
+    for (const n of this.lag.values()) lag += n;
+    return lag === 0 ? 0 : Date.now() - this.lastProgressAt;
+  }
+
+  /** Joins the group and starts fetching, committing and punctuating. */
+  async run(): Promise<void> {
+    const { consumer, options } = this.deps;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.membership.joined();
+      this.checkpoints.onRebalance();
+      this.tasks.onAssignment(payload.memberId, payload.memberAssignment);
+    });
+    consumer.on(consumer.events.HEARTBEAT, () => this.membership.heartbeatAnswered());
+    consumer.on(consumer.events.REBALANCING, () => this.membership.rebalanceStarted());
+    // A fetch holding only transaction markers (or aborted records) never reaches eachBatch, yet
+    // moves the position: a bounded run must see it to reach the end of a transactional topic.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize === 0)
+        this.deps.bounds?.advance(payload.topic, payload.partition, BigInt(payload.lastOffset) + 1n);
+      // Every fetch, markers-only ones included: a transaction's commit marker fetched on its own
+      // brings the lag to 0 (otherwise a transactional input would look stuck at a lag of 1).
+      this.recordLag(payload.topic, payload.partition, Math.max(0, Number(payload.offsetLag)));
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.deps.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...this.deps.plan.subTopologyOfTopic.keys()], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.serial.run(() => this.onBatch(payload)),
+    });
+    // The checkpoint is committed once it is a commit interval old even when no fetch comes to do it
+    // (a quiet input). One check at a time: a commit that cannot finish (a sink down) must not pile
+    // up checks behind it.
+    let commitCheckQueued = false;
+    this.commitTimer = setInterval(
+      () => {
+        if (commitCheckQueued || this.checkpoints.open.age() < options.commitIntervalMs) return;
+        commitCheckQueued = true;
+        void this.serial
+          .run(async () => {
+            if (this.deps.isRunning() && this.checkpoints.open.age() >= options.commitIntervalMs) {
+              await this.checkpoints.commit();
+            }
+          })
+          .catch((error: unknown) => this.deps.fail(error))
+          .finally(() => {
+            commitCheckQueued = false;
+          });
+      },
+      Math.max(10, Math.min(options.commitIntervalMs, options.wallClockTickMs) / 2),
+    );
+    this.wallClockTimer = setInterval(() => {
+      // Not in the serial queue: a commit that cannot finish (a sink down) holds the queue.
+      this.deps.metrics.stalledSeconds.set({ application: options.applicationId }, this.stalledMs() / 1_000);
+      void this.serial
+        .run(async () => {
+          this.punctuateWallClock();
+          await this.checkEnd();
+        })
+        .catch((error: unknown) => this.deps.fail(error));
+    }, options.wallClockTickMs);
+  }
+
+  /**
+   * Stops fetching (the application is stopping): `commit` first commits what was processed, before
+   * the consumer leaves the group, so no other member can be given its partitions and process the
+   * same records meanwhile. Then waits for the queued work and closes the tasks.
+   */
+  async shutdown({ commit }: { commit: boolean }): Promise<void> {
+    clearInterval(this.wallClockTimer);
+    clearInterval(this.commitTimer);
+    if (commit) {
+      await this.serial
+        .run(() => this.checkpoints.commit({ wait: true }))
+        .catch((error: unknown) => this.deps.log.error({ err: error }, 'the last commit failed'));
+    }
+    await this.deps.consumer.stop();
+    await this.serial.drain();
+    this.tasks.closeAll();
+  }
+
+  /**
+   * Bounded run: once every external source partition reached its end and the internal topics were
+   * processed up to their (stable) high watermarks, the run is over: tasks not created yet are
+   * restored so their wall-clock punctuations fire during the linger, then the application stops.
+   */
+  private async checkEnd(): Promise<void> {
+    const { bounds } = this.deps;
+    if (bounds === undefined || this.endReached || !this.deps.isRunning() || !bounds.sourcesDone()) return;
+    const highs = await highWatermarks(this.deps.admin, this.deps.internalSourceTopics);
+    if (!bounds.internalDone(highs)) return;
+    this.endReached = true;
+    await this.tasks.ensureTasks(async () => undefined);
+    const lingerMs = this.deps.options.bounds?.lingerMs ?? 0;
+    this.deps.log.info({ ...bounds.progress(), lingerMs }, 'bounded run reached its end');
+    setTimeout(() => void this.deps.stop(), lingerMs).unref();
+  }
+
+  private async onBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
+    if (!isRunning() || isStale() || !this.deps.isRunning()) return;
+    const { topic, partition } = batch;
+    const task = await this.tasks.taskFor(topic, partition, heartbeat);
+    const committedAtStart = this.tasks.takeCommittedAtStart(topic, partition);
+    const firstOffset = batch.messages[0]?.offset;
+    if (
+      committedAtStart !== undefined &&
+      firstOffset !== undefined &&
+      BigInt(firstOffset) < committedAtStart
+    ) {
+      // Fetched from a committed offset the previous owner had already moved (see ensureTasks).
+      this.deps.log.info(
+        { topic, partition, fetchedFrom: firstOffset, committed: String(committedAtStart) },
+        'skipping records the previous owner committed after the join',
+      );
+      this.deps.consumer.seek({ topic, partition, offset: String(committedAtStart) });
+      return;
+    }
+    const { applicationId } = this.deps.options;
+    const { metrics } = this.deps;
+    // The lag before this fetch is processed: a fetch that cannot be committed shows as a stall.
+    this.recordLag(topic, partition, Math.max(0, Number(batch.offsetLagLow()) + 1));
+    // A bounded run processes nothing at or past a partition's end, and stops fetching it there.
+    const end = this.deps.bounds?.endOf(topic, partition);
+    const messages =
+      end === undefined ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) < end);
+    const atEnd = messages.length < batch.messages.length;
+    this.membership.heartbeat = heartbeat;
+    const started = process.hrtime.bigint();
+    let processed = 0;
+    let counted = 0;
+    const count = (): void => {
+      if (processed === counted) return;
+      metrics.recordsConsumed.inc({ application: applicationId, topic }, processed - counted);
+      metrics.recordsProcessed.inc({ application: applicationId, topic }, processed - counted);
+      counted = processed;
+    };
+    for (const message of messages) {
+      // Stopping or revoked: what was processed stays in the checkpoint (stop() commits it, a
+      // rebalance forgets it); the rest is fetched again.
+      if (!isRunning() || isStale() || !this.deps.isRunning() || this.checkpoints.failed) break;
+      const raw = toRawRecord(topic, partition, message);
+      task.process(raw);
+      this.checkpoints.open.consumed(task, raw);
+      resolveOffset(message.offset);
+      processed += 1;
+      if (this.checkpoints.atInFlightBounds()) {
+        // Backpressure: nothing more is processed or fetched until what is held is durable.
+        count();
+        if (!(await this.checkpoints.commit({ wait: true }))) return;
+      }
+    }
+    count();
+    if (processed > 0) {
+      metrics.processingLatency.observe(
+        { application: applicationId },
+        Number(process.hrtime.bigint() - started) / 1e9 / processed,
+      );
+    }
+    if (processed < messages.length) return;
+    // The whole fetch was processed: the position moves past its trailing transaction markers too
+    // (lastOffset() counts them), which a bounded run must see to reach the end of its range.
+    if (!atEnd && processed > 0)
+      this.checkpoints.open.skipTo(topic, partition, BigInt(batch.lastOffset()) + 1n);
+    // Once per commit interval, however many fetches of however many partitions it holds (the
+    // commit timer covers an input that went quiet); a bounded run's partition at its end at once.
+    // A fetch that caught up with its partition commits a small checkpoint at once: on a quiet input
+    // a record then waits for no timer, and there is nothing to amortize the commit over; a large
+    // one (under load, tasks feeding each other through repartition topics look caught up at every
+    // fetch) waits for the interval. A lag of 1 counts as caught up: on a transactional input
+    // (repartition topics, ingest) the offset left is usually the commit marker, which kafkajs
+    // fetches without calling eachBatch.
+    const { commitIntervalMs } = this.deps.options;
+    const open = this.checkpoints.open;
+    const caughtUp = Number(batch.offsetLag()) <= 1 && open.inFlightRecords <= EAGER_COMMIT_MAX_RECORDS;
+    if (atEnd || caughtUp || open.age() >= commitIntervalMs) {
+      if (!(await this.checkpoints.commit())) return;
+    }
+    if (atEnd) this.deps.consumer.pause([{ topic, partitions: [partition] }]);
+  }
+
+  private recordLag(topic: string, partition: number, lag: number): void {
+    const id = `${topic}|${partition}`;
+    // From no lag to some, the stall clock starts now, not at the last commit (which may be old).
+    if (lag > 0 && !this.lag.get(id) && this.stalledMs() === 0) this.lastProgressAt = Date.now();
+    this.lag.set(id, lag);
+    this.deps.metrics.consumerLag.set(
+      { application: this.deps.options.applicationId, topic, partition: String(partition) },
+      lag,
+    );
+  }
+
+  /** Fires due wall-clock punctuations of every task into the checkpoint (the commit timer commits it). */
+  private punctuateWallClock(): void {
+    if (!this.deps.isRunning()) return;
+    for (const task of this.tasks.active()) {
+      const before = this.checkpoints.open.inFlightRecords;
+      task.punctuateWallClock();
+      if (this.checkpoints.open.inFlightRecords !== before) this.checkpoints.open.touched(task);
+    }
+  }
+}
+
+/**
+ * A checkpoint holding at most this many outputs and sink writes is committed as soon as its fetch
+ * caught up (see onBatch): a few records, as a quiet input brings, gain nothing from waiting.
+ */
+const EAGER_COMMIT_MAX_RECORDS = 200;
