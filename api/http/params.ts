@@ -197,6 +197,14 @@ export const workflowsQuerySchema = (defaultSize: number, maxSize: number) =>
     limit: limitParam(defaultSize, maxSize),
   });
 
+export const patternsQuerySchema = (defaultSize: number, maxSize: number) =>
+  z.strictObject({
+    service: text(256, 'Only the patterns of this service').optional(),
+    start_time: time('Earliest bucket start (inclusive)').optional(),
+    end_time: time('Latest bucket start (exclusive; default now)').optional(),
+    limit: limitParam(defaultSize, maxSize).describe('Patterns per service, most frequent first'),
+  });
+
 export type LogsQuery = {
   service?: string;
   level?: number;

@@ -11,6 +11,7 @@ import {
   logsQuerySchema,
   parseQuery,
   parseWith,
+  patternsQuerySchema,
   servicesQuerySchema,
   traceParamsSchema,
   workflowsQuerySchema,
@@ -24,6 +25,7 @@ import { buildCorrelationsQuery, type CorrelationRow } from '../query/correlatio
 import { decodeCursor, encodeCursor } from '../query/cursor';
 import { WORKFLOW_ID_KEYS, type LogFilter } from '../query/log-filter';
 import { buildLogsQuery, buildTraceLogsQuery, type LogRow } from '../query/logs-sql';
+import { buildPatternsQuery, type PatternRow } from '../query/patterns-sql';
 import { buildServicesQuery, type ServiceRow } from '../query/services-sql';
 import { QueryAbandonedError, QueryGate } from '../query/query-gate';
 import { boundedRange, nanosToIso, nowNanos, type RangeLimits } from '../query/time';
@@ -142,6 +144,31 @@ function presentAlert(row: AlertRow) {
   };
 }
 
+/** Rows (ordered by service) as one entry per service with its patterns. */
+function groupPatterns(rows: readonly PatternRow[]) {
+  const services: { service: string; patterns: ReturnType<typeof presentPattern>[] }[] = [];
+  for (const row of rows) {
+    const last = services.at(-1);
+    if (last?.service === row.service) last.patterns.push(presentPattern(row));
+    else services.push({ service: row.service, patterns: [presentPattern(row)] });
+  }
+  return services;
+}
+
+function presentPattern(row: PatternRow) {
+  return {
+    pattern_id: num(row.pattern_id),
+    template: row.template,
+    first_seen: new Date(num(row.first_seen_ms)).toISOString(),
+    count: num(row.total),
+    bucket_seconds: num(row.bucket_seconds),
+    buckets: row.buckets.map(([start, count]) => ({
+      start: new Date(num(start)).toISOString(),
+      count: num(count),
+    })),
+  };
+}
+
 export function registerQueryRoutes(app: Express, deps: QueryRouteDeps): RouteDoc[] {
   const { clickhouse: ch, database: db, limits } = deps;
   const logsSchema = logsQuerySchema(
@@ -151,6 +178,7 @@ export function registerQueryRoutes(app: Express, deps: QueryRouteDeps): RouteDo
   const correlationsSchema = correlationsQuerySchema(limits.defaultPageSize, limits.maxPageSize);
   const alertsSchema = alertsQuerySchema(limits.defaultPageSize, limits.maxPageSize);
   const workflowsSchema = workflowsQuerySchema(limits.defaultPageSize, limits.maxPageSize);
+  const patternsSchema = patternsQuerySchema(limits.defaultPageSize, limits.maxPageSize);
   const query = (req: Request) => req.query as RawQuery;
   const gate = new QueryGate({
     maxRunning: limits.maxConcurrentQueries,
@@ -307,6 +335,19 @@ export function registerQueryRoutes(app: Express, deps: QueryRouteDeps): RouteDo
     });
   });
 
+  app.get('/api/patterns', async (req, res) => {
+    const p = parseWith(patternsSchema, query(req));
+    const range = boundedRange({ start: p.start_time, end: p.end_time }, ranges, nowNanos());
+    const rows = await guarded(res, (select) =>
+      select<PatternRow>(buildPatternsQuery(db, range.startNanos, range.endNanos, p.limit, p.service)),
+    );
+    res.json({
+      start_time: nanosToIso(range.startNanos.toString()),
+      end_time: nanosToIso(range.endNanos.toString()),
+      services: groupPatterns(rows),
+    });
+  });
+
   const byDefault = `by default over the last ${Math.min(limits.defaultQueryRangeHours, limits.maxQueryRangeHours)} h`;
   const common = {
     400: `A parameter is invalid, the time range is wider than API_MAX_QUERY_RANGE_HOURS (${limits.maxQueryRangeHours} h), or the query would pass a per-query limit (named in detail)`,
@@ -367,6 +408,17 @@ export function registerQueryRoutes(app: Express, deps: QueryRouteDeps): RouteDo
       summary: 'Workflows active within a window, with their last activity',
       query: workflowsSchema,
       responses: { 200: '{ workflows }', ...common },
+    },
+    {
+      method: 'get',
+      path: '/api/patterns',
+      tag: 'query',
+      summary: `Mined log patterns per service, most frequent first (buckets ${byDefault}): template, first seen, count in the range and the newest buckets' counts`,
+      query: patternsSchema,
+      responses: {
+        200: '{ start_time, end_time, services: [{ service, patterns: [{ pattern_id, template, first_seen, count, bucket_seconds, buckets: [{ start, count }] }] }] }',
+        ...common,
+      },
     },
   ];
 }

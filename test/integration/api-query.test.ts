@@ -567,6 +567,8 @@ describe('API queries over ClickHouse (chDB)', () => {
       const narrow = (await get('/api/services?window=15m')).body.services as { service: string }[];
       expect(narrow.map((s) => s.service)).toEqual(['arda']);
       expect((await get('/api/services?window=forever')).status).toBe(400);
+      expect((await get('/api/patterns?limit=0')).status).toBe(400);
+      expect((await get('/api/patterns?start_time=yesterday')).status).toBe(400);
     });
 
     it('GET /api/workflows lists active workflows with their last activity', async () => {
@@ -624,6 +626,7 @@ describe('API queries over ClickHouse (chDB)', () => {
           '/api/correlations',
           '/api/ingest/log',
           '/api/logs',
+          '/api/patterns',
           '/api/services',
           '/api/traces/{traceId}',
           '/api/workflows',
