@@ -8,7 +8,9 @@ import { loadCredentials, saveCredentials, type Credentials, type Scheme } from 
 import { errorText } from './format';
 import { AlertsPage } from './pages/alerts';
 import { LoginPage } from './pages/login';
+import { BacktestPage } from './pages/backtest';
 import { LogsPage } from './pages/logs';
+import { PatternsPage } from './pages/patterns';
 import { ServicesPage } from './pages/services';
 import { TracePage } from './pages/trace';
 import { hrefOf, parseRoute, type Route } from './route';
@@ -70,6 +72,8 @@ function App() {
     ['logs', 'Logs'],
     ['trace', 'Trace'],
     ['services', 'Services'],
+    ['patterns', 'Patterns'],
+    ['backtest', 'Backtest'],
   ];
   return (
     <>
@@ -99,6 +103,8 @@ function App() {
         {route.page === 'logs' && <LogsPage params={route.params} />}
         {route.page === 'trace' && <TracePage key={route.traceId} traceId={route.traceId} />}
         {route.page === 'services' && <ServicesPage />}
+        {route.page === 'patterns' && <PatternsPage />}
+        {route.page === 'backtest' && <BacktestPage />}
       </main>
     </>
   );

@@ -5,6 +5,8 @@ describe('console routes', () => {
     for (const route of [
       { page: 'alerts' },
       { page: 'services' },
+      { page: 'patterns' },
+      { page: 'backtest' },
       { page: 'trace', traceId: 'ab12' },
       { page: 'logs', params: { service: 'beorn', q: 'card declined & more' } },
     ] as const) {

@@ -3,7 +3,9 @@ export type Route =
   | { page: 'alerts' }
   | { page: 'logs'; params: Record<string, string> }
   | { page: 'trace'; traceId: string }
-  | { page: 'services' };
+  | { page: 'services' }
+  | { page: 'patterns' }
+  | { page: 'backtest' };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#\/?/, '');
@@ -16,7 +18,9 @@ export function parseRoute(hash: string): Route {
     case 'trace':
       return { page: 'trace', traceId: decodeURIComponent(parts[1] ?? '') };
     case 'services':
-      return { page: 'services' };
+    case 'patterns':
+    case 'backtest':
+      return { page: parts[0] };
     default:
       return { page: 'alerts' };
   }
