@@ -29,7 +29,7 @@ export function BacktestPage() {
         <h1 id="backtest-title">Rule backtest</h1>
       </div>
       <p>
-        Run <code>stacklens rules backtest --rules rules.yaml --from … --format json &gt; report.json</code>,
+        Run <code>stacklens rules backtest --rules rules.json --from … --format json &gt; report.json</code>,
         then open the report here.
       </p>
       <form
