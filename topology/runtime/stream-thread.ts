@@ -160,6 +160,12 @@ export class StreamThread {
       this.deps.metrics.stalledSeconds.set({ application: options.applicationId }, this.stalledMs() / 1_000);
       void this.serial
         .run(async () => {
+          if (!this.deps.isRunning()) return;
+          // Every assigned task is restored, not only those a fetch brings records to (Kafka Streams
+          // restores them at assignment): a task whose input is quiet, all of it committed before a
+          // restart or a failed commit dropped the task, still has wall-clock punctuations to fire
+          // (e.g. traces the correlator closes on idle input).
+          await this.tasks.ensureTasks(() => this.membership.heartbeat());
           this.punctuateWallClock();
           await this.checkEnd();
         })
