@@ -251,6 +251,8 @@ describe('web console in headless Chromium', () => {
     await countIs('.span-row', failing.spanCount);
     expect(await page.locator('.span-row.error').count()).toBeGreaterThan(0);
     await countIs('.trace-logs .log-row', failing.logCount);
+    // The correlation comes from its own request, which may answer after the trace's.
+    await page.locator('dl.summary dt', { hasText: 'Tokens' }).waitFor({ timeout: 30_000 });
     const summary = await page.locator('dl.summary').innerText();
     expect(summary).toContain(`${failing.spanCount}`);
     expect(summary).toMatch(/Tokens/);
