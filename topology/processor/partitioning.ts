@@ -30,6 +30,11 @@ export function murmur2(data: Buffer): number {
   return h;
 }
 
+/** The partition of `key` among `partitions`: murmur2, made positive, modulo the count (Kafka's). */
+export function keyPartition(key: Buffer, partitions: number): number {
+  return (murmur2(key) & 0x7fffffff) % partitions;
+}
+
 /**
  * The partitioner of every StackLens producer: the same choices as kafkajs's DefaultPartitioner
  * (the Java client's before KIP-480): an explicit partition; else murmur2 of the key, positive, modulo
@@ -42,7 +47,7 @@ export const murmur2Partitioner: ICustomPartitioner = () => {
     const key = message.key;
     if (key !== null && key !== undefined) {
       const bytes = Buffer.isBuffer(key) ? key : Buffer.from(String(key));
-      return (murmur2(bytes) & 0x7fffffff) % partitionMetadata.length;
+      return keyPartition(bytes, partitionMetadata.length);
     }
     const counter = (counters.get(topic) ?? randomInt(0x7fffffff)) + 1;
     counters.set(topic, counter);

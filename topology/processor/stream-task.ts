@@ -16,7 +16,7 @@ import {
 } from '../topology';
 import type { LateRecord, ProcessorContext } from './processor';
 import { PunctuationQueue } from './punctuation';
-import { murmur2 } from './partitioning';
+import { keyPartition } from './partitioning';
 import { decodeRepartitionBatch, RepartitionBatcher } from './repartition-batch';
 import {
   HEADER,
@@ -457,7 +457,7 @@ const MAX_ERROR_HEADER_CHARS = 2_000;
 
 /** Where the producer's partitioner would put the key (murmur2; records without a key go to 0). */
 function partitionOf(key: Buffer | null, partitions: number): number {
-  return key === null ? 0 : (murmur2(key) & 0x7fffffff) % partitions;
+  return key === null ? 0 : keyPartition(key, partitions);
 }
 
 function errorMessage(error: unknown): string {

@@ -108,17 +108,13 @@ export class TopologyTestDriver {
     this.dlqTopic = options.dlqTopic ?? `${this.applicationId}-dlq`;
     this.wallClock = options.initialWallClockMs ?? 0;
     // One partition per topic here: every repartition record goes to partition 0.
-    this.repartitionTopics = new Set(
-      topology.repartitionTopics.map((spec) =>
-        resolveTopic({ kind: 'repartition', name: spec.name }, this.applicationId),
-      ),
-    );
     const repartitionPartitions = new Map(
       topology.repartitionTopics.map((spec) => [
         resolveTopic({ kind: 'repartition', name: spec.name }, this.applicationId),
         1,
       ]),
     );
+    this.repartitionTopics = new Set(repartitionPartitions.keys());
     for (const subTopology of topology.subTopologies) {
       const task = new StreamTask({
         applicationId: this.applicationId,
