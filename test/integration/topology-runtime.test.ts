@@ -13,6 +13,7 @@ import {
 } from '../../topology';
 import { TopologyTestDriver } from '../../topology/testing';
 import { StreamsApp } from '../../topology/runtime/streams-app';
+import type { StreamsAppOptions } from '../../topology';
 import {
   BROKERS,
   createTopics,
@@ -41,7 +42,7 @@ function joinTopology(orders: string, payments: string, output: string): Topolog
   return builder.build();
 }
 
-function startApp(topology: Topology, applicationId: string) {
+function startApp(topology: Topology, applicationId: string, options: Partial<StreamsAppOptions> = {}) {
   return new StreamsApp(topology, {
     applicationId,
     instanceId: 'i1',
@@ -49,6 +50,7 @@ function startApp(topology: Topology, applicationId: string) {
     logger: quietLogger(),
     registry: newRegistry(),
     transactionTimeoutMs: 10_000,
+    ...options,
   });
 }
 
@@ -149,14 +151,7 @@ describe('topology runtime on a real broker', () => {
       })
       .to('out', output);
     await produce(kafka, input, [{ key: '"k"', value: '1' }]);
-    const app = new StreamsApp(builder.build(), {
-      applicationId: appId,
-      instanceId: 'i1',
-      brokers: BROKERS,
-      wallClockTickMs: 50,
-      logger: quietLogger(),
-      registry: newRegistry(),
-    });
+    const app = startApp(builder.build(), appId, { wallClockTickMs: 50 });
     await app.start();
     try {
       const ticks = await readTopic(kafka, output, { until: (r) => r.length >= 3 });
@@ -210,15 +205,7 @@ describe('topology runtime on a real broker', () => {
       { key: '"k"', value: '1' },
       { key: '"k"', value: '2' },
     ]);
-    const start = () =>
-      new StreamsApp(builder.build(), {
-        applicationId: appId,
-        instanceId: 'i1',
-        brokers: BROKERS,
-        wallClockTickMs: 50,
-        logger: quietLogger(),
-        registry: newRegistry(),
-      });
+    const start = () => startApp(builder.build(), appId, { wallClockTickMs: 50 });
     // Which instances reported the count of 2 (values are JSON strings "<instance>:<count>").
     const reporters = (records: { value: string | null }[]) =>
       new Set(
