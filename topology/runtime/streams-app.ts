@@ -47,6 +47,7 @@ export class StreamsApp {
   /** Settles when the application stops: resolves on stop(), rejects on a fatal error (e.g. fenced). */
   readonly done: Promise<void>;
   private finish!: () => void;
+  private stopping: Promise<void> | undefined;
 
   constructor(
     private readonly topology: Topology,
@@ -185,8 +186,14 @@ export class StreamsApp {
    * checkpoint is committed before the consumer leaves the group, so no other member can be given
    * its partitions and process the same records meanwhile.
    */
-  async stop(): Promise<void> {
-    if (this.state === 'stopping' || this.state === 'stopped') return this.done.catch(() => undefined);
+  stop(): Promise<void> {
+    // The one stop in progress, to every caller: after a fatal error `done` has already rejected, and
+    // a caller's stop must still wait for the consumer to leave and the clients to disconnect.
+    this.stopping ??= this.shutDown();
+    return this.stopping;
+  }
+
+  private async shutDown(): Promise<void> {
     const wasRunning = this.state === 'running';
     this.state = 'stopping';
     this.log.info('stopping: committing what was processed, leaving the group');
@@ -230,6 +237,6 @@ export class StreamsApp {
   private fail(error: unknown): void {
     this.log.fatal({ err: error }, 'streams application failed');
     this.failure?.(error);
-    void this.stop();
+    this.stop().catch((err: unknown) => this.log.warn({ err }, 'stopping after the failure failed too'));
   }
 }
