@@ -55,6 +55,7 @@ export function archiveAppOptions(
     brokers: config.kafka.brokers,
     instanceId,
     processingGuarantee: config.kafka.processingGuarantee,
+    exceptionPolicies: config.kafka.exceptionPolicies,
     // One checkpoint, so one object per partition, every ARCHIVE_FLUSH_SECONDS or 4 MiB.
     commitIntervalMs: config.archive.flushSeconds * 1_000,
     fetchMaxWaitMs: config.archive.flushSeconds * 1_000,

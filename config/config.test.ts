@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       processingGuarantee: 'exactly_once',
       commitIntervalMs: undefined,
       instanceId: hostname(),
+      exceptionPolicies: { deserialization: 'dead-letter', processing: 'dead-letter' },
     });
     expect(config.http).toEqual({
       host: '127.0.0.1',
@@ -39,7 +40,15 @@ describe('loadConfig', () => {
   });
 
   it('takes the commit interval and the instance id from the environment', () => {
-    const config = loadConfig({ COMMIT_INTERVAL_MS: '250', INSTANCE_ID: 'pod-7' });
+    const config = loadConfig({
+      COMMIT_INTERVAL_MS: '250',
+      INSTANCE_ID: 'pod-7',
+      PROCESSING_EXCEPTION_HANDLER: 'fail',
+    });
+    expect(config.kafka.exceptionPolicies).toEqual({ deserialization: 'dead-letter', processing: 'fail' });
+    expect(() => loadConfig({ DESERIALIZATION_EXCEPTION_HANDLER: 'skip' })).toThrow(
+      /DESERIALIZATION_EXCEPTION_HANDLER/,
+    );
     expect(config.kafka.commitIntervalMs).toBe(250);
     expect(config.kafka.instanceId).toBe('pod-7');
     expect(() => loadConfig({ INSTANCE_ID: 'no spaces' })).toThrow(/INSTANCE_ID/);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { StackLensError } from '../common/errors';
 import type { InputEncodings } from '../processors/pipeline';
 import type { ArchiveFormat } from '../sinks/archive/layout';
+import type { ExceptionPolicies } from '../topology';
 import {
   MAX_SERIALIZED_RECORD_BYTES,
   maxSerializedRecordBytes,
@@ -157,6 +158,8 @@ const envSchema = z.object({
   APPLICATION_ID: identifier('stacklens', 'used for the consumer group and internal topic names'),
   PROCESSING_GUARANTEE: oneOf(['exactly_once', 'at_least_once'] as const, 'exactly_once'),
   COMMIT_INTERVAL_MS: integer(0, 0, 600_000, ' of milliseconds'),
+  DESERIALIZATION_EXCEPTION_HANDLER: oneOf(['dead-letter', 'continue', 'fail'] as const, 'dead-letter'),
+  PROCESSING_EXCEPTION_HANDLER: oneOf(['dead-letter', 'continue', 'fail'] as const, 'dead-letter'),
   INSTANCE_ID: z
     .string()
     .optional()
@@ -291,6 +294,8 @@ export interface StackLensConfig {
     commitIntervalMs?: number;
     /** This instance among those of the application: its transactional id is `${applicationId}-${instanceId}`. */
     instanceId: string;
+    /** What becomes of input records that cannot be deserialized or processed (default: the DLQ). */
+    exceptionPolicies: ExceptionPolicies;
   };
   schemaRegistry: { url: string };
   /** `url` undefined means the embedded chDB engine at `chdbPath`. */
@@ -412,6 +417,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       applicationId: e.APPLICATION_ID,
       processingGuarantee: e.PROCESSING_GUARANTEE,
       commitIntervalMs: e.COMMIT_INTERVAL_MS === 0 ? undefined : e.COMMIT_INTERVAL_MS,
+      exceptionPolicies: {
+        deserialization: e.DESERIALIZATION_EXCEPTION_HANDLER,
+        processing: e.PROCESSING_EXCEPTION_HANDLER,
+      },
       instanceId:
         e.INSTANCE_ID === undefined || e.INSTANCE_ID.trim() === '' ? hostname() : e.INSTANCE_ID.trim(),
     },

@@ -29,3 +29,9 @@ export class StaleCheckpointError extends StackLensError {}
 
 /** A checkpoint was given up before its commit (partition revoked or application stopping); its records are processed again. */
 export class BatchAbandonedError extends StackLensError {}
+
+/**
+ * A record could not be deserialized or processed and its exception policy is `fail` (see
+ * processor/exception-policy.ts): the application stops without committing the record.
+ */
+export class RecordHandlingFailedError extends StackLensError {}

@@ -47,9 +47,11 @@ export {
   DeserializationError,
   StreamsRuntimeError,
   BatchAbandonedError,
+  RecordHandlingFailedError,
 } from './errors';
 export { StreamsApp } from './runtime/streams-app';
 export type { StreamsAppOptions, ProcessingGuarantee } from './runtime/options';
+export type { ExceptionPolicy, ExceptionPolicies } from './processor/exception-policy';
 export type { BoundedProgress, BoundPosition } from './runtime/bounds';
 export { kafkajsLogCreator } from './runtime/kafkajs-log';
 export { stopOnSignals } from './runtime/shutdown';

@@ -46,6 +46,7 @@ export class TopologyMetrics {
   readonly storeEntries: Gauge<'application' | 'store' | 'task'>;
   readonly lateRecords: Counter<'application' | 'processor'>;
   readonly dlqRecords: Counter<'application' | 'error'>;
+  readonly droppedRecords: Counter<'application' | 'error'>;
   readonly restorations: Counter<'application' | 'store'>;
   readonly restoredRecords: Counter<'application' | 'store'>;
   readonly pausedPartitions: Gauge<'application'>;
@@ -102,6 +103,11 @@ export class TopologyMetrics {
     this.dlqRecords = counter(registry, {
       name: `${p}dlq_records_total`,
       help: 'Records sent to the dead-letter queue, by error type',
+      labelNames: ['application', 'error'],
+    });
+    this.droppedRecords = counter(registry, {
+      name: `${p}dropped_records_total`,
+      help: 'Records that could not be deserialized or processed, dropped under the `continue` exception policy',
       labelNames: ['application', 'error'],
     });
     this.restorations = counter(registry, {

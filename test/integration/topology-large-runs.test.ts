@@ -7,6 +7,7 @@ import type { ProcessingGuarantee } from '../../topology/runtime/options';
 import { StreamsApp } from '../../topology/runtime/streams-app';
 import {
   BROKERS,
+  committedOffset,
   createTopics,
   newRegistry,
   quietLogger,
@@ -43,17 +44,6 @@ async function produceBig(kafka: Kafka, topic: string, values: Big[]): Promise<v
     }
   } finally {
     await producer.disconnect();
-  }
-}
-
-async function committedOffset(kafka: Kafka, groupId: string, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return Number(offsets?.partitions[0]?.offset ?? -1);
-  } finally {
-    await admin.disconnect();
   }
 }
 

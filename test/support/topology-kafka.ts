@@ -47,6 +47,18 @@ export async function createTopics(
   }
 }
 
+/** The group's committed offset of partition 0 of `topic`; -1 when nothing is committed. */
+export async function committedOffset(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return Number(offsets?.partitions[0]?.offset ?? -1);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export async function produce(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();

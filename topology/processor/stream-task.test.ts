@@ -2,6 +2,10 @@ import { TopologyBuilder } from '../dsl/topology-builder';
 import { stringSerde } from '../serde';
 import { keyValueStoreSpec } from '../state/key-value-store';
 import { TopologyTestDriver } from '../testing/topology-test-driver';
+import { RecordHandlingFailedError } from '../errors';
+import { Registry } from 'prom-client';
+import { TopologyMetrics } from '../metrics';
+import type { ExceptionPolicies } from './exception-policy';
 import type { Processor, ProcessorContext } from './processor';
 import { HEADER, type StreamRecord } from './record';
 
@@ -29,14 +33,22 @@ class CountingProcessor implements Processor<string, string, string, number> {
 
 const str = stringSerde();
 
-function processorDriver(type: 'stream-time' | 'wall-clock', maxEntries = 100) {
+function processorDriver(
+  type: 'stream-time' | 'wall-clock',
+  maxEntries = 100,
+  exceptionPolicies?: ExceptionPolicies,
+) {
   const builder = new TopologyBuilder();
   builder.addStateStore(keyValueStoreSpec<string, number>('counts', { maxEntries }));
   builder
     .stream<string, string>('src', 'in', { keySerde: str, valueSerde: str })
     .process('count', () => new CountingProcessor(type), { stores: ['counts'] })
     .to('out', 'out');
-  const driver = new TopologyTestDriver(builder.build(), { applicationId: 'app', initialWallClockMs: 1000 });
+  const driver = new TopologyTestDriver(builder.build(), {
+    applicationId: 'app',
+    initialWallClockMs: 1000,
+    exceptionPolicies,
+  });
   return {
     driver,
     input: driver.createInputTopic('in', { keySerde: stringSerde(), valueSerde: stringSerde() }),
@@ -101,6 +113,88 @@ describe('StreamTask: punctuation, DLQ, stores', () => {
     });
     expect(driver.keyValueStore<string, number>('counts').get('a')).toBe(2);
     driver.close();
+  });
+
+  it('under the `continue` processing policy a failing record is dropped and counted, nothing dead-lettered', async () => {
+    const registry = new Registry();
+    const builder = new TopologyBuilder();
+    builder.addStateStore(keyValueStoreSpec<string, number>('counts', { maxEntries: 100 }));
+    builder
+      .stream<string, string>('src', 'in', { keySerde: str, valueSerde: str })
+      .process('count', () => new CountingProcessor('stream-time'), { stores: ['counts'] })
+      .to('out', 'out');
+    const driver = new TopologyTestDriver(builder.build(), {
+      applicationId: 'app',
+      metrics: new TopologyMetrics(registry, 'app'),
+      exceptionPolicies: { deserialization: 'dead-letter', processing: 'continue' },
+    });
+    const input = driver.createInputTopic('in', { keySerde: str, valueSerde: str });
+    input.pipe('a', 'x', 1);
+    input.pipe('a', 'boom', 2);
+    input.pipe('a', 'x', 3);
+    expect(driver.produced(driver.dlqTopic)).toHaveLength(0);
+    expect(driver.keyValueStore<string, number>('counts').get('a')).toBe(2);
+    const dropped = (await registry.getSingleMetric('stacklens_topology_dropped_records_total')?.get())
+      ?.values;
+    expect(dropped).toEqual([
+      expect.objectContaining({ value: 1, labels: { application: 'app', error: 'Error' } }),
+    ]);
+    driver.close();
+  });
+
+  it('under the `fail` processing policy a failing record throws a typed error naming it, and nothing of it is sent', () => {
+    const { driver, input, dlq } = processorDriver('stream-time', 100, {
+      deserialization: 'dead-letter',
+      processing: 'fail',
+    });
+    input.pipe('a', 'x', 1);
+    expect(() => input.pipe('a', 'boom', 2)).toThrow(RecordHandlingFailedError);
+    expect(() => input.pipe('b', 'boom', 3)).toThrow(/processing of in-0@2 failed: cannot handle boom/);
+    expect(dlq.readRecords()).toHaveLength(0);
+    driver.close();
+  });
+
+  it('under the `fail` deserialization policy bytes that are not a value throw, and nothing is dead-lettered', () => {
+    const builder = new TopologyBuilder();
+    builder.stream<string, { n: number }>('src', 'json-in').to('out', 'out');
+    const driver = new TopologyTestDriver(builder.build(), {
+      exceptionPolicies: { deserialization: 'fail', processing: 'dead-letter' },
+    });
+    expect(() =>
+      driver.pipeRaw({
+        topic: 'json-in',
+        key: Buffer.from('"k"'),
+        value: Buffer.from('{not json'),
+        timestamp: 5,
+      }),
+    ).toThrow(/deserialization of json-in-0@0 failed/);
+    expect(driver.produced(driver.dlqTopic)).toHaveLength(0);
+    driver.close();
+  });
+
+  it('a wall-clock punctuation that throws under the `fail` policy throws; under the default it is reported', () => {
+    const throwing = (exceptionPolicies?: ExceptionPolicies) => {
+      const builder = new TopologyBuilder();
+      builder
+        .stream<string, string>('src', 'in', { keySerde: str, valueSerde: str })
+        .process<string, string>('tick', () => ({
+          init: (context) =>
+            context.schedule(10, 'wall-clock', () => {
+              throw new Error('tick failed');
+            }),
+          process: () => undefined,
+        }))
+        .to('out', 'out');
+      const driver = new TopologyTestDriver(builder.build(), { exceptionPolicies });
+      driver.createInputTopic('in', { keySerde: str, valueSerde: str }).pipe('a', 'x', 1);
+      return driver;
+    };
+    const failing = throwing({ deserialization: 'dead-letter', processing: 'fail' });
+    expect(() => failing.advanceWallClockTime(20)).toThrow(/wall-clock punctuation .* failed: tick failed/);
+    failing.close();
+    const reporting = throwing();
+    expect(() => reporting.advanceWallClockTime(20)).not.toThrow();
+    reporting.close();
   });
 
   it('a record that cannot be deserialized goes to the DLQ untouched', () => {

@@ -1,5 +1,10 @@
 import { share, Subject, type Observable, type Subscription } from 'rxjs';
-import { DeserializationError, RecordTooLargeError, TopologyDefinitionError } from '../errors';
+import {
+  DeserializationError,
+  RecordHandlingFailedError,
+  RecordTooLargeError,
+  TopologyDefinitionError,
+} from '../errors';
 import type { TopologyMetrics } from '../metrics';
 import type { Sink } from '../sink';
 import type { KeyValueStore } from '../state/key-value-store';
@@ -14,6 +19,7 @@ import {
   type Topology,
   type TopologyNode,
 } from '../topology';
+import { DEFAULT_EXCEPTION_POLICIES, type ExceptionPolicies } from './exception-policy';
 import type { LateRecord, ProcessorContext } from './processor';
 import { PunctuationQueue } from './punctuation';
 import { keyPartition } from './partitioning';
@@ -54,9 +60,14 @@ export interface StreamTaskOptions {
    * instead of making the commit fail for good (the same input would produce it again).
    */
   readonly maxRecordBytes?: number;
-  /** Called for every record sent to the DLQ (the runtime logs it). */
-  readonly onDeadLetter?: (error: unknown, raw: RawRecord) => void;
-  /** Called when a wall-clock punctuation throws (there is no input record to dead-letter). */
+  /** What becomes of a record that cannot be deserialized or processed; default: both dead-lettered. */
+  readonly exceptionPolicies?: ExceptionPolicies;
+  /** Called for every record sent to the DLQ or dropped by an exception policy (the runtime logs it). */
+  readonly onRecordError?: (error: unknown, raw: RawRecord, outcome: 'dead-lettered' | 'dropped') => void;
+  /**
+   * Called when a wall-clock punctuation throws and the processing policy is not `fail` (there is no
+   * input record to dead-letter).
+   */
   readonly onPunctuationError?: (error: unknown) => void;
   /**
    * Partitions of each repartition topic (resolved names): records sent there are batched per
@@ -71,9 +82,11 @@ export interface StreamTaskOptions {
  * so the task is done with a record when `process` returns. Operators must therefore be
  * synchronous; asynchronous work belongs to sinks, which are flushed at commit.
  *
- * A record whose deserialization or processing throws goes to the DLQ with headers naming the
- * error and its source; the pipeline is then rebuilt (operator-internal state is lost, stores are
- * kept) and processing goes on.
+ * A record whose deserialization or processing throws is handled by its exception policy
+ * (./exception-policy.ts: by default it goes to the DLQ with headers naming the error and its
+ * source); after a processing error the pipeline is rebuilt (operator-internal state is lost, stores
+ * are kept) and processing goes on, unless the policy is `fail`: then `process` throws a
+ * RecordHandlingFailedError.
  */
 export class StreamTask {
   readonly id: string;
@@ -158,7 +171,7 @@ export class StreamTask {
       try {
         items = decodeRepartitionBatch(raw.value);
       } catch (error) {
-        this.deadLetter(error, raw);
+        this.handleError('deserialization', error, raw);
         return;
       }
       // Each item as a record of its own at the batch's position (a dead letter carries the item).
@@ -176,7 +189,7 @@ export class StreamTask {
       try {
         record = this.deserialize(source, raw);
       } catch (error) {
-        this.deadLetter(new DeserializationError(errorMessage(error), { cause: error }), raw);
+        this.handleError('deserialization', new DeserializationError(errorMessage(error), { cause: error }), raw);
         return;
       }
       this.streamTimeMs = Math.max(this.streamTimeMs, record.timestamp);
@@ -184,8 +197,8 @@ export class StreamTask {
       this.subjects.get(source.name)?.next(record);
       if (this.pipelineError === undefined) this.punctuation.fire('stream-time', this.streamTimeMs);
       if (this.pipelineError !== undefined) {
-        this.deadLetter(this.pipelineError, raw);
         this.rebuildPipeline();
+        this.handleError('processing', this.pipelineError, raw);
       }
     } finally {
       this.current = undefined;
@@ -198,8 +211,14 @@ export class StreamTask {
     this.punctuation.fire('wall-clock', this.options.clock());
     this.sendBatches();
     if (this.pipelineError !== undefined) {
-      this.options.onPunctuationError?.(this.pipelineError);
       this.rebuildPipeline();
+      if (this.policies().processing === 'fail') {
+        throw new RecordHandlingFailedError(
+          `a wall-clock punctuation of task ${this.id} failed: ${errorMessage(this.pipelineError)}`,
+          { cause: this.pipelineError },
+        );
+      }
+      this.options.onPunctuationError?.(this.pipelineError);
     }
   }
 
@@ -228,6 +247,27 @@ export class StreamTask {
       partition: raw.partition,
       offset: raw.offset,
     };
+  }
+
+  private policies(): ExceptionPolicies {
+    return this.options.exceptionPolicies ?? DEFAULT_EXCEPTION_POLICIES;
+  }
+
+  /** A record that could not be deserialized or processed, handled as its policy says. */
+  private handleError(kind: keyof ExceptionPolicies, error: unknown, raw: RawRecord): void {
+    const policy = this.policies()[kind];
+    if (policy === 'dead-letter') {
+      this.deadLetter(error, raw);
+    } else if (policy === 'continue') {
+      const type = error instanceof Error ? error.name : 'Error';
+      this.options.metrics?.droppedRecords.inc({ application: this.options.applicationId, error: type });
+      this.options.onRecordError?.(error, raw, 'dropped');
+    } else {
+      throw new RecordHandlingFailedError(
+        `${kind} of ${raw.topic}-${raw.partition}@${raw.offset} failed: ${errorMessage(error)}`,
+        { cause: error },
+      );
+    }
   }
 
   private deadLetter(error: unknown, raw: RawRecord): void {
@@ -261,7 +301,7 @@ export class StreamTask {
           },
     );
     this.options.metrics?.dlqRecords.inc({ application: this.options.applicationId, error: type });
-    this.options.onDeadLetter?.(error, raw);
+    this.options.onRecordError?.(error, raw, 'dead-lettered');
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../common/logger';
+import { DEFAULT_EXCEPTION_POLICIES, type ExceptionPolicies } from '../processor/exception-policy';
 import type { BoundedRunOptions } from './bounds';
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
@@ -55,6 +56,11 @@ export interface StreamsAppOptions {
   /** Default `${applicationId}-dlq`. */
   readonly dlqTopic?: string;
   /**
+   * What becomes of a record that cannot be deserialized or processed (see
+   * ../processor/exception-policy.ts). Default: both go to the DLQ and processing goes on.
+   */
+  readonly exceptionPolicies?: ExceptionPolicies;
+  /**
    * Transaction timeout (exactly_once). Default 10 000 ms, Kafka Streams' for exactly-once. Keep
    * sessionTimeoutMs above it plus the broker's transaction.abort.timed.out.transaction.cleanup.interval.ms
    * (10 s by default): that is what makes a stalled instance's late commit fail (committer.ts).
@@ -99,6 +105,7 @@ export function resolveOptions(options: StreamsAppOptions): ResolvedOptions {
     fetchMinBytes: 1,
     lateTopic: `${options.applicationId}-late`,
     dlqTopic: `${options.applicationId}-dlq`,
+    exceptionPolicies: DEFAULT_EXCEPTION_POLICIES,
     transactionTimeoutMs: 10_000,
     sessionTimeoutMs: 30_000,
     heartbeatIntervalMs: 3_000,

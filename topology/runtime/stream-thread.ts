@@ -1,5 +1,6 @@
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import type { Logger } from '../../common/logger';
+import { RecordHandlingFailedError } from '../errors';
 import type { TopologyMetrics } from '../metrics';
 import type { Topology } from '../topology';
 import { highWatermarks, type BoundTracker } from './bounds';
@@ -257,7 +258,15 @@ export class StreamThread {
       // rebalance forgets it); the rest is fetched again.
       if (!isRunning() || isStale() || !this.deps.isRunning() || this.checkpoints.failed) break;
       const raw = toRawRecord(topic, partition, message);
-      task.process(raw);
+      try {
+        task.process(raw);
+      } catch (error) {
+        // An exception policy of `fail`: stop without committing the record (kafkajs would otherwise
+        // retry the fetch forever).
+        if (!(error instanceof RecordHandlingFailedError)) throw error;
+        this.deps.fail(error);
+        return;
+      }
       this.checkpoints.open.consumed(task, raw);
       resolveOffset(message.offset);
       processed += 1;

@@ -48,6 +48,8 @@ export class StreamsApp {
   readonly done: Promise<void>;
   private finish!: () => void;
   private stopping: Promise<void> | undefined;
+  /** The error the application failed with, if it did. */
+  private fatal: unknown = undefined;
 
   constructor(
     private readonly topology: Topology,
@@ -194,7 +196,9 @@ export class StreamsApp {
   }
 
   private async shutDown(): Promise<void> {
-    const wasRunning = this.state === 'running';
+    // After a fatal error nothing more is committed: the open checkpoint may hold part of what the
+    // failing record produced (Kafka Streams aborts the transaction of a task that failed).
+    const wasRunning = this.state === 'running' && this.fatal === undefined;
     this.state = 'stopping';
     this.log.info('stopping: committing what was processed, leaving the group');
     await this.thread?.shutdown({ commit: wasRunning });
@@ -236,6 +240,7 @@ export class StreamsApp {
 
   private fail(error: unknown): void {
     this.log.fatal({ err: error }, 'streams application failed');
+    this.fatal ??= error;
     this.failure?.(error);
     this.stop().catch((err: unknown) => this.log.warn({ err }, 'stopping after the failure failed too'));
   }

@@ -43,16 +43,17 @@ export function streamTaskCreator(deps: {
         changelog: (change) => checkpoint().changelog(change),
         sinkWrite: (sink, record, source) => checkpoint().sinkWrite(sink, record, source),
       },
-      onDeadLetter: (error, raw) =>
+      exceptionPolicies: options.exceptionPolicies,
+      onRecordError: (error, raw, outcome) =>
         log.warn(
           {
             err: error,
             topic: raw.topic,
             partition: raw.partition,
             offset: raw.offset,
-            dlq: options.dlqTopic,
+            ...(outcome === 'dead-lettered' ? { dlq: options.dlqTopic } : {}),
           },
-          'record sent to the dead-letter queue',
+          outcome === 'dead-lettered' ? 'record sent to the dead-letter queue' : 'record dropped',
         ),
       onPunctuationError: (error) =>
         log.error({ err: error, task: `${subTopologyId}_${partition}` }, 'punctuation failed'),

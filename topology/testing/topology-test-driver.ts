@@ -12,6 +12,7 @@ import { StreamTask } from '../processor/stream-task';
 import { jsonSerde, type Serde } from '../serde';
 import type { KeyValueStore } from '../state/key-value-store';
 import type { StateStore } from '../state/store';
+import type { ExceptionPolicies } from '../processor/exception-policy';
 import type { WindowStore } from '../state/window-store';
 import { resolveTopic, type Topology } from '../topology';
 
@@ -24,6 +25,8 @@ export interface TopologyTestDriverOptions {
   readonly metrics?: TopologyMetrics;
   /** Largest record a task may produce (see StreamTaskOptions.maxRecordBytes). */
   readonly maxRecordBytes?: number;
+  /** What becomes of records that cannot be deserialized or processed; default: the DLQ. */
+  readonly exceptionPolicies?: ExceptionPolicies;
 }
 
 export interface TestRecord<K, V> {
@@ -127,6 +130,7 @@ export class TopologyTestDriver {
         clock: () => this.wallClock,
         metrics: options.metrics,
         maxRecordBytes: options.maxRecordBytes,
+        exceptionPolicies: options.exceptionPolicies,
         collector: {
           send: (record) => this.append(record),
           // No commits here: every change is logged as it happens.
