@@ -197,6 +197,7 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     instanceId,
     processingGuarantee: config.kafka.processingGuarantee,
     commitIntervalMs: config.kafka.commitIntervalMs,
+    repartitionPurgeIntervalMs: config.kafka.repartitionPurgeIntervalMs,
     logger,
     registry,
   });

@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       applicationId: 'stacklens',
       processingGuarantee: 'exactly_once',
       commitIntervalMs: undefined,
+      repartitionPurgeIntervalMs: 30_000,
       instanceId: hostname(),
     });
     expect(config.http).toEqual({
@@ -38,9 +39,14 @@ describe('loadConfig', () => {
     expect(config.correlation.windowSeconds).toBe(60);
   });
 
-  it('takes the commit interval and the instance id from the environment', () => {
-    const config = loadConfig({ COMMIT_INTERVAL_MS: '250', INSTANCE_ID: 'pod-7' });
+  it('takes the commit interval, the purge interval and the instance id from the environment', () => {
+    const config = loadConfig({
+      COMMIT_INTERVAL_MS: '250',
+      INSTANCE_ID: 'pod-7',
+      REPARTITION_PURGE_INTERVAL_MS: '5000',
+    });
     expect(config.kafka.commitIntervalMs).toBe(250);
+    expect(config.kafka.repartitionPurgeIntervalMs).toBe(5_000);
     expect(config.kafka.instanceId).toBe('pod-7');
     expect(() => loadConfig({ INSTANCE_ID: 'no spaces' })).toThrow(/INSTANCE_ID/);
   });

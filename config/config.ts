@@ -157,6 +157,7 @@ const envSchema = z.object({
   APPLICATION_ID: identifier('stacklens', 'used for the consumer group and internal topic names'),
   PROCESSING_GUARANTEE: oneOf(['exactly_once', 'at_least_once'] as const, 'exactly_once'),
   COMMIT_INTERVAL_MS: integer(0, 0, 600_000, ' of milliseconds'),
+  REPARTITION_PURGE_INTERVAL_MS: integer(30_000, 0, 86_400_000, ' of milliseconds'),
   INSTANCE_ID: z
     .string()
     .optional()
@@ -289,6 +290,8 @@ export interface StackLensConfig {
     processingGuarantee: 'exactly_once' | 'at_least_once';
     /** Undefined: Kafka Streams' default for the guarantee (100 ms exactly_once, 30 s at_least_once). */
     commitIntervalMs?: number;
+    /** At least this long between two purges of committed repartition records (repartition.purge.interval.ms). */
+    repartitionPurgeIntervalMs: number;
     /** This instance among those of the application: its transactional id is `${applicationId}-${instanceId}`. */
     instanceId: string;
   };
@@ -412,6 +415,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       applicationId: e.APPLICATION_ID,
       processingGuarantee: e.PROCESSING_GUARANTEE,
       commitIntervalMs: e.COMMIT_INTERVAL_MS === 0 ? undefined : e.COMMIT_INTERVAL_MS,
+      repartitionPurgeIntervalMs: e.REPARTITION_PURGE_INTERVAL_MS,
       instanceId:
         e.INSTANCE_ID === undefined || e.INSTANCE_ID.trim() === '' ? hostname() : e.INSTANCE_ID.trim(),
     },
