@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import { ConfigResourceTypes, type Kafka } from 'kafkajs';
 import {
   keyValueStoreSpec,
   TopologyBuilder,
@@ -84,6 +84,21 @@ async function purgeState(kafka: Kafka, groupId: string, topic: string) {
   }
 }
 
+/** A topic's configuration value, as the broker reports it. */
+async function topicConfig(kafka: Kafka, topic: string, name: string): Promise<string | undefined> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [name] }],
+    });
+    return resources[0]?.configEntries.find((e) => e.configName === name)?.configValue;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** How often each input id appears in the output, and each group's counts. */
 function analyse(records: { key: string | null; value: string | null }[]) {
   const perId = new Map<number, number>();
@@ -164,6 +179,8 @@ describe('topology runtime: committed repartition records are purged', () => {
       await second.stop();
     }
 
+    // Small segments, so that what is purged leaves the disk soon (the broker deletes whole segments).
+    expect(await topicConfig(kafka, repartition, 'segment.bytes')).toBe('52428800');
     // Only the repartition topic: the input, which other consumers may read, keeps every record.
     expect((await purgeState(kafka, appId, input)).map((p) => p.low)).toEqual([0, 0, 0]);
     const { perId, countsPerGroup } = analyse(await readTopic(kafka, output));
