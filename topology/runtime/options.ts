@@ -73,8 +73,8 @@ export interface StreamsAppOptions {
   readonly sinkRetryInitialMs?: number;
   readonly sinkRetryMaxMs?: number;
   /**
-   * At least this long (ms) between two purges of the repartition records every task has committed
-   * past (Kafka Streams' repartition.purge.interval.ms, and its default: 30 000). See
+   * At least this long (ms) between two purges of the repartition records the application has
+   * committed past (Kafka Streams' repartition.purge.interval.ms, and its default: 30 000). See
    * repartition-purger.ts.
    */
   readonly repartitionPurgeIntervalMs?: number;

@@ -55,12 +55,18 @@ export function purgeRequests(
 }
 
 /**
- * Deletes the records of repartition topics that every task reading them has committed past (Kafka
+ * Deletes the records of repartition topics that the application has committed past (Kafka
  * Streams' TaskManager.maybePurgeCommittedRecords with repartition.purge.interval.ms): a repartition
  * topic is the application's own hand-off between its sub-topologies, read by its consumer group
  * alone, so a record behind the group's committed offset is never read again (a restart, a new owner
  * of the partition, a failed commit's replay all start at or after the committed offset) and would
  * only hold disk until the topic's retention.
+ *
+ * One reader may still be behind the low watermark: a new owner whose join read the committed offsets
+ * before the previous owner's last transaction was visible in them (see TaskManager.ensureTasks). Its
+ * fetch is then out of range and kafkajs moves it to the earliest offset, the low watermark: an offset
+ * the previous owner committed, so nothing is read twice or skipped (this purger purges to committed
+ * offsets only, and a transaction begins only once the previous one's markers are written).
  *
  * Called after each successful commit with the positions it committed; purges at most once per
  * interval and one purge at a time, in the background: a purge never delays processing or a
