@@ -198,6 +198,7 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     processingGuarantee: config.kafka.processingGuarantee,
     commitIntervalMs: config.kafka.commitIntervalMs,
     exceptionPolicies: config.kafka.exceptionPolicies,
+    repartitionPurgeIntervalMs: config.kafka.repartitionPurgeIntervalMs,
     logger,
     registry,
   });

@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       applicationId: 'stacklens',
       processingGuarantee: 'exactly_once',
       commitIntervalMs: undefined,
+      repartitionPurgeIntervalMs: 30_000,
       instanceId: hostname(),
       exceptionPolicies: { deserialization: 'dead-letter', processing: 'dead-letter' },
     });
@@ -39,10 +40,11 @@ describe('loadConfig', () => {
     expect(config.correlation.windowSeconds).toBe(60);
   });
 
-  it('takes the commit interval and the instance id from the environment', () => {
+  it('takes the commit interval, the purge interval, the exception policies and the instance id from the environment', () => {
     const config = loadConfig({
       COMMIT_INTERVAL_MS: '250',
       INSTANCE_ID: 'pod-7',
+      REPARTITION_PURGE_INTERVAL_MS: '5000',
       PROCESSING_EXCEPTION_HANDLER: 'fail',
     });
     expect(config.kafka.exceptionPolicies).toEqual({ deserialization: 'dead-letter', processing: 'fail' });
@@ -50,6 +52,7 @@ describe('loadConfig', () => {
       /DESERIALIZATION_EXCEPTION_HANDLER/,
     );
     expect(config.kafka.commitIntervalMs).toBe(250);
+    expect(config.kafka.repartitionPurgeIntervalMs).toBe(5_000);
     expect(config.kafka.instanceId).toBe('pod-7');
     expect(() => loadConfig({ INSTANCE_ID: 'no spaces' })).toThrow(/INSTANCE_ID/);
   });

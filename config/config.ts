@@ -160,6 +160,7 @@ const envSchema = z.object({
   COMMIT_INTERVAL_MS: integer(0, 0, 600_000, ' of milliseconds'),
   DESERIALIZATION_EXCEPTION_HANDLER: oneOf(['dead-letter', 'continue', 'fail'] as const, 'dead-letter'),
   PROCESSING_EXCEPTION_HANDLER: oneOf(['dead-letter', 'continue', 'fail'] as const, 'dead-letter'),
+  REPARTITION_PURGE_INTERVAL_MS: integer(30_000, 0, 86_400_000, ' of milliseconds'),
   INSTANCE_ID: z
     .string()
     .optional()
@@ -292,6 +293,8 @@ export interface StackLensConfig {
     processingGuarantee: 'exactly_once' | 'at_least_once';
     /** Undefined: Kafka Streams' default for the guarantee (100 ms exactly_once, 30 s at_least_once). */
     commitIntervalMs?: number;
+    /** At least this long between two purges of committed repartition records (repartition.purge.interval.ms). */
+    repartitionPurgeIntervalMs: number;
     /** This instance among those of the application: its transactional id is `${applicationId}-${instanceId}`. */
     instanceId: string;
     /** What becomes of input records that cannot be deserialized or processed (default: the DLQ). */
@@ -421,6 +424,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         deserialization: e.DESERIALIZATION_EXCEPTION_HANDLER,
         processing: e.PROCESSING_EXCEPTION_HANDLER,
       },
+      repartitionPurgeIntervalMs: e.REPARTITION_PURGE_INTERVAL_MS,
       instanceId:
         e.INSTANCE_ID === undefined || e.INSTANCE_ID.trim() === '' ? hostname() : e.INSTANCE_ID.trim(),
     },

@@ -17,6 +17,8 @@ const CHUNK = 100;
 const PACE_MS = 100;
 /** The load stops once the scenario is over, or at this bound. */
 const MAX_RECORDS = 60_000;
+/** A purge interval longer than the test (the longest REPARTITION_PURGE_INTERVAL_MS allowed). */
+const NO_PURGE_MS = 86_400_000;
 
 describe('topology runtime: an instance joins and leaves under load', () => {
   it('loses and duplicates nothing in the repartition and output topics while the tasks move twice', async () => {
@@ -26,7 +28,9 @@ describe('topology runtime: an instance joins and leaves under load', () => {
       { topic: input, partitions: 4 },
       { topic: output, partitions: 1 },
     ]);
-    const env = (instance: string) => fixtureEnv({ appId, input, output }, instance);
+    // The repartition topic is read back at the end: nothing of it may be purged meanwhile.
+    const env = (instance: string) =>
+      fixtureEnv({ appId, input, output }, instance, { FIXTURE_PURGE_INTERVAL_MS: String(NO_PURGE_MS) });
     const first = new FixtureProcess(env('first'));
     let second: FixtureProcess | undefined;
     let produced = 0;

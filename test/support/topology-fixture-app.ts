@@ -68,6 +68,11 @@ async function main(): Promise<void> {
     heartbeatIntervalMs: 1_000,
     // Under the session timeout minus the broker's cleanup interval when a test stalls an instance.
     transactionTimeoutMs: Number(process.env.FIXTURE_TRANSACTION_TIMEOUT_MS ?? 10_000),
+    // Unset: the default interval (30 s).
+    repartitionPurgeIntervalMs:
+      process.env.FIXTURE_PURGE_INTERVAL_MS === undefined
+        ? undefined
+        : Number(process.env.FIXTURE_PURGE_INTERVAL_MS),
     logger,
     registry: new Registry(),
   });

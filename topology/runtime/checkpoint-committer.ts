@@ -4,7 +4,7 @@ import { StaleCheckpointError } from '../errors';
 import type { TopologyMetrics } from '../metrics';
 import type { StreamTask } from '../processor/stream-task';
 import type { BoundTracker } from './bounds';
-import { Checkpoint, type CheckpointRange, type SealedCheckpoint } from './checkpoint';
+import { Checkpoint, type CheckpointRange, type SealedCheckpoint, type SealedRange } from './checkpoint';
 import type { Committer, OffsetToCommit } from './committer';
 import type { GroupMembership } from './group-membership';
 import {
@@ -32,8 +32,8 @@ export interface CheckpointCommitterDeps {
   readonly isRunning: () => boolean;
   readonly fail: (error: unknown) => void;
   readonly dropTask: (task: StreamTask) => void;
-  /** A commit covered some partitions (the stall clock restarts). */
-  readonly onCommitted: () => void;
+  /** A commit covered some partitions (the stall clock restarts), at these positions. */
+  readonly onCommitted: (ranges: readonly SealedRange[]) => void;
 }
 
 /**
@@ -195,7 +195,7 @@ export class CheckpointCommitter {
         metrics.storeEntries.set({ application: applicationId, store: name, task: task.id }, store.size());
       }
     }
-    if (ranges.length > 0) this.deps.onCommitted();
+    if (ranges.length > 0) this.deps.onCommitted(ranges);
     log.debug({ ranges: ranges.length }, 'committed');
     return true;
   }

@@ -55,7 +55,16 @@ export interface TopicToCreate {
   readonly topic: string;
   readonly numPartitions: number;
   readonly compacted: boolean;
+  /** Topic configuration set at creation besides the cleanup policy. */
+  readonly config?: Readonly<Record<string, string>>;
 }
+
+/**
+ * Repartition topics roll a segment every 50 MB (Kafka Streams' repartition topic setting): the
+ * records purged once committed (repartition-purger.ts) free their disk when the broker deletes the
+ * segments wholly before the low watermark, which the broker's 1 GiB default would delay long.
+ */
+export const REPARTITION_TOPIC_CONFIG: Readonly<Record<string, string>> = { 'segment.bytes': '52428800' };
 
 /** Repartition topics, one compacted changelog per store (partitions = tasks of its sub-topology), late and DLQ topics. */
 export function internalTopics(
@@ -66,7 +75,7 @@ export function internalTopics(
 ): TopicToCreate[] {
   const topics: TopicToCreate[] = [];
   for (const [topic, numPartitions] of plan.repartitionPartitions)
-    topics.push({ topic, numPartitions, compacted: false });
+    topics.push({ topic, numPartitions, compacted: false, config: REPARTITION_TOPIC_CONFIG });
   for (const sub of topology.subTopologies) {
     for (const store of sub.stores) {
       topics.push({
@@ -101,7 +110,10 @@ export async function ensureTopics(
         topic: t.topic,
         numPartitions: t.numPartitions,
         replicationFactor,
-        configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+        configEntries: [
+          ...(t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+          ...Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+        ],
       })),
     });
   }

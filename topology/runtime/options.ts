@@ -78,6 +78,12 @@ export interface StreamsAppOptions {
   /** Backoff of a failing sink flush: doubles from initial to max. Defaults 100 ms / 10 000 ms. */
   readonly sinkRetryInitialMs?: number;
   readonly sinkRetryMaxMs?: number;
+  /**
+   * At least this long (ms) between two purges of the repartition records the application has
+   * committed past (Kafka Streams' repartition.purge.interval.ms, and its default: 30 000). See
+   * repartition-purger.ts.
+   */
+  readonly repartitionPurgeIntervalMs?: number;
   /** Replication factor of the topics the application creates. Default 1 (single broker). */
   readonly replicationFactor?: number;
   /**
@@ -113,6 +119,7 @@ export function resolveOptions(options: StreamsAppOptions): ResolvedOptions {
     stallTimeoutMs: 60_000,
     sinkRetryInitialMs: 100,
     sinkRetryMaxMs: 10_000,
+    repartitionPurgeIntervalMs: 30_000,
     replicationFactor: 1,
     // An option given as undefined keeps its default.
     ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as StreamsAppOptions),

@@ -10,6 +10,7 @@ import { GroupMembership } from './group-membership';
 import { toRawRecord } from './kafka-records';
 import type { ResolvedOptions } from './options';
 import type { PartitionPlan } from './partition-plan';
+import type { CommittedPartition } from './repartition-purger';
 import type { ChangelogRestorer } from './restorer';
 import { SerialQueue } from './serial-queue';
 import { streamTaskCreator, TaskManager } from './task-manager';
@@ -31,6 +32,8 @@ export interface StreamThreadDeps {
   readonly isRunning: () => boolean;
   readonly fail: (error: unknown) => void;
   readonly stop: () => Promise<void>;
+  /** A commit succeeded at these positions (the repartition purger's hook). */
+  readonly onCommitted: (positions: readonly CommittedPartition[]) => void;
 }
 
 /**
@@ -65,8 +68,9 @@ export class StreamThread {
       isRunning,
       fail,
       dropTask: (task) => this.tasks.dropTask(task),
-      onCommitted: () => {
+      onCommitted: (ranges) => {
         this.lastProgressAt = Date.now();
+        deps.onCommitted(ranges);
       },
     });
     this.tasks = new TaskManager({

@@ -27,7 +27,7 @@ export interface CommittedPosition {
 
 /** The committed position of each (topic, partition) of `topics`, keyed `topic|partition`. */
 export async function committedPositions(
-  admin: Admin,
+  admin: Pick<Admin, 'fetchOffsets'>,
   groupId: string,
   topics: readonly string[],
 ): Promise<Map<string, CommittedPosition>> {

@@ -8,6 +8,7 @@ import { AtLeastOnceCommitter, TransactionalCommitter, type Committer } from './
 import { internalSourceTopics, planAndCreateTopics } from './internal-topics';
 import { resolveOptions, type ResolvedOptions, type StreamsAppOptions } from './options';
 import { murmur2Partitioner } from '../processor/partitioning';
+import { RepartitionPurger } from './repartition-purger';
 import { ChangelogRestorer } from './restorer';
 import { StreamThread } from './stream-thread';
 import { kafkajsLogCreator } from './kafkajs-log';
@@ -42,6 +43,7 @@ export class StreamsApp {
   private consumer: Consumer | undefined;
   private committer: Committer | undefined;
   private thread: StreamThread | undefined;
+  private purger: RepartitionPurger | undefined;
   private state: State = 'created';
   private failure: ((error: unknown) => void) | undefined;
   /** Settles when the application stops: resolves on stop(), rejects on a fatal error (e.g. fenced). */
@@ -160,6 +162,13 @@ export class StreamsApp {
           )
         : new AtLeastOnceCommitter(() => this.createProducer(), consumer, maxProduceBytesPerPartition);
     this.committer = committer;
+    const purger = new RepartitionPurger({
+      admin,
+      repartitionTopics: new Set(plan.repartitionPartitions.keys()),
+      intervalMs: this.options.repartitionPurgeIntervalMs,
+      log: this.log,
+    });
+    this.purger = purger;
     this.thread = new StreamThread({
       options: this.options,
       log: this.log,
@@ -175,6 +184,7 @@ export class StreamsApp {
       isRunning: () => this.state === 'running',
       fail: (error) => this.fail(error),
       stop: () => this.stop(),
+      onCommitted: (positions) => purger.committed(positions),
     });
     // For a transactional producer, connecting (InitProducerId) fences a previous incarnation with
     // the same transactional id and aborts its open transaction.
@@ -204,6 +214,7 @@ export class StreamsApp {
     await this.thread?.shutdown({ commit: wasRunning });
     await this.consumer?.disconnect();
     await this.committer?.disconnect();
+    await this.purger?.settled();
     await this.admin?.disconnect();
     this.state = 'stopped';
     this.log.info('stopped');

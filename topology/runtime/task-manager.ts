@@ -78,11 +78,13 @@ export class TaskManager {
   constructor(
     private readonly deps: {
       readonly createTask: TaskCreator;
-      readonly restorer: ChangelogRestorer;
-      readonly admin: Admin;
+      readonly restorer: Pick<ChangelogRestorer, 'restore'>;
+      /** Reads the committed offsets of new tasks' partitions. */
+      readonly admin: Pick<Admin, 'fetchOffsets'>;
       readonly applicationId: string;
-      readonly plan: PartitionPlan;
-      readonly membership: GroupMembership;
+      readonly plan: Pick<PartitionPlan, 'subTopologyOfTopic'>;
+      /** When the last join ended: new tasks' committed offsets are read once it is settled. */
+      readonly membership: Pick<GroupMembership, 'joinedAt'>;
       readonly log: Logger;
       /** The commit in flight, if any. */
       readonly commitInFlight: () => Promise<boolean> | undefined;
@@ -116,12 +118,7 @@ export class TaskManager {
       this.assigned = new Set();
     }
     this.memberId = memberId;
-    const next = new Set<string>();
-    for (const [topic, partitions] of Object.entries(assignment)) {
-      const sub = this.deps.plan.subTopologyOfTopic.get(topic);
-      if (sub === undefined) continue;
-      for (const p of partitions) next.add(`${sub}_${p}`);
-    }
+    const next = assignedTaskIds(assignment, this.deps.plan.subTopologyOfTopic);
     const revoked = [...this.assigned].filter((id) => !next.has(id));
     for (const id of revoked) {
       this.tasks.get(id)?.close();
@@ -203,6 +200,23 @@ export class TaskManager {
     for (const task of this.tasks.values()) task.close();
     this.tasks.clear();
   }
+}
+
+/**
+ * The ids of the tasks an assignment gives (partition p of a sub-topology's source topics is its
+ * task p); topics the topology does not read are ignored.
+ */
+export function assignedTaskIds(
+  assignment: Readonly<Record<string, readonly number[]>>,
+  subTopologyOfTopic: ReadonlyMap<string, number>,
+): Set<string> {
+  const ids = new Set<string>();
+  for (const [topic, partitions] of Object.entries(assignment)) {
+    const sub = subTopologyOfTopic.get(topic);
+    if (sub === undefined) continue;
+    for (const p of partitions) ids.add(`${sub}_${p}`);
+  }
+  return ids;
 }
 
 /**

@@ -1,0 +1,270 @@
+import type { Admin } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { createLogger } from '../../common/logger';
+import { TopologyMetrics } from '../metrics';
+import type { StreamTask } from '../processor/stream-task';
+import { keyValueStoreSpec, TopologyBuilder } from '../index';
+import { repartitionTopicName } from '../topology';
+import { Checkpoint } from './checkpoint';
+import { GroupMembership } from './group-membership';
+import { resolveOptions } from './options';
+import { planPartitions } from './partition-plan';
+import { encodeStreamTime } from './stream-time';
+import { assignedTaskIds, streamTaskCreator, TaskManager } from './task-manager';
+
+const APP = 'tm-app';
+const INPUT = 'tm-in';
+const REPARTITION = repartitionTopicName(APP, 'by-key');
+
+/** Sub-topology 0 reads INPUT and re-keys into REPARTITION, which sub-topology 1 reads into a store. */
+function topology() {
+  const builder = new TopologyBuilder();
+  builder.addStateStore(keyValueStoreSpec<string, number>('counts'));
+  builder
+    .stream<string, string>('in', INPUT)
+    .selectKey('rekey', (r) => r.value)
+    .repartition('by-key')
+    .process(
+      'count',
+      () => ({
+        init: () => undefined,
+        process: () => undefined,
+      }),
+      { stores: ['counts'] },
+    );
+  return builder.build();
+}
+
+type Offsets = Awaited<ReturnType<Admin['fetchOffsets']>>;
+
+/**
+ * A TaskManager over real tasks of the topology above, with recording fakes for the restorer (its
+ * changelog reads) and the admin client (the group's committed offsets).
+ */
+function setup(committed: Record<string, { offset: string; streamTime?: number }> = {}) {
+  const log = createLogger({ level: 'silent', format: 'text' });
+  const t = topology();
+  const plan = planPartitions(t, APP, new Map([[INPUT, 2]]));
+  const realTask = streamTaskCreator({
+    topology: t,
+    options: resolveOptions({
+      applicationId: APP,
+      instanceId: 'i1',
+      brokers: [],
+      logger: log,
+      registry: new Registry(),
+    }),
+    plan,
+    metrics: new TopologyMetrics(new Registry(), APP),
+    log,
+    checkpoint: () => new Checkpoint(),
+  });
+  const created: StreamTask[] = [];
+  const closed: string[] = [];
+  const closedTasks: StreamTask[] = [];
+  const restored: string[][] = [];
+  const offsetReads: string[][] = [];
+  const membership = new GroupMembership();
+  let commitInFlight: Promise<boolean> | undefined;
+  const manager = new TaskManager({
+    createTask: (sub, partition) => {
+      const task = realTask(sub, partition);
+      const close = task.close.bind(task);
+      task.close = () => {
+        closed.push(task.id);
+        closedTasks.push(task);
+        close();
+      };
+      created.push(task);
+      return task;
+    },
+    restorer: {
+      restore: async (tasks) => {
+        restored.push(tasks.map((task) => task.id).sort());
+      },
+    },
+    admin: {
+      fetchOffsets: async ({ topics }): Promise<Offsets> => {
+        offsetReads.push([...(topics ?? [])].sort());
+        return (topics ?? []).map((topic) => ({
+          topic,
+          partitions: [0, 1].map((partition) => {
+            const c = committed[`${topic}|${partition}`];
+            return {
+              partition,
+              offset: c?.offset ?? '-1',
+              metadata: c?.streamTime === undefined ? null : encodeStreamTime(c.streamTime),
+            };
+          }),
+        }));
+      },
+    },
+    applicationId: APP,
+    plan,
+    membership,
+    log,
+    commitInFlight: () => commitInFlight,
+  });
+  const keepAlive = async () => undefined;
+  return {
+    manager,
+    created,
+    closed,
+    closedTasks,
+    restored,
+    offsetReads,
+    membership,
+    keepAlive,
+    setCommitInFlight: (p: Promise<boolean> | undefined) => {
+      commitInFlight = p;
+    },
+    activeIds: () =>
+      manager
+        .active()
+        .map((task) => task.id)
+        .sort(),
+  };
+}
+
+describe('assignedTaskIds', () => {
+  it('gives task p of the sub-topology reading each assigned topic, ignoring topics it does not read', () => {
+    const subOf = new Map([
+      ['a', 0],
+      ['b', 0],
+      ['r', 1],
+    ]);
+    expect([...assignedTaskIds({ a: [0, 1], b: [0, 1], r: [1], other: [0] }, subOf)].sort()).toEqual([
+      '0_0',
+      '0_1',
+      '1_1',
+    ]);
+  });
+});
+
+describe('TaskManager', () => {
+  it('creates and restores every assigned task, with the stream time and offset its partitions committed', async () => {
+    const { manager, restored, offsetReads, activeIds, keepAlive } = setup({
+      [`${INPUT}|1`]: { offset: '42', streamTime: 1_700_000_000_000 },
+      [`${REPARTITION}|0`]: { offset: '7' },
+    });
+    manager.onAssignment('m1', { [INPUT]: [0, 1], [REPARTITION]: [0, 1] });
+    expect(manager.assignedCount()).toBe(4);
+    // Assigned, not ready: nothing is processed before its stores are restored.
+    expect(activeIds()).toEqual([]);
+    await manager.ensureTasks(keepAlive);
+    expect(restored).toEqual([['0_0', '0_1', '1_0', '1_1']]);
+    expect(offsetReads).toEqual([[INPUT, REPARTITION].sort()]);
+    expect(activeIds()).toEqual(['0_0', '0_1', '1_0', '1_1']);
+    const byId = new Map(manager.active().map((task) => [task.id, task]));
+    expect(byId.get('0_1')?.streamTime()).toBe(1_700_000_000_000);
+    expect(byId.get('0_0')?.streamTime()).toBe(Number.NEGATIVE_INFINITY);
+    // The committed offset is handed out once, for the partition's first fetch; none when there is none.
+    expect(manager.takeCommittedAtStart(INPUT, 1)).toBe(42n);
+    expect(manager.takeCommittedAtStart(INPUT, 1)).toBeUndefined();
+    expect(manager.takeCommittedAtStart(REPARTITION, 0)).toBe(7n);
+    expect(manager.takeCommittedAtStart(INPUT, 0)).toBeUndefined();
+    // Nothing pending: no more restoration.
+    await manager.ensureTasks(keepAlive);
+    expect(restored).toHaveLength(1);
+  });
+
+  it('on a rebalance closes the revoked tasks, keeps the others and restores only the new ones', async () => {
+    const { manager, created, closed, restored, activeIds, keepAlive } = setup();
+    manager.onAssignment('m1', { [INPUT]: [0], [REPARTITION]: [0] });
+    await manager.ensureTasks(keepAlive);
+    const kept = manager.active().find((task) => task.id === '0_0');
+    manager.onAssignment('m1', { [INPUT]: [0, 1], [REPARTITION]: [1] });
+    expect(closed).toEqual(['1_0']);
+    expect(activeIds()).toEqual(['0_0']);
+    await manager.ensureTasks(keepAlive);
+    expect(restored).toEqual([
+      ['0_0', '1_0'],
+      ['0_1', '1_1'],
+    ]);
+    expect(activeIds()).toEqual(['0_0', '0_1', '1_1']);
+    expect(manager.active().find((task) => task.id === '0_0')).toBe(kept);
+    expect(created.map((task) => task.id)).toEqual(['0_0', '1_0', '0_1', '1_1']);
+  });
+
+  it('never creates a task revoked before it was restored', async () => {
+    const { manager, created, activeIds, keepAlive } = setup();
+    manager.onAssignment('m1', { [INPUT]: [0, 1] });
+    manager.onAssignment('m1', { [INPUT]: [1] });
+    await manager.ensureTasks(keepAlive);
+    expect(created.map((task) => task.id)).toEqual(['0_1']);
+    expect(activeIds()).toEqual(['0_1']);
+    expect(manager.assignedCount()).toBe(1);
+  });
+
+  it('restores every task again when it rejoins as a new member (it was evicted meanwhile)', async () => {
+    const { manager, closed, restored, activeIds, keepAlive } = setup();
+    manager.onAssignment('m1', { [INPUT]: [0, 1] });
+    await manager.ensureTasks(keepAlive);
+    manager.onAssignment('m2', { [INPUT]: [0, 1] });
+    expect(closed.sort()).toEqual(['0_0', '0_1']);
+    expect(activeIds()).toEqual([]);
+    await manager.ensureTasks(keepAlive);
+    expect(restored).toEqual([
+      ['0_0', '0_1'],
+      ['0_0', '0_1'],
+    ]);
+    expect(activeIds()).toEqual(['0_0', '0_1']);
+  });
+
+  it('restores a dropped task if it is still assigned, and leaves alone a task that replaced it', async () => {
+    const { manager, closedTasks, created, activeIds, keepAlive } = setup();
+    manager.onAssignment('m1', { [INPUT]: [0, 1] });
+    await manager.ensureTasks(keepAlive);
+    const [first] = manager.active().filter((task) => task.id === '0_0');
+    manager.dropTask(first!);
+    expect(activeIds()).toEqual(['0_1']);
+    await manager.ensureTasks(keepAlive);
+    const replacement = manager.active().find((task) => task.id === '0_0');
+    expect(replacement).not.toBe(first);
+    // A late drop of the old instance (its checkpoint failed after the replacement was made).
+    manager.dropTask(first!);
+    expect(manager.active().find((task) => task.id === '0_0')).toBe(replacement);
+    // A task no longer assigned is dropped for good.
+    manager.onAssignment('m1', { [INPUT]: [0] });
+    const revokedLater = created.find((task) => task.id === '0_1')!;
+    manager.dropTask(revokedLater);
+    await manager.ensureTasks(keepAlive);
+    expect(activeIds()).toEqual(['0_0']);
+    expect(closedTasks).not.toContain(replacement);
+  });
+
+  it('creates the task of a fetched partition on demand, and restores only once a commit in flight is done', async () => {
+    const { manager, restored, setCommitInFlight, keepAlive } = setup();
+    let finishCommit!: (ok: boolean) => void;
+    setCommitInFlight(new Promise<boolean>((resolve) => (finishCommit = resolve)));
+    const task = manager.taskFor(REPARTITION, 1, keepAlive);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The commit may still add to the changelogs the restoration reads.
+    expect(restored).toEqual([]);
+    finishCommit(true);
+    expect((await task).id).toBe('1_1');
+    expect(restored).toEqual([['1_1']]);
+  });
+
+  it('reads the committed offsets of new tasks only once the join has settled, heartbeating meanwhile', async () => {
+    const { manager, membership, offsetReads } = setup();
+    membership.joined();
+    manager.onAssignment('m1', { [INPUT]: [0] });
+    let heartbeats = 0;
+    await manager.ensureTasks(async () => {
+      heartbeats += 1;
+    });
+    expect(offsetReads).toHaveLength(1);
+    expect(Date.now() - membership.joinedAt).toBeGreaterThanOrEqual(1_000);
+    expect(heartbeats).toBeGreaterThan(0);
+  });
+
+  it('closes every ready task at closeAll', async () => {
+    const { manager, closed, activeIds, keepAlive } = setup();
+    manager.onAssignment('m1', { [INPUT]: [0, 1] });
+    await manager.ensureTasks(keepAlive);
+    manager.closeAll();
+    expect(closed.sort()).toEqual(['0_0', '0_1']);
+    expect(activeIds()).toEqual([]);
+  });
+});
