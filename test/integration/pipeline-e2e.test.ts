@@ -733,8 +733,8 @@ describe('StackLens end to end on the local stack', () => {
     api = undefined;
     await app!.stop();
     // The same offsets again: without their consumer groups, both applications start over from the
-    // beginning of every topic they read (the repartition topics too, whose records arrive twice:
-    // once as they were, once as the replay writes them again).
+    // beginning of every topic they read (the repartition topics too, from their low watermark: what
+    // the first run had not purged yet arrives twice, once as it was, once as the replay writes it).
     await admin.deleteGroups([appId, `${appId}-archive`]);
     app = watch(await startStackLens({ config, logger, instanceId: `${appId}-b` }));
     const inputMessages = produced.length + 1; // + the dead-lettered one
