@@ -189,7 +189,11 @@ export class StreamTask {
       try {
         record = this.deserialize(source, raw);
       } catch (error) {
-        this.handleError('deserialization', new DeserializationError(errorMessage(error), { cause: error }), raw);
+        this.handleError(
+          'deserialization',
+          new DeserializationError(errorMessage(error), { cause: error }),
+          raw,
+        );
         return;
       }
       this.streamTimeMs = Math.max(this.streamTimeMs, record.timestamp);
