@@ -49,4 +49,42 @@ describe('flushSinks', () => {
     ).rejects.toThrow(BatchAbandonedError);
     expect(sink.calls).toBe(2);
   });
+
+  it('flushes the sinks side by side, and throws only once every flush has settled', async () => {
+    const events: string[] = [];
+    const sink = (name: string, fail: boolean): Sink<unknown, unknown> => ({
+      name,
+      write: () => undefined,
+      discard: () => undefined,
+      flush: async () => {
+        events.push(`${name} started`);
+        await new Promise((resolve) => setImmediate(resolve));
+        events.push(`${name} done`);
+        if (fail) throw new Error(`${name} down`);
+      },
+    });
+    const retry = {
+      initialBackoffMs: 1,
+      maxBackoffMs: 1,
+      keepAlive: async () => undefined,
+      shouldContinue: () => false,
+      onRetry: () => undefined,
+    };
+    await flushSinks([sink('a', false), sink('b', false)], [range], retry);
+    expect(events).toEqual(['a started', 'b started', 'a done', 'b done']);
+
+    events.length = 0;
+    const slow: Sink<unknown, unknown> = {
+      ...sink('slow', false),
+      flush: async () => {
+        events.push('slow started');
+        for (let i = 0; i < 5; i += 1) await new Promise((resolve) => setImmediate(resolve));
+        events.push('slow done');
+      },
+    };
+    await expect(flushSinks([sink('failing', true), slow], [range], retry)).rejects.toThrow(
+      BatchAbandonedError,
+    );
+    expect(events).toEqual(['failing started', 'slow started', 'failing done', 'slow done']);
+  });
 });
