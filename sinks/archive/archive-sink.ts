@@ -3,7 +3,7 @@ import type { Logger } from '../../common/logger';
 import type { Sink, SourcePosition, SourceRange, StreamRecord } from '../../topology';
 import type { OtlpJsonLogsRequest, OtlpJsonTracesRequest } from '../../processors/otlp/otlp-json-types';
 import { planReplay, type LedgerEntry } from '../replay-plan';
-import { ArchiveWriter, type ArchiveBatch } from './archive-writer';
+import { ArchiveWriter, type EncodedBatch, type EncodedRequest } from './archive-writer';
 import {
   archiveKeyPrefix,
   continuationKey,
@@ -47,7 +47,8 @@ export interface ArchiveSinkOptions {
 interface Buffered {
   readonly offset: bigint;
   readonly timestamp: number;
-  readonly request: OtlpJsonRequest;
+  /** Encoded at write: the request's object graph would hold several times the memory until the flush. */
+  readonly request: EncodedRequest;
 }
 
 interface Continuation {
@@ -112,7 +113,11 @@ export class ArchiveSink<K> implements Sink<K, OtlpJsonRequest> {
     const key = partitionKey(source.topic, source.partition);
     let buffer = this.buffers.get(key);
     if (buffer === undefined) this.buffers.set(key, (buffer = []));
-    buffer.push({ offset: BigInt(source.offset), timestamp: record.timestamp, request: record.value });
+    buffer.push({
+      offset: BigInt(source.offset),
+      timestamp: record.timestamp,
+      request: this.writer.encode(this.options.signal, record.value),
+    });
     this.count += 1;
   }
 
@@ -168,7 +173,7 @@ export class ArchiveSink<K> implements Sink<K, OtlpJsonRequest> {
       // Every known write is an existing object, i.e. complete: the plan has only 'skip' and 'new'.
       const records = buffered.filter((b) => segment.first <= b.offset && b.offset <= segment.last);
       if (records.length === 0) continue;
-      await this.writer.write(
+      await this.writer.writeEncoded(
         this.batch(
           {
             topic: range.topic,
@@ -182,12 +187,13 @@ export class ArchiveSink<K> implements Sink<K, OtlpJsonRequest> {
     }
   }
 
-  private batch(source: SourceRange, records: readonly Buffered[]): ArchiveBatch {
-    const timeMs = (records[0] as Buffered).timestamp;
-    const requests = records.map((r) => r.request);
-    return this.options.signal === 'logs'
-      ? { signal: 'logs', source, timeMs, requests }
-      : { signal: 'traces', source, timeMs, requests };
+  private batch(source: SourceRange, records: readonly Buffered[]): EncodedBatch {
+    return {
+      signal: this.options.signal,
+      source,
+      timeMs: (records[0] as Buffered).timestamp,
+      requests: records.map((r) => r.request),
+    };
   }
 
   /**

@@ -3,38 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { ExportTraceServiceRequest } from '../../processors/otlp/proto';
-import { ArchiveWriter, mergeRequests } from './archive-writer';
+import { otlpJsonTracesToProto } from '../../processors/otlp/to-otlp-proto';
+import { ArchiveWriter } from './archive-writer';
 import { FileSystemArchiveStore, InvalidArchiveKeyError } from './store';
 
 const source = { topic: 'otel-traces', partition: 0, firstOffset: '7', lastOffset: '8' };
-
-describe('mergeRequests', () => {
-  it('concatenates the resource entries of a range in order', () => {
-    expect(
-      mergeRequests({
-        signal: 'traces',
-        source,
-        timeMs: 0,
-        requests: [
-          { resourceSpans: [{ schemaUrl: 'a' }] },
-          {},
-          { resourceSpans: [{ schemaUrl: 'b' }, { schemaUrl: 'c' }] },
-        ],
-      }),
-    ).toEqual({ resourceSpans: [{ schemaUrl: 'a' }, { schemaUrl: 'b' }, { schemaUrl: 'c' }] });
-  });
-
-  it('keeps logs as logs', () => {
-    expect(
-      mergeRequests({
-        signal: 'logs',
-        source,
-        timeMs: 0,
-        requests: [{ resourceLogs: [{ schemaUrl: 'x' }] }],
-      }),
-    ).toEqual({ resourceLogs: [{ schemaUrl: 'x' }] });
-  });
-});
 
 describe('ArchiveWriter on the file system', () => {
   let dir: string;
@@ -91,6 +64,58 @@ describe('ArchiveWriter on the file system', () => {
     expect(Buffer.from(written.traceId, 'base64').toString('hex')).toBe(span.traceId);
     expect(Buffer.from(written.links[0].spanId, 'base64').toString('hex')).toBe(span.links[0]!.spanId);
     expect(written.startTimeUnixNano).toBe(span.startTimeUnixNano);
+  });
+
+  it('merges a range into one request: the resource entries in offset order, as one JSON text', async () => {
+    const writer = new ArchiveWriter(new FileSystemArchiveStore(dir), '', {
+      marshaler: 'otlp_json',
+      compression: 'none',
+    });
+    const requests = [
+      { resourceSpans: [{ schemaUrl: 'a' }] },
+      {},
+      { resourceSpans: [] },
+      { resourceSpans: [{ schemaUrl: 'b' }, { schemaUrl: 'c', resource: { attributes: [] } }] },
+    ];
+    const key = await writer.write({ signal: 'traces', source, timeMs: 0, requests });
+    const merged = { resourceSpans: requests.flatMap((r) => r.resourceSpans ?? []) };
+    // Byte for byte what JSON.stringify of the merged request gives.
+    expect(readFileSync(join(dir, ...key.split('/')), 'utf8')).toBe(JSON.stringify(merged));
+
+    const logs = await writer.write({
+      signal: 'logs',
+      source: { ...source, topic: 'otel-logs' },
+      timeMs: 0,
+      requests: [{}, { resourceLogs: [{ schemaUrl: 'x' }] }],
+    });
+    expect(JSON.parse(readFileSync(join(dir, ...logs.split('/')), 'utf8'))).toEqual({
+      resourceLogs: [{ schemaUrl: 'x' }],
+    });
+    const empty = await writer.write({ signal: 'logs', source, timeMs: 1, requests: [{}] });
+    expect(readFileSync(join(dir, ...empty.split('/')), 'utf8')).toBe('{"resourceLogs":[]}');
+  });
+
+  it('merges otlp_proto requests into the bytes of the merged request', async () => {
+    const writer = new ArchiveWriter(new FileSystemArchiveStore(dir), '', {
+      marshaler: 'otlp_proto',
+      compression: 'none',
+    });
+    const requests = [
+      {
+        resourceSpans: [
+          { schemaUrl: 'a', scopeSpans: [{ spans: [{ name: 'one', spanId: 'eee19b7ec3c1b174' }] }] },
+        ],
+      },
+      { resourceSpans: [{ schemaUrl: 'b' }] },
+    ];
+    const key = await writer.write({ signal: 'traces', source, timeMs: 0, requests });
+    const written = readFileSync(join(dir, ...key.split('/')));
+    expect(
+      Buffer.compare(
+        written,
+        Buffer.from(otlpJsonTracesToProto({ resourceSpans: requests.flatMap((r) => r.resourceSpans) })),
+      ),
+    ).toBe(0);
   });
 
   it('lists keys under a prefix at any depth, like S3, and gets objects back', async () => {

@@ -17,6 +17,23 @@ export type ArchiveBatch =
   | { signal: 'traces'; source: SourceRange; timeMs: number; requests: readonly OtlpJsonTracesRequest[] };
 
 /**
+ * One export request in the archive's marshaling, without its envelope: for OTLP/JSON its resource
+ * entries as JSON text (the array's items, joined by commas); for OTLP/proto the request's bytes,
+ * whose concatenation with the others' IS the merged request (a repeated field's elements encode one
+ * after another). An archive sink holds this between flushes rather than the request's object graph,
+ * which takes several times the memory.
+ */
+export type EncodedRequest = string | Uint8Array;
+
+/** A range's requests, each already encoded (see EncodedRequest). */
+export interface EncodedBatch {
+  readonly signal: ArchiveBatch['signal'];
+  readonly source: SourceRange;
+  readonly timeMs: number;
+  readonly requests: readonly EncodedRequest[];
+}
+
+/**
  * Writes each source range as ONE object: the range's requests merged into a single export request
  * (resource entries concatenated in offset order), in the file format of the Collector's awss3 exporter
  * with the same `marshaler` (otlp_json or otlp_proto) and `compression` (gzip or none).
@@ -33,8 +50,31 @@ export class ArchiveWriter {
     private readonly format: ArchiveFormat = DEFAULT_ARCHIVE_FORMAT,
   ) {}
 
+  /** One request as this writer's format holds it until its range is written. */
+  encode(
+    signal: ArchiveBatch['signal'],
+    request: OtlpJsonLogsRequest | OtlpJsonTracesRequest,
+  ): EncodedRequest {
+    const entries =
+      signal === 'logs'
+        ? (request as OtlpJsonLogsRequest).resourceLogs
+        : (request as OtlpJsonTracesRequest).resourceSpans;
+    if (this.format.marshaler === 'otlp_json') {
+      return entries === undefined || entries.length === 0 ? '' : JSON.stringify(entries).slice(1, -1);
+    }
+    return signal === 'logs'
+      ? otlpJsonLogsToProto({ resourceLogs: (entries ?? []) as OtlpJsonLogsRequest['resourceLogs'] })
+      : otlpJsonTracesToProto({ resourceSpans: (entries ?? []) as OtlpJsonTracesRequest['resourceSpans'] });
+  }
+
   /** Returns the key written. */
   async write(batch: ArchiveBatch): Promise<string> {
+    const requests: readonly (OtlpJsonLogsRequest | OtlpJsonTracesRequest)[] = batch.requests;
+    return this.writeEncoded({ ...batch, requests: requests.map((r) => this.encode(batch.signal, r)) });
+  }
+
+  /** Returns the key written. */
+  async writeEncoded(batch: EncodedBatch): Promise<string> {
     const key = archiveKey({
       prefix: this.prefix,
       signal: batch.signal,
@@ -43,9 +83,7 @@ export class ArchiveWriter {
       format: this.format,
     });
     const json = this.format.marshaler === 'otlp_json';
-    const encoded = json
-      ? Buffer.from(JSON.stringify(mergeRequests(batch)), 'utf8')
-      : Buffer.from(toProto(batch));
+    const encoded = json ? mergeJson(batch) : Buffer.concat(batch.requests as readonly Uint8Array[]);
     const gzipped = this.format.compression === 'gzip';
     await this.store.put(key, gzipped ? await gzipAsync(encoded) : encoded, {
       contentType: json ? 'application/json' : 'application/x-protobuf',
@@ -55,14 +93,9 @@ export class ArchiveWriter {
   }
 }
 
-function toProto(batch: ArchiveBatch): Uint8Array {
-  return batch.signal === 'logs'
-    ? otlpJsonLogsToProto({ resourceLogs: batch.requests.flatMap((r) => r.resourceLogs ?? []) })
-    : otlpJsonTracesToProto({ resourceSpans: batch.requests.flatMap((r) => r.resourceSpans ?? []) });
-}
-
-export function mergeRequests(batch: ArchiveBatch): OtlpJsonLogsRequest | OtlpJsonTracesRequest {
-  return batch.signal === 'logs'
-    ? { resourceLogs: batch.requests.flatMap((r) => r.resourceLogs ?? []) }
-    : { resourceSpans: batch.requests.flatMap((r) => r.resourceSpans ?? []) };
+/** The same text as JSON.stringify of the merged request, from the requests' encoded entries. */
+function mergeJson(batch: EncodedBatch): Buffer {
+  const field = batch.signal === 'logs' ? 'resourceLogs' : 'resourceSpans';
+  const entries = (batch.requests as readonly string[]).filter((text) => text !== '').join(',');
+  return Buffer.from(`{"${field}":[${entries}]}`, 'utf8');
 }
