@@ -39,7 +39,11 @@ export function streamTaskCreator(deps: {
       storePersistence:
         options.stateDir === undefined
           ? undefined
-          : { stateDir: options.stateDir, instanceId: options.instanceId, cacheBytes: options.stateCacheBytes },
+          : {
+              stateDir: options.stateDir,
+              instanceId: options.instanceId,
+              cacheBytes: options.stateCacheBytes,
+            },
       clock: Date.now,
       metrics,
       collector: {
