@@ -115,11 +115,11 @@ async function child(
       stateDir === undefined ? undefined : { stateDir, instanceId: 'bench', cacheBytes: 16 * MiB },
   });
   const store = task.stores.get(TRACE_CORRELATIONS_STORE)!;
-  const commit = (offset: number): void => {
+  const commit = async (offset: number): Promise<void> => {
     store.persistent?.prepareCommit();
     for (const change of changes.changes()) materialize(change);
     changes = new ChangelogCache<ChangelogRecord>();
-    store.persistent?.committed(BigInt(offset));
+    await store.persistent?.committed(BigInt(offset));
   };
   const t0 = Date.UTC(2026, 11, 1);
   const records = traces * SPANS_PER_TRACE;
@@ -139,9 +139,9 @@ async function child(
       headers: {},
     };
     task.process(raw);
-    if ((i + 1) % COMMIT_EVERY === 0) commit(i + 1);
+    if ((i + 1) % COMMIT_EVERY === 0) await commit(i + 1);
   }
-  commit(records);
+  await commit(records);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   global.gc?.();
   const memory = process.memoryUsage();

@@ -185,7 +185,7 @@ export class CheckpointCommitter {
       }
       metrics.inFlightRecords.set({ application: applicationId }, 0);
     }
-    this.persistCommitted(checkpoint, ends);
+    await this.persistCommitted(checkpoint, ends);
     metrics.commitLatency.observe(
       { application: applicationId, guarantee: options.processingGuarantee },
       Number(process.hrtime.bigint() - started) / 1e9,
@@ -231,13 +231,16 @@ export class CheckpointCommitter {
    * the changelog that a restart continues from (dropping only its task would let the open
    * checkpoint commit changes its restored state lacks).
    */
-  private persistCommitted(checkpoint: Checkpoint, ends: ProducedEnds): void {
+  private async persistCommitted(checkpoint: Checkpoint, ends: ProducedEnds): Promise<void> {
     const { applicationId } = this.deps.options;
+    const writes: Promise<void>[] = [];
     for (const task of checkpoint.tasks) {
       for (const [name, store] of task.stores) {
-        store.persistent?.committed(ends.get(`${changelogTopicName(applicationId, name)}|${task.partition}`));
+        const end = ends.get(`${changelogTopicName(applicationId, name)}|${task.partition}`);
+        if (store.persistent !== undefined) writes.push(store.persistent.committed(end));
       }
     }
+    await Promise.all(writes);
   }
 
   private countProduced(records: readonly { topic: string }[]): void {

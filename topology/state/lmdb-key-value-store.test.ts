@@ -48,9 +48,12 @@ function openStore(
 }
 
 /** What a commit does to a persistent store: seal, then the transaction's changelog end. */
-function commit(store: LmdbKeyValueStore<string, Count>, changelogEnd: bigint | undefined): void {
+async function commit(
+  store: LmdbKeyValueStore<string, Count>,
+  changelogEnd: bigint | undefined,
+): Promise<void> {
   store.persistent.prepareCommit();
-  store.persistent.committed(changelogEnd);
+  await store.persistent.committed(changelogEnd);
 }
 
 /** Closes a store and opens its directory again, as a restarted process does. */
@@ -60,7 +63,7 @@ function reopen(store: LmdbKeyValueStore<string, Count>): LmdbKeyValueStore<stri
 }
 
 describe('LmdbKeyValueStore', () => {
-  it('logs the same changelog as the in-memory store, and a replay of it rebuilds the same content', () => {
+  it('logs the same changelog as the in-memory store, and a replay of it rebuilds the same content', async () => {
     const persistentLog = recordingChangelog();
     const memoryLog = recordingChangelog();
     const persistent = openStore({ changelog: persistentLog });
@@ -82,7 +85,7 @@ describe('LmdbKeyValueStore', () => {
     expect(replayed.size()).toBe(1);
   });
 
-  it('writes nothing to disk before its commit; once committed, data and changelog offset are there after a restart', () => {
+  it('writes nothing to disk before its commit; once committed, data and changelog offset are there after a restart', async () => {
     let store = openStore();
     store.put('a', { n: 1 });
     store.persistent.prepareCommit();
@@ -94,14 +97,14 @@ describe('LmdbKeyValueStore', () => {
 
     store.put('a', { n: 1 });
     store.put('b', { n: 2 });
-    commit(store, 42n);
+    await commit(store, 42n);
     store = reopen(store);
     expect(store.get('a')).toEqual({ n: 1 });
     expect(store.persistent.restoreFrom()).toBe(42n);
     expect(store.size()).toBe(2);
   });
 
-  it('commits what the checkpoint held when it was sealed: later changes, even to the same object, wait for the next commit', () => {
+  it('commits what the checkpoint held when it was sealed: later changes, even to the same object, wait for the next commit', async () => {
     let store = openStore();
     const value = { n: 1 };
     store.put('a', value);
@@ -110,32 +113,53 @@ describe('LmdbKeyValueStore', () => {
     store.put('a', value);
     store.put('b', { n: 7 });
     expect(store.get('a')).toEqual({ n: 2 });
-    store.persistent.committed(10n);
+    await store.persistent.committed(10n);
     store = reopen(store); // the next checkpoint is abandoned (kill -9)
     expect(store.get('a')).toEqual({ n: 1 });
     expect(store.get('b')).toBeUndefined();
     expect(store.persistent.restoreFrom()).toBe(10n);
   });
 
-  it('a commit that produced nothing to the changelog keeps the checkpointed offset', () => {
+  it('serves the committed changes from memory while their LMDB write is in flight', async () => {
+    const store = openStore();
+    store.put('a', { n: 1 });
+    store.persistent.prepareCommit();
+    const written = store.persistent.committed(1n);
+    store.put('b', { n: 2 });
+    expect(store.get('a')).toEqual({ n: 1 });
+    expect(new Map(store.entries())).toEqual(
+      new Map([
+        ['a', { n: 1 }],
+        ['b', { n: 2 }],
+      ]),
+    );
+    await written;
+    expect(store.get('a')).toEqual({ n: 1 });
+    const restarted = reopen(store);
+    expect(restarted.get('a')).toEqual({ n: 1 });
+    expect(restarted.get('b')).toBeUndefined();
+    expect(restarted.persistent.restoreFrom()).toBe(1n);
+  });
+
+  it('a commit that produced nothing to the changelog keeps the checkpointed offset', async () => {
     let store = openStore();
     store.put('a', { n: 1 });
-    commit(store, 5n);
-    commit(store, undefined);
+    await commit(store, 5n);
+    await commit(store, undefined);
     store.delete('a');
-    commit(store, 6n);
+    await commit(store, 6n);
     store = reopen(store);
     expect(store.persistent.restoreFrom()).toBe(6n);
     expect(store.get('a')).toBeUndefined();
     expect(store.size()).toBe(0);
   });
 
-  it('overlays uncommitted changes on the disk content when iterating', () => {
+  it('overlays uncommitted changes on the disk content when iterating', async () => {
     const store = openStore();
     store.put('a', { n: 1 });
     store.put('b', { n: 2 });
     store.put('c', { n: 3 });
-    commit(store, 3n);
+    await commit(store, 3n);
     store.put('b', { n: 20 });
     store.delete('c');
     store.put('d', { n: 4 });
@@ -149,10 +173,10 @@ describe('LmdbKeyValueStore', () => {
     expect(store.size()).toBe(3);
   });
 
-  it('keeps only the cache size of values in memory: evicted values are read from disk again', () => {
+  it('keeps only the cache size of values in memory: evicted values are read from disk again', async () => {
     const store = openStore({ cacheBytes: 2_000 });
     for (let i = 0; i < 100; i += 1) store.put(`k${i}`, { n: i });
-    commit(store, 100n);
+    await commit(store, 100n);
     const first = store.get('k0');
     expect(first).toEqual({ n: 0 });
     // Recently used values stay cached (the same object comes back)...
@@ -163,7 +187,7 @@ describe('LmdbKeyValueStore', () => {
     expect(store.get('k0')).toEqual({ n: 0 });
   });
 
-  it('restoration writes in batches with the offset reached; a wipe empties data and checkpoint', () => {
+  it('restoration writes in batches with the offset reached; a wipe empties data and checkpoint', async () => {
     let store = openStore();
     for (let i = 0; i < 25_000; i += 1)
       store.restore(Buffer.from(`k${i}`), Buffer.from(JSON.stringify({ n: i })));
@@ -180,20 +204,20 @@ describe('LmdbKeyValueStore', () => {
     expect(reopen(store).get('k1')).toBeUndefined();
   });
 
-  it('refuses a key LMDB cannot hold with a typed error, before anything is logged', () => {
+  it('refuses a key LMDB cannot hold with a typed error, before anything is logged', async () => {
     const log = recordingChangelog();
     const store = openStore({ changelog: log });
     expect(() => store.put('x'.repeat(2_000), { n: 1 })).toThrow(StateStoreKeyTooLargeError);
     expect(log.records).toHaveLength(0);
     store.put('x'.repeat(1_977), { n: 1 });
-    commit(store, 1n);
+    await commit(store, 1n);
     expect(store.get('x'.repeat(1_977))).toEqual({ n: 1 });
   });
 
-  it('forgets uncommitted changes when closed (an abandoned checkpoint)', () => {
+  it('forgets uncommitted changes when closed (an abandoned checkpoint)', async () => {
     let store = openStore();
     store.put('a', { n: 1 });
-    commit(store, 1n);
+    await commit(store, 1n);
     store.put('a', { n: 2 });
     store.put('b', { n: 3 });
     store = reopen(store);

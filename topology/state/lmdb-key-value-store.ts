@@ -147,8 +147,8 @@ export class LmdbKeyValueStore<K, V> implements KeyValueStore<K, V> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pending.clear();
-    this.committing.clear();
+    this.pending = new Map();
+    this.committing = new Map();
     this.cache.clear();
     void this.env.close();
   }
@@ -176,8 +176,8 @@ export class LmdbKeyValueStore<K, V> implements KeyValueStore<K, V> {
       this.env.removeSync(OFFSET_KEY);
     });
     this.restoreBatch = [];
-    this.pending.clear();
-    this.committing.clear();
+    this.pending = new Map();
+    this.committing = new Map();
     this.cache.clear();
     this.cachedBytes = 0;
     this.count = 0;
@@ -193,16 +193,21 @@ export class LmdbKeyValueStore<K, V> implements KeyValueStore<K, V> {
     this.pending = new Map();
   }
 
-  private commitPrepared(changelogEnd: bigint | undefined): void {
+  private async commitPrepared(changelogEnd: bigint | undefined): Promise<void> {
     if (this.closed || this.committing.size === 0) return;
     const changes = this.committing;
-    this.env.transactionSync(() => {
+    // An asynchronous LMDB transaction: the puts run when it starts, its fsync off the main thread.
+    // Until it is durable, reads find the changes in `committing`, and the next checkpoint is not
+    // sealed (CheckpointCommitter awaits this before it commits again).
+    await this.env.transaction(() => {
       for (const change of changes.values()) {
-        if (change.bytes === null || change.bytes === undefined) this.data.removeSync(change.dataKey);
-        else this.data.putSync(change.dataKey, change.bytes);
+        if (change.bytes === null || change.bytes === undefined) void this.data.remove(change.dataKey);
+        else void this.data.put(change.dataKey, change.bytes);
       }
-      if (changelogEnd !== undefined) this.env.putSync(OFFSET_KEY, encodeOffset(changelogEnd));
+      if (changelogEnd !== undefined) void this.env.put(OFFSET_KEY, encodeOffset(changelogEnd));
     });
+    // Closed meanwhile: nothing more to keep in memory.
+    if (this.committing !== changes) return;
     this.committing = new Map();
     // Committed values stay at hand: the next records of a trace, a key's next count, read them.
     for (const [id, change] of changes) {

@@ -51,9 +51,10 @@ export interface PersistentState {
   prepareCommit(): void;
   /**
    * The prepared changes were committed to Kafka; the store's changelog partition holds them before
-   * `changelogEnd` (undefined when the commit produced nothing to it: the offset stays).
+   * `changelogEnd` (undefined when the commit produced nothing to it: the offset stays). Resolves
+   * once they are durable on disk; the runtime seals no other checkpoint before.
    */
-  committed(changelogEnd: bigint | undefined): void;
+  committed(changelogEnd: bigint | undefined): Promise<void>;
 }
 
 /** Where a persistent store keeps its files and how much it caches (StreamsAppOptions.stateDir). */
