@@ -109,4 +109,49 @@ describe('topology runtime: persistent state stores', () => {
     });
     expect(wrong).toEqual([]);
   });
+
+  it('does not trust a checkpoint beyond its changelog (the topic was deleted): the store is wiped and follows the changelog', async () => {
+    const kafka = testKafka();
+    const app = {
+      appId: uniqueName('pstore-wipe'),
+      input: uniqueName('pstore-wipe-in'),
+      output: uniqueName('pstore-wipe-out'),
+    };
+    await createTopics(kafka, [
+      { topic: app.input, partitions: 1 },
+      { topic: app.output, partitions: 1 },
+    ]);
+    const env = fixtureEnv(app, 'only', { FIXTURE_STATE_DIR: stateDir });
+    await produce(kafka, app.input, fixtureRecords(0, 100, 10));
+    const first = new FixtureProcess(env);
+    await readTopic(kafka, app.output, { until: (records) => records.length >= 100 });
+    first.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const changelog = `${app.appId}-group-counts-changelog`;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.deleteTopics({ topics: [changelog] });
+      await waitFor(
+        'the changelog to be deleted',
+        async () => !(await admin.listTopics()).includes(changelog),
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    await produce(kafka, app.input, fixtureRecords(100, 10, 10));
+    const second = new FixtureProcess(env);
+    await second.waitForLog(
+      (l) =>
+        typeof l.msg === 'string' && l.msg.startsWith('persistent store checkpoint outside its changelog'),
+      'the stale checkpoint to be refused',
+    );
+    const outputs = await readTopic(kafka, app.output, { until: (records) => records.length >= 110 });
+    second.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    // Counted from an empty store, as a restoration from the (new, empty) changelog would have it.
+    const after = outputs.map((r) => JSON.parse(r.value!) as FixtureOutput).filter((o) => o.id >= 100);
+    expect(after.map((o) => o.count)).toEqual(Array.from({ length: 10 }, () => 1));
+  });
 });
