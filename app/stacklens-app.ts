@@ -224,6 +224,8 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     commitIntervalMs: config.kafka.commitIntervalMs,
     exceptionPolicies: config.kafka.exceptionPolicies,
     repartitionPurgeIntervalMs: config.kafka.repartitionPurgeIntervalMs,
+    stateDir: config.kafka.stateDir,
+    stateCacheBytes: config.kafka.stateCacheBytes,
     logger,
     registry,
   });

@@ -24,6 +24,8 @@ describe('loadConfig', () => {
       repartitionPurgeIntervalMs: 30_000,
       instanceId: hostname(),
       exceptionPolicies: { deserialization: 'dead-letter', processing: 'dead-letter' },
+      stateDir: undefined,
+      stateCacheBytes: 16 * 1024 * 1024,
     });
     expect(config.http).toEqual({
       host: '127.0.0.1',
@@ -55,6 +57,18 @@ describe('loadConfig', () => {
     expect(config.kafka.repartitionPurgeIntervalMs).toBe(5_000);
     expect(config.kafka.instanceId).toBe('pod-7');
     expect(() => loadConfig({ INSTANCE_ID: 'no spaces' })).toThrow(/INSTANCE_ID/);
+  });
+
+  it('keeps state stores in memory by default; STATE_STORE=lmdb puts them under STATE_DIR, relative to the working directory', () => {
+    expect(loadConfig({}, '/srv/app').kafka.stateDir).toBeUndefined();
+    const config = loadConfig({ STATE_STORE: 'lmdb', STATE_CACHE_MB: '64' }, '/srv/app');
+    expect(config.kafka.stateDir).toBe('/srv/app/.stacklens/state');
+    expect(config.kafka.stateCacheBytes).toBe(64 * 1024 * 1024);
+    expect(
+      loadConfig({ STATE_STORE: 'lmdb', STATE_DIR: '/var/lib/stacklens' }, '/srv/app').kafka.stateDir,
+    ).toBe('/var/lib/stacklens');
+    expect(() => loadConfig({ STATE_STORE: 'rocksdb' })).toThrow(/STATE_STORE/);
+    expect(() => loadConfig({ STATE_CACHE_MB: '0' })).toThrow(/STATE_CACHE_MB/);
   });
 
   it('reads external services when configured', () => {

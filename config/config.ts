@@ -167,6 +167,11 @@ const envSchema = z.object({
     .refine((v) => v === undefined || v.trim() === '' || /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(v.trim()), {
       message: "must start with a letter or digit and contain only letters, digits, '.', '_' or '-'",
     }),
+  // Where the streams' key-value stores live: in memory (restored from the whole changelog at every
+  // start, bounded by key counts) or on disk (LMDB, restored from a checkpoint, bounded by a cache).
+  STATE_STORE: oneOf(['memory', 'lmdb'] as const, 'memory'),
+  STATE_DIR: optionalString,
+  STATE_CACHE_MB: integer(16, 1, 16_384, ' of MiB'),
   SCHEMA_REGISTRY_URL: httpUrl('schema registry').default('http://127.0.0.1:8081/apis/ccompat/v7'),
   CLICKHOUSE_URL: optionalHttpUrl('ClickHouse HTTP interface'),
   CLICKHOUSE_USER: z.string().default('default'),
@@ -299,6 +304,13 @@ export interface StackLensConfig {
     instanceId: string;
     /** What becomes of input records that cannot be deserialized or processed (default: the DLQ). */
     exceptionPolicies: ExceptionPolicies;
+    /**
+     * Where key-value stores persist their state (LMDB under `<dir>/<application>/<instance>/<task>/<store>`);
+     * undefined: in memory (STATE_STORE=memory).
+     */
+    stateDir?: string;
+    /** Values a persistent store instance keeps deserialized in memory, in bytes. */
+    stateCacheBytes: number;
   };
   schemaRegistry: { url: string };
   /** `url` undefined means the embedded chDB engine at `chdbPath`. */
@@ -427,6 +439,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       repartitionPurgeIntervalMs: e.REPARTITION_PURGE_INTERVAL_MS,
       instanceId:
         e.INSTANCE_ID === undefined || e.INSTANCE_ID.trim() === '' ? hostname() : e.INSTANCE_ID.trim(),
+      stateDir: e.STATE_STORE === 'lmdb' ? resolve(cwd, e.STATE_DIR ?? '.stacklens/state') : undefined,
+      stateCacheBytes: e.STATE_CACHE_MB * 1024 * 1024,
     },
     schemaRegistry: { url: e.SCHEMA_REGISTRY_URL },
     clickhouse: {

@@ -9,6 +9,9 @@ export class CoPartitioningError extends StackLensError {}
 /** A state store reached its configured entry bound; the record that needed room goes to the DLQ. */
 export class StateStoreFullError extends StackLensError {}
 
+/** A key too large for a persistent store (LMDB keys are at most 1977 bytes here); the record goes to the DLQ. */
+export class StateStoreKeyTooLargeError extends StackLensError {}
+
 /** Bytes on a source topic could not be turned into a key, a value or a timestamp. */
 export class DeserializationError extends StackLensError {}
 

@@ -122,6 +122,25 @@ describe('TraceCorrelator', () => {
     c.driver.close();
   });
 
+  it('emits closed traces in order of their close time, then evicts each once its retention has passed', () => {
+    const c = correlator();
+    const traces = ['cc', 'aa', 'bb'].map((p) => p.repeat(16));
+    // Arrival order c, a, b; closes: b first (latest event earliest), then a and c together (a first by id).
+    c.input.pipe(traces[0]!, { kind: 'span', span: span('00000000000000c1', t0 + 500, traces[0]) }, t0 + 500);
+    c.input.pipe(traces[1]!, { kind: 'span', span: span('00000000000000a1', t0 + 500, traces[1]) }, t0 + 500);
+    c.input.pipe(traces[2]!, { kind: 'span', span: span('00000000000000b1', t0, traces[2]) }, t0);
+    c.input.pipe('0af7651916cd43dd8448eb211c80319c', later(t0 + 5_000), t0 + 5_000);
+    expect(c.sink.buffered.map((w) => w.record.key)).toEqual([traces[2], traces[1], traces[0]]);
+    const store = c.driver.keyValueStore<string, TraceState>(TRACE_CORRELATIONS_STORE);
+    expect(traces.every((t) => store.get(t) !== undefined)).toBe(true);
+    // Retention (10 windows) after their close: evicted, and the index no longer holds them either.
+    c.input.pipe('0af7651916cd43dd8448eb211c80319c', later(t0 + 40_000), t0 + 40_000);
+    expect(traces.map((t) => store.get(t))).toEqual([undefined, undefined, undefined]);
+    // Each emitted once (the other emission is the trace that moved stream time on).
+    expect(c.sink.buffered.filter((w) => traces.includes(w.record.key))).toHaveLength(3);
+    c.driver.close();
+  });
+
   it('emits copies: an emitted correlation stays the version it was when the trace changes on', () => {
     const c = correlator();
     c.input.pipe(traceId, { kind: 'span', span: span('00000000000000a1', t0) }, t0);

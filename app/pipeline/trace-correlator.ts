@@ -10,6 +10,7 @@ import type {
   StreamRecord,
 } from '../../topology';
 import type { CorrelationInput } from './correlation-input';
+import { DueIndex } from './due-index';
 
 export const TRACE_CORRELATIONS_STORE = 'trace-correlations';
 
@@ -107,6 +108,12 @@ export class TraceCorrelator implements Processor<string, CorrelationInput, stri
   private store!: KeyValueStore<string, TraceState>;
   /** The stream time last seen by the wall-clock punctuation, and since when (wall clock) it stood. */
   private stalled: { streamTime: number; sinceWallMs: number } | undefined;
+  /**
+   * When each stored trace next needs a check: its emission, then its eviction. A check visits only
+   * the traces due instead of every trace of the store (hundreds of thousands at high rates, on disk
+   * with STATE_STORE=lmdb). Built from the store at first use, after the task's restoration.
+   */
+  private due: DueIndex | undefined;
 
   constructor(private readonly options: TraceCorrelatorOptions) {}
 
@@ -170,6 +177,22 @@ export class TraceCorrelator implements Processor<string, CorrelationInput, stri
     }
     // The same object again: this marks the trace changed, to be serialized once at the next commit.
     this.store.put(record.key, state);
+    this.dueIndex().set(record.key, this.dueAt(state));
+  }
+
+  private dueIndex(): DueIndex {
+    if (this.due === undefined) {
+      this.due = new DueIndex(this.options.checkIntervalMs);
+      for (const [traceId, state] of this.store.entries()) this.due.set(traceId, this.dueAt(state));
+    }
+    return this.due;
+  }
+
+  /** A trace is emitted once closed (last event + window + grace), then evicted after the retention. */
+  private dueAt(state: TraceState): number {
+    const { windowMs, graceMs, retentionMs } = this.options;
+    const closesAt = state.lastEventMs + windowMs + graceMs;
+    return state.emittedVersion < state.correlation.version ? closesAt : closesAt + retentionMs;
   }
 
   private latestStoredEventMs(): number {
@@ -180,14 +203,22 @@ export class TraceCorrelator implements Processor<string, CorrelationInput, stri
 
   private emitClosed(streamTime: number): void {
     const { windowMs, graceMs, retentionMs } = this.options;
-    for (const [traceId, state] of this.store.entries()) {
+    const due = this.dueIndex();
+    for (const traceId of due.dueBy(streamTime)) {
+      const state = this.store.get(traceId);
+      if (state === undefined) {
+        due.delete(traceId);
+        continue;
+      }
       const closesAt = state.lastEventMs + windowMs + graceMs;
       if (state.emittedVersion < state.correlation.version && streamTime >= closesAt) {
         this.emit(traceId, state.correlation, closesAt);
         state.emittedVersion = state.correlation.version;
         this.store.put(traceId, state);
+        due.set(traceId, this.dueAt(state));
       } else if (state.emittedVersion === state.correlation.version && streamTime >= closesAt + retentionMs) {
         this.store.delete(traceId);
+        due.delete(traceId);
       }
     }
   }

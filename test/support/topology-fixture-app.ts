@@ -63,7 +63,9 @@ async function main(): Promise<void> {
     instanceId: env('FIXTURE_INSTANCE'),
     brokers: env('FIXTURE_BROKERS').split(','),
     processingGuarantee: env('FIXTURE_GUARANTEE') as ProcessingGuarantee,
-    maxInFlightRecords: 200,
+    maxInFlightRecords: Number(process.env.FIXTURE_MAX_IN_FLIGHT_RECORDS ?? 200),
+    // Set: the counts live in a persistent (LMDB) store there, checkpointed with its changelog offset.
+    stateDir: process.env.FIXTURE_STATE_DIR,
     sessionTimeoutMs: 6_000,
     heartbeatIntervalMs: 1_000,
     // Under the session timeout minus the broker's cleanup interval when a test stalls an instance.

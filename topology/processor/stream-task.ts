@@ -8,7 +8,7 @@ import {
 import type { TopologyMetrics } from '../metrics';
 import type { Sink } from '../sink';
 import type { KeyValueStore } from '../state/key-value-store';
-import { changelogTopicName, type StateStore } from '../state/store';
+import { changelogTopicName, type StateStore, type StorePersistence } from '../state/store';
 import type { WindowStore } from '../state/window-store';
 import {
   resolveTopic,
@@ -74,6 +74,8 @@ export interface StreamTaskOptions {
    * partition (repartition-batch.ts), placed by murmur2 of their key as the producer would.
    */
   readonly repartitionPartitions: ReadonlyMap<string, number>;
+  /** Where key-value stores persist their state; undefined: in memory. */
+  readonly storePersistence?: StorePersistence;
 }
 
 /**
@@ -114,10 +116,19 @@ export class StreamTask {
       const topic = changelogTopicName(applicationId, storeName);
       this.stores.set(
         storeName,
-        spec.create({
-          append: (key, value) =>
-            options.collector.changelog({ topic, partition, key, value, timestamp: this.changeTimestamp() }),
-        }),
+        spec.create(
+          {
+            append: (key, value) =>
+              options.collector.changelog({
+                topic,
+                partition,
+                key,
+                value,
+                timestamp: this.changeTimestamp(),
+              }),
+          },
+          { applicationId, taskId: this.id, partition, persistence: options.storePersistence },
+        ),
       );
     }
     for (const name of subTopology.nodes) {
@@ -228,6 +239,7 @@ export class StreamTask {
 
   close(): void {
     this.teardownPipeline();
+    for (const store of this.stores.values()) store.close();
   }
 
   private deserialize(source: SourceNode, raw: RawRecord): AnyRecord {

@@ -3,9 +3,10 @@ import type { Logger } from '../../common/logger';
 import { StaleCheckpointError } from '../errors';
 import type { TopologyMetrics } from '../metrics';
 import type { StreamTask } from '../processor/stream-task';
+import { changelogTopicName } from '../state/store';
 import type { BoundTracker } from './bounds';
 import { Checkpoint, type CheckpointRange, type SealedCheckpoint, type SealedRange } from './checkpoint';
-import type { Committer, OffsetToCommit } from './committer';
+import type { Committer, OffsetToCommit, ProducedEnds } from './committer';
 import type { GroupMembership } from './group-membership';
 import {
   isFencingError,
@@ -139,6 +140,7 @@ export class CheckpointCommitter {
     const { ranges, records } = sealed;
     metrics.inFlightRecords.set({ application: applicationId }, checkpoint.inFlightRecords);
     const paused: { topic: string; partitions: number[] }[] = [];
+    let ends: ProducedEnds;
     try {
       await flushSinks(checkpoint.sinks, ranges, {
         initialBackoffMs: options.sinkRetryInitialMs,
@@ -166,7 +168,9 @@ export class CheckpointCommitter {
         metadata: encodeStreamTime(r.streamTime),
       }));
       // The membership check is the last step before the transaction commits (see committer.ts).
-      await this.deps.committer.commit(records, offsets, () => this.checkMembership(checkpoint, control));
+      ends = await this.deps.committer.commit(records, offsets, () =>
+        this.checkMembership(checkpoint, control),
+      );
       this.countProduced(records);
     } catch (error) {
       this.commitFailed = true;
@@ -181,6 +185,7 @@ export class CheckpointCommitter {
       }
       metrics.inFlightRecords.set({ application: applicationId }, 0);
     }
+    await this.persistCommitted(checkpoint, ends);
     metrics.commitLatency.observe(
       { application: applicationId, guarantee: options.processingGuarantee },
       Number(process.hrtime.bigint() - started) / 1e9,
@@ -218,6 +223,24 @@ export class CheckpointCommitter {
         `no heartbeat answered for ${silentMs} ms (session timeout ${options.sessionTimeoutMs} ms): this instance may have been evicted`,
       );
     }
+  }
+
+  /**
+   * Persistent stores write what was just committed, with the changelog offset it reaches. One that
+   * cannot (disk full...) stops the application: its disk keeps the previous checkpoint, a prefix of
+   * the changelog that a restart continues from (dropping only its task would let the open
+   * checkpoint commit changes its restored state lacks).
+   */
+  private async persistCommitted(checkpoint: Checkpoint, ends: ProducedEnds): Promise<void> {
+    const { applicationId } = this.deps.options;
+    const writes: Promise<void>[] = [];
+    for (const task of checkpoint.tasks) {
+      for (const [name, store] of task.stores) {
+        const end = ends.get(`${changelogTopicName(applicationId, name)}|${task.partition}`);
+        if (store.persistent !== undefined) writes.push(store.persistent.committed(end));
+      }
+    }
+    await Promise.all(writes);
   }
 
   private countProduced(records: readonly { topic: string }[]): void {

@@ -28,7 +28,8 @@ const record = (value: string): StreamRecord<string, string> => ({
 });
 const source = (offset: number): SourcePosition => ({ topic: 'in', partition: 0, offset: String(offset) });
 
-const task = (id: string): StreamTask => ({ id, streamTime: () => 0 }) as unknown as StreamTask;
+const task = (id: string): StreamTask =>
+  ({ id, streamTime: () => 0, stores: new Map() }) as unknown as StreamTask;
 
 function raw(topic: string, partition: number, offset: number): RawRecord {
   return {
@@ -96,7 +97,7 @@ describe('Checkpoint', () => {
 
   it('commits the stream time its tasks had at the seal', () => {
     let streamTime = 10;
-    const t0 = { id: '0_0', streamTime: () => streamTime } as unknown as StreamTask;
+    const t0 = { id: '0_0', streamTime: () => streamTime, stores: new Map() } as unknown as StreamTask;
     const checkpoint = new Checkpoint();
     checkpoint.consumed(t0, raw('in', 0, 0));
     const { ranges } = checkpoint.seal();
@@ -120,6 +121,27 @@ describe('Checkpoint', () => {
     // A sealed checkpoint that fails drops what it handed to the sink.
     committing.discard();
     expect(sink.buffered).toEqual([]);
+  });
+
+  it("sets aside its tasks' persistent store changes at the seal, before the changelog is serialized", () => {
+    const steps: string[] = [];
+    const persistent = { prepareCommit: () => void steps.push('prepareCommit') };
+    const t0 = {
+      id: '0_0',
+      streamTime: () => 0,
+      stores: new Map([['store', { persistent }]]),
+    } as unknown as StreamTask;
+    const checkpoint = new Checkpoint();
+    checkpoint.changelog({
+      topic: 'app-store-changelog',
+      partition: 0,
+      key: Buffer.from('k'),
+      value: () => (steps.push('serialize'), Buffer.from('v')),
+      timestamp: 0,
+    });
+    checkpoint.consumed(t0, raw('in', 0, 0));
+    checkpoint.seal();
+    expect(steps).toEqual(['prepareCommit', 'serialize']);
   });
 
   it('measures its age from its first effect', () => {

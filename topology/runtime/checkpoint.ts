@@ -127,6 +127,10 @@ export class Checkpoint implements TaskCollector {
       for (const { record, source } of writes) sink.write(record, source);
       writes.length = 0;
     }
+    // Persistent stores set aside the changes this commit makes durable (serialized once, here,
+    // for their disk and for the changelog records below alike).
+    for (const task of this.tasks)
+      for (const store of task.stores.values()) store.persistent?.prepareCommit();
     const records = this.outputs.slice();
     for (const change of this.changes.changes()) records.push(materialize(change));
     const ranges = this.ranges().map((r) => ({ ...r, streamTime: r.task.streamTime() }));

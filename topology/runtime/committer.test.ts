@@ -1,7 +1,12 @@
-import type { Consumer, Producer } from 'kafkajs';
+import type { Consumer, Producer, RecordMetadata } from 'kafkajs';
 import type { ProducedRecord } from '../processor/record';
 import { AtLeastOnceCommitter, TransactionalCommitter, type OffsetToCommit } from './committer';
 import { ProducedRecordTooLargeError, TransactionTimedOutError } from './kafka-errors';
+
+interface SentTopic {
+  readonly topic: string;
+  readonly messages: { partition?: number }[];
+}
 
 /** A stand-in for a kafkajs producer: records the calls; `failNext` makes the next send throw. */
 class FakeProducer {
@@ -28,24 +33,38 @@ class FakeProducer {
     this.connected = false;
   }
 
-  private async send(topicMessages: { messages: unknown[] }[]): Promise<void> {
+  /** Next offset of each `topic|partition`, as the broker assigns them. */
+  readonly logEnds = new Map<string, number>();
+
+  /** Answers as the broker does: one base offset per partition written. */
+  private async send(topicMessages: SentTopic[]): Promise<RecordMetadata[]> {
     if (this.failNext !== undefined) {
       const error = this.failNext;
       this.failNext = undefined;
       throw error;
     }
     this.sends.push(topicMessages.reduce((n, t) => n + t.messages.length, 0));
+    const counts = new Map<string, number>();
+    for (const { topic, messages } of topicMessages) {
+      for (const { partition } of messages)
+        counts.set(`${topic}|${partition}`, (counts.get(`${topic}|${partition}`) ?? 0) + 1);
+    }
+    return [...counts].map(([id, count]) => {
+      const base = this.logEnds.get(id) ?? 0;
+      this.logEnds.set(id, base + count);
+      const [topicName, partition] = id.split('|') as [string, string];
+      return { topicName, partition: Number(partition), errorCode: 0, baseOffset: String(base) };
+    });
   }
 
-  async sendBatch({ topicMessages }: { topicMessages: { messages: unknown[] }[] }): Promise<void> {
-    await this.send(topicMessages);
+  async sendBatch({ topicMessages }: { topicMessages: SentTopic[] }): Promise<RecordMetadata[]> {
+    return this.send(topicMessages);
   }
 
   async transaction() {
     let active = true;
     return {
-      sendBatch: ({ topicMessages }: { topicMessages: { messages: unknown[] }[] }) =>
-        this.send(topicMessages),
+      sendBatch: ({ topicMessages }: { topicMessages: SentTopic[] }) => this.send(topicMessages),
       sendOffsets: async () => void this.steps.push('offsets'),
       commit: async () => {
         active = false;
@@ -99,6 +118,22 @@ describe('TransactionalCommitter', () => {
     expect(producer.sends.length).toBeGreaterThan(1);
     expect(producer.sends.reduce((a, b) => a + b, 0)).toBe(30);
     expect(producer.committed).toBe(1);
+  });
+
+  it('reports where its records end in each partition, over several sends (persistent stores checkpoint it)', async () => {
+    const committer = new TransactionalCommitter(create, 'app', 10_000, 10_000);
+    await committer.connect();
+    await committer.commit(records(3, 10), offsets, member);
+    const changelog = records(30, 1_000).map((r, i) => ({ ...r, topic: 'changelog', partition: i % 2 }));
+    const ends = await committer.commit([...records(2, 10), ...changelog], offsets, member);
+    expect(FakeProducer.created[0]!.sends.length).toBeGreaterThan(2);
+    expect(ends).toEqual(
+      new Map([
+        ['out|0', 5n],
+        ['changelog|0', 15n],
+        ['changelog|1', 15n],
+      ]),
+    );
   });
 
   it('aborts after a failed send and replaces the producer before the next commit', async () => {

@@ -1,4 +1,4 @@
-import type { Consumer, Producer, Transaction } from 'kafkajs';
+import type { Consumer, Producer, RecordMetadata, Transaction } from 'kafkajs';
 import type { ProducedRecord } from '../processor/record';
 import { boundedSends } from './bounded-sends';
 import {
@@ -31,13 +31,20 @@ export interface OffsetToCommit {
 export interface Committer {
   /** Connects the producer (exactly_once: InitProducerId, fencing a previous incarnation). */
   connect(): Promise<void>;
+  /** Resolves to where the records sent to explicit partitions end (persistent stores' checkpoints). */
   commit(
     records: readonly ProducedRecord[],
     offsets: readonly OffsetToCommit[],
     stillMember: () => Promise<void>,
-  ): Promise<void>;
+  ): Promise<ProducedEnds>;
   disconnect(): Promise<void>;
 }
+
+/**
+ * Per `${topic}|${partition}`, the offset after the last record a commit produced there (explicitly
+ * partitioned records only: changelog records are).
+ */
+export type ProducedEnds = ReadonlyMap<string, bigint>;
 
 /** Offsets grouped by topic, as kafkajs's sendOffsets and commitOffsets take them. */
 function byTopic(
@@ -101,11 +108,24 @@ class RenewableProducer {
 async function sendBounded(
   records: readonly ProducedRecord[],
   maxBytesPerPartition: number,
-  send: (records: readonly ProducedRecord[]) => Promise<unknown>,
-): Promise<void> {
+  send: (records: readonly ProducedRecord[]) => Promise<RecordMetadata[]>,
+): Promise<ProducedEnds> {
+  const ends = new Map<string, bigint>();
   for (const chunk of boundedSends(records, maxBytesPerPartition)) {
     try {
-      await send(chunk);
+      const written = await send(chunk);
+      // One base offset per partition and send: the partition's records of the chunk follow it.
+      const counts = new Map<string, number>();
+      for (const r of chunk) {
+        if (r.partition !== undefined)
+          counts.set(`${r.topic}|${r.partition}`, (counts.get(`${r.topic}|${r.partition}`) ?? 0) + 1);
+      }
+      for (const { topicName, partition, baseOffset } of written) {
+        const count = counts.get(`${topicName}|${partition}`);
+        if (count !== undefined && baseOffset !== undefined) {
+          ends.set(`${topicName}|${partition}`, BigInt(baseOffset) + BigInt(count));
+        }
+      }
     } catch (error) {
       if (!isTooLargeError(error)) throw error;
       const biggest = chunk.reduce((a, b) => (producedBytes(b) > producedBytes(a) ? b : a));
@@ -119,6 +139,7 @@ async function sendBounded(
       );
     }
   }
+  return ends;
 }
 
 /**
@@ -157,8 +178,8 @@ export class TransactionalCommitter implements Committer {
     records: readonly ProducedRecord[],
     offsets: readonly OffsetToCommit[],
     stillMember: () => Promise<void>,
-  ): Promise<void> {
-    if (records.length === 0 && offsets.length === 0) return;
+  ): Promise<ProducedEnds> {
+    if (records.length === 0 && offsets.length === 0) return new Map();
     const producer = await this.producer.current();
     let transaction: Transaction | undefined;
     let openedAt = Number.POSITIVE_INFINITY;
@@ -166,7 +187,7 @@ export class TransactionalCommitter implements Committer {
       transaction = await producer.transaction();
       openedAt = Date.now();
       const tx = transaction;
-      await sendBounded(records, this.maxBytesPerPartition, (chunk) =>
+      const ends = await sendBounded(records, this.maxBytesPerPartition, (chunk) =>
         tx.sendBatch({ topicMessages: topicMessages(chunk) }),
       );
       if (offsets.length > 0) {
@@ -175,6 +196,7 @@ export class TransactionalCommitter implements Committer {
       }
       await stillMember();
       await tx.commit();
+      return ends;
     } catch (error) {
       if (transaction?.isActive()) await transaction.abort().catch(() => undefined);
       const stalled = isFencingError(error) && Date.now() - openedAt >= this.transactionTimeoutMs;
@@ -240,11 +262,12 @@ export class AtLeastOnceCommitter implements Committer {
     records: readonly ProducedRecord[],
     offsets: readonly OffsetToCommit[],
     stillMember: () => Promise<void>,
-  ): Promise<void> {
+  ): Promise<ProducedEnds> {
+    let ends: ProducedEnds = new Map();
     if (records.length > 0) {
       const producer = await this.producer.current();
       try {
-        await sendBounded(records, this.maxBytesPerPartition, (chunk) =>
+        ends = await sendBounded(records, this.maxBytesPerPartition, (chunk) =>
           producer.sendBatch({ topicMessages: topicMessages(chunk), acks: -1 }),
         );
       } catch (error) {
@@ -258,5 +281,6 @@ export class AtLeastOnceCommitter implements Committer {
         offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
       );
     }
+    return ends;
   }
 }

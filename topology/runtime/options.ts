@@ -91,12 +91,22 @@ export interface StreamsAppOptions {
    * topics, after which it stops by itself (see ./bounds.ts). Unset: an unbounded, live application.
    */
   readonly bounds?: BoundedRunOptions;
+  /**
+   * Where key-value stores keep their state between runs (LMDB, one directory per application,
+   * instance, task and store; see state/lmdb-key-value-store.ts): a restart restores only the
+   * changelog after the offset committed with the data. Unset: in memory, restored from the whole
+   * changelog at every start, bounded by each store's maxEntries. Window stores are in memory either way.
+   */
+  readonly stateDir?: string;
+  /** Bytes of values a persistent store instance keeps deserialized in memory. Default 16 MiB. */
+  readonly stateCacheBytes?: number;
   readonly logger: Logger;
   /** Registry for the runtime's metrics; never the global one. */
   readonly registry: Registry;
 }
 
-export type ResolvedOptions = Required<Omit<StreamsAppOptions, 'bounds'>> & Pick<StreamsAppOptions, 'bounds'>;
+export type ResolvedOptions = Required<Omit<StreamsAppOptions, 'bounds' | 'stateDir'>> &
+  Pick<StreamsAppOptions, 'bounds' | 'stateDir'>;
 
 export function resolveOptions(options: StreamsAppOptions): ResolvedOptions {
   const guarantee = options.processingGuarantee ?? 'exactly_once';
@@ -121,6 +131,7 @@ export function resolveOptions(options: StreamsAppOptions): ResolvedOptions {
     sinkRetryMaxMs: 10_000,
     repartitionPurgeIntervalMs: 30_000,
     replicationFactor: 1,
+    stateCacheBytes: 16 * 1024 * 1024,
     // An option given as undefined keeps its default.
     ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as StreamsAppOptions),
   };

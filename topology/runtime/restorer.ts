@@ -8,14 +8,21 @@ interface ChangelogPartition {
   readonly topic: string;
   readonly partition: number;
   readonly store: StateStore;
+  /** First offset to apply: 0, or a persistent store's checkpoint. */
+  readonly from: number;
   /** Offset after the last record to apply (high watermark when restoration starts). */
   readonly end: number;
   position: number;
+  /** Records applied. */
+  restored: number;
 }
 
 /**
- * Restores the stores of newly assigned tasks from their changelogs (read_committed, from the
- * beginning up to the high watermark read at start) before they process anything.
+ * Restores the stores of newly assigned tasks from their changelogs (read_committed, up to the high
+ * watermark read at start) before they process anything: in-memory stores from the beginning,
+ * persistent ones from the offset checkpointed with their data (Kafka Streams' StoreChangelogReader).
+ * A checkpoint outside the changelog's offsets (the topic was deleted and created again, or its
+ * records deleted) is not trusted: the store is wiped and restored from the beginning.
  *
  * kafkajs has no manual partition assignment, so restoration uses a throwaway consumer group that
  * never commits and ignores (pauses) the changelog partitions it does not need. Batches made only of
@@ -36,8 +43,12 @@ export class ChangelogRestorer {
 
   /** Resolves once every store of `tasks` holds its changelog's content. `keepAlive` runs meanwhile. */
   async restore(tasks: readonly StreamTask[], keepAlive: () => Promise<void>): Promise<void> {
-    const partitions = await this.pendingPartitions(tasks);
-    if (partitions.length === 0) return;
+    const all = await this.changelogPartitions(tasks);
+    const partitions = all.filter((p) => p.from < p.end);
+    if (partitions.length === 0) {
+      if (all.length > 0) this.logRestored(tasks, all, 0);
+      return;
+    }
     const started = Date.now();
     const byId = new Map(partitions.map((p) => [`${p.topic}|${p.partition}`, p]));
     const topics = [...new Set(partitions.map((p) => p.topic))];
@@ -73,33 +84,70 @@ export class ChangelogRestorer {
                 pause();
                 return;
               }
+              let next: number | undefined;
+              let applied = 0;
               for (const message of batch.messages) {
-                if (Number(message.offset) >= p.end) break;
+                const offset = Number(message.offset);
+                if (offset >= p.end) break;
+                if (offset < p.from) continue;
                 p.store.restore(message.key ?? Buffer.alloc(0), message.value);
-                this.metrics.restoredRecords.inc({ application: this.applicationId, store: p.store.name });
+                applied += 1;
+                next = offset + 1;
               }
+              if (next === undefined) return;
+              p.restored += applied;
+              // A persistent store keeps what it restored: a crash from here on resumes after it.
+              p.store.persistent?.restored(BigInt(next));
+              this.metrics.restoredRecords.inc(
+                { application: this.applicationId, store: p.store.name },
+                applied,
+              );
             },
           })
           .catch(reject);
+        // run() has created the consumer's group state: seeks apply to its first fetches.
+        for (const p of partitions) {
+          if (p.from > 0) consumer.seek({ topic: p.topic, partition: p.partition, offset: String(p.from) });
+        }
       });
     } finally {
       clearInterval(keepAliveTimer);
       await consumer.disconnect();
     }
+    // The offset reached is the high watermark: trailing transaction markers need no reading again.
+    for (const p of partitions) p.store.persistent?.restored(BigInt(p.end));
     for (const store of new Set(partitions.map((p) => p.store))) {
       this.metrics.restorations.inc({ application: this.applicationId, store: store.name });
     }
+    this.logRestored(tasks, all, Date.now() - started);
+  }
+
+  /** One line per restoration: records applied per changelog partition, from where to where. */
+  private logRestored(
+    tasks: readonly StreamTask[],
+    all: readonly ChangelogPartition[],
+    durationMs: number,
+  ): void {
     this.logger.info(
       {
         tasks: tasks.map((t) => t.id),
-        changelogs: partitions.map((p) => ({ topic: p.topic, partition: p.partition, records: p.end })),
-        durationMs: Date.now() - started,
+        changelogs: all.map((p) => ({
+          topic: p.topic,
+          partition: p.partition,
+          persistent: p.store.persistent !== undefined,
+          from: p.from,
+          end: p.end,
+          records: p.restored,
+        })),
+        restoredRecords: all.reduce((n, p) => n + p.restored, 0),
+        durationMs,
       },
       'restored state stores',
     );
   }
 
-  private async pendingPartitions(tasks: readonly StreamTask[]): Promise<ChangelogPartition[]> {
+  /** Every changelog partition of the tasks' stores, with where its restoration starts and ends. */
+  private async changelogPartitions(tasks: readonly StreamTask[]): Promise<ChangelogPartition[]> {
     const wanted = tasks.flatMap((task) =>
       [...task.stores.values()].map((store) => ({
         topic: changelogTopicName(this.applicationId, store.name),
@@ -107,14 +155,26 @@ export class ChangelogRestorer {
         store,
       })),
     );
-    const highs = new Map<string, number>();
+    const watermarks = new Map<string, { low: number; high: number }>();
     for (const topic of new Set(wanted.map((w) => w.topic))) {
       for (const o of await this.admin.fetchTopicOffsets(topic)) {
-        highs.set(`${topic}|${o.partition}`, Number(o.high));
+        watermarks.set(`${topic}|${o.partition}`, { low: Number(o.low), high: Number(o.high) });
       }
     }
     return wanted
-      .map((w) => ({ ...w, end: highs.get(`${w.topic}|${w.partition}`) ?? 0, position: 0 }))
-      .filter((p) => p.end > 0);
+      .map((w) => {
+        const { low, high } = watermarks.get(`${w.topic}|${w.partition}`) ?? { low: 0, high: 0 };
+        let from = Number(w.store.persistent?.restoreFrom() ?? 0n);
+        if (from > high || (from > 0 && from < low)) {
+          this.logger.warn(
+            { topic: w.topic, partition: w.partition, checkpoint: from, low, high },
+            'persistent store checkpoint outside its changelog: wiped, restoring from the beginning',
+          );
+          w.store.persistent?.wipe();
+          from = 0;
+        }
+        return { ...w, from, end: high, position: from, restored: 0 };
+      })
+      .filter((p) => p.end > 0 || p.store.persistent !== undefined);
   }
 }

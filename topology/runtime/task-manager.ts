@@ -36,6 +36,14 @@ export function streamTaskCreator(deps: {
       lateTopic: options.lateTopic,
       dlqTopic: options.dlqTopic,
       repartitionPartitions: plan.repartitionPartitions,
+      storePersistence:
+        options.stateDir === undefined
+          ? undefined
+          : {
+              stateDir: options.stateDir,
+              instanceId: options.instanceId,
+              cacheBytes: options.stateCacheBytes,
+            },
       clock: Date.now,
       metrics,
       collector: {

@@ -8,6 +8,7 @@ import {
   type StoreOptions,
   type StoreSpec,
 } from './store';
+import { LmdbKeyValueStore } from './lmdb-key-value-store';
 
 /** A key-value store local to one task. Every put and delete is written to the store's changelog. */
 export interface KeyValueStore<K, V> extends StateStore {
@@ -61,6 +62,10 @@ export class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
     return this.map.size;
   }
 
+  close(): void {
+    // Nothing held outside the process: the changelog is the state's only durable copy.
+  }
+
   restore(key: Buffer, value: Buffer | null): void {
     const keyBytes = key.length === 0 ? null : key;
     const id = keyId(keyBytes);
@@ -72,6 +77,10 @@ export class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
   }
 }
 
+/**
+ * A key-value store per task: on disk (LMDB, see lmdb-key-value-store.ts) when the runtime has a
+ * state directory (StreamsAppOptions.stateDir), in memory otherwise (tests, small state).
+ */
 export function keyValueStoreSpec<K, V>(name: string, options: StoreOptions<K, V> = {}): StoreSpec {
   const keySerde = options.keySerde ?? jsonSerde<K>();
   const valueSerde = options.valueSerde ?? jsonSerde<V>();
@@ -80,6 +89,11 @@ export function keyValueStoreSpec<K, V>(name: string, options: StoreOptions<K, V
     name,
     kind: 'key-value',
     maxEntries,
-    create: (changelog) => new InMemoryKeyValueStore(name, keySerde, valueSerde, maxEntries, changelog),
+    create: (changelog, context) => {
+      const { persistence } = context;
+      return persistence === undefined
+        ? new InMemoryKeyValueStore(name, keySerde, valueSerde, maxEntries, changelog)
+        : new LmdbKeyValueStore(name, keySerde, valueSerde, changelog, { ...context, persistence });
+    },
   };
 }

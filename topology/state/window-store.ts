@@ -96,6 +96,10 @@ export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
     return this.count;
   }
 
+  close(): void {
+    // Nothing held outside the process: the changelog is the state's only durable copy.
+  }
+
   restore(key: Buffer, value: Buffer | null): void {
     const window = { start: Number(key.readBigInt64BE(0)), end: Number(key.readBigInt64BE(8)) };
     const keyBytes = key.length === WINDOW_HEADER_BYTES ? null : key.subarray(WINDOW_HEADER_BYTES);
@@ -173,6 +177,7 @@ function lowerBound(sorted: readonly number[], value: number): number {
   return lo;
 }
 
+/** A window store per task, in memory (a persistent window store is not written yet). */
 export function windowStoreSpec<K, V>(name: string, options: StoreOptions<K, V> = {}): StoreSpec {
   const keySerde = options.keySerde ?? jsonSerde<K>();
   const valueSerde = options.valueSerde ?? jsonSerde<V>();
