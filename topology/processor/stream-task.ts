@@ -163,6 +163,24 @@ export class StreamTask {
   }
 
   /**
+   * The timestamp that orders a fetched record against the task's other inputs before it is
+   * processed (Kafka Streams' RecordQueue extracts it when records are buffered): the source's
+   * timestamp extractor's, or, for a repartition batch, its Kafka timestamp (its latest item's). A
+   * record that cannot be deserialized takes its Kafka timestamp: process() dead-letters it.
+   * It deserializes the record once more; the runtime asks only for tasks with several inputs.
+   */
+  timestampOf(raw: RawRecord): number {
+    const source = this.sourcesByTopic.get(raw.topic);
+    if (!source) throw new TopologyDefinitionError(`task ${this.id} has no source for topic ${raw.topic}`);
+    if (this.batchedSources.has(raw.topic)) return raw.timestamp;
+    try {
+      return this.deserialize(source, raw).timestamp;
+    } catch {
+      return raw.timestamp;
+    }
+  }
+
+  /**
    * Processes one input record: deserialize, advance stream time, run the pipeline, punctuate.
    * Nothing is measured per record here (the runtime counts and times whole fetches): a timer and
    * three metric updates per record cost more than a simple operator.

@@ -40,6 +40,20 @@ export interface StreamsAppOptions {
    * it is sent alone; if the broker refuses it, the application fails (ProducedRecordTooLargeError).
    */
   readonly maxProduceBytesPerPartition?: number;
+  /**
+   * Kafka Streams' max.task.idle.ms (default 0), for tasks with several input partitions (a join of
+   * two topics): such a task processes its buffered records lowest timestamp first across its
+   * partitions, and waits while one of them is empty and may still have records: while its lag is
+   * unknown or positive, and then, once its lag is 0, for this many ms more. -1: never waits.
+   * See partition-group.ts.
+   */
+  readonly maxTaskIdleMs?: number;
+  /**
+   * Records buffered per input partition (fetched, not processed yet) beyond which fetching the
+   * partition pauses until its task has processed it back to this many (Kafka Streams'
+   * buffered.records.per.partition). Default 1 000; a fetch adds at most maxFetchBytesPerPartition.
+   */
+  readonly maxBufferedRecordsPerPartition?: number;
   /** Upper bound of one fetch per partition (kafkajs maxBytesPerPartition). Default 1 MiB. */
   readonly maxFetchBytesPerPartition?: number;
   /** How long an idle fetch waits on the broker; bounds shutdown and idle latency. Default 500 ms. */
@@ -115,6 +129,8 @@ export function resolveOptions(options: StreamsAppOptions): ResolvedOptions {
     commitIntervalMs: guarantee === 'exactly_once' ? 100 : 30_000,
     maxInFlightRecords: 20_000,
     maxInFlightBytes: 16 * 1024 * 1024,
+    maxTaskIdleMs: 0,
+    maxBufferedRecordsPerPartition: 1_000,
     maxFetchBytesPerPartition: 1024 * 1024,
     maxProduceBytesPerPartition: 512 * 1024,
     fetchMaxWaitMs: 500,

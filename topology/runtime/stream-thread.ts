@@ -2,12 +2,14 @@ import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import type { Logger } from '../../common/logger';
 import { RecordHandlingFailedError } from '../errors';
 import type { TopologyMetrics } from '../metrics';
+import type { StreamTask } from '../processor/stream-task';
 import type { Topology } from '../topology';
 import { highWatermarks, type BoundTracker } from './bounds';
 import { CheckpointCommitter } from './checkpoint-committer';
 import type { Committer } from './committer';
 import { GroupMembership } from './group-membership';
 import { toRawRecord } from './kafka-records';
+import type { BufferedRecord, PartitionGroup } from './partition-group';
 import type { ResolvedOptions } from './options';
 import type { PartitionPlan } from './partition-plan';
 import type { CommittedPartition } from './repartition-purger';
@@ -53,6 +55,10 @@ export class StreamThread {
   /** Lag per source partition at its last fetch, and when a commit (or the lag) last moved. */
   private readonly lag = new Map<string, number>();
   private lastProgressAt = Date.now();
+  /** Partitions paused because their task's queue is over its bound, `topic|partition`. */
+  private readonly pausedForBuffer = new Set<string>();
+  /** A pass over the tasks' buffered records is queued (serial queue). */
+  private bufferedPassQueued = false;
 
   constructor(private readonly deps: StreamThreadDeps) {
     const { options, log, metrics, consumer, committer, bounds, isRunning, fail } = deps;
@@ -67,7 +73,7 @@ export class StreamThread {
       bounds,
       isRunning,
       fail,
-      dropTask: (task) => this.tasks.dropTask(task),
+      dropTask: (task) => this.dropTask(task),
       onCommitted: (ranges) => {
         this.lastProgressAt = Date.now();
         deps.onCommitted(ranges);
@@ -88,6 +94,10 @@ export class StreamThread {
       plan: deps.plan,
       membership: this.membership,
       log,
+      partitionGroup: {
+        maxTaskIdleMs: options.maxTaskIdleMs,
+        maxBufferedRecords: options.maxBufferedRecordsPerPartition,
+      },
       commitInFlight: () => this.checkpoints.inFlight(),
     });
   }
@@ -114,6 +124,8 @@ export class StreamThread {
     const { consumer, options } = this.deps;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.membership.joined();
+      // kafkajs fetches again from the committed offsets after a join: what is buffered is fetched again.
+      this.forgetBuffered();
       this.checkpoints.onRebalance();
       this.tasks.onAssignment(payload.memberId, payload.memberAssignment);
     });
@@ -126,7 +138,14 @@ export class StreamThread {
         this.deps.bounds?.advance(payload.topic, payload.partition, BigInt(payload.lastOffset) + 1n);
       // Every fetch, markers-only ones included: a transaction's commit marker fetched on its own
       // brings the lag to 0 (otherwise a transactional input would look stuck at a lag of 1).
-      this.recordLag(payload.topic, payload.partition, Math.max(0, Number(payload.offsetLag)));
+      const lag = Math.max(0, Number(payload.offsetLag));
+      this.recordLag(payload.topic, payload.partition, lag);
+      if (payload.batchSize === 0) {
+        // A task held back by this (empty) partition's unknown or positive lag may go on now.
+        const group = this.tasks.groupFor(payload.topic, payload.partition);
+        group?.updateLag(payload.topic, lag);
+        if (group !== undefined && group.buffered > 0) this.queueBufferedPass();
+      }
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.deps.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
@@ -145,6 +164,8 @@ export class StreamThread {
     let commitCheckQueued = false;
     this.commitTimer = setInterval(
       () => {
+        // A task waiting out max.task.idle.ms for an empty partition has no fetch to wake it.
+        if (this.tasks.active().some((t) => this.tasks.groupOf(t)?.idling())) this.queueBufferedPass();
         if (commitCheckQueued || this.checkpoints.open.age() < options.commitIntervalMs) return;
         commitCheckQueued = true;
         void this.serial
@@ -238,8 +259,6 @@ export class StreamThread {
       this.deps.consumer.seek({ topic, partition, offset: String(committedAtStart) });
       return;
     }
-    const { applicationId } = this.deps.options;
-    const { metrics } = this.deps;
     // The lag before this fetch is processed: a fetch that cannot be committed shows as a stall.
     this.recordLag(topic, partition, Math.max(0, Number(batch.offsetLagLow()) + 1));
     // A bounded run processes nothing at or past a partition's end, and stops fetching it there.
@@ -248,50 +267,29 @@ export class StreamThread {
       end === undefined ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) < end);
     const atEnd = messages.length < batch.messages.length;
     this.membership.heartbeat = heartbeat;
-    const started = process.hrtime.bigint();
-    let processed = 0;
-    let counted = 0;
-    const count = (): void => {
-      if (processed === counted) return;
-      metrics.recordsConsumed.inc({ application: applicationId, topic }, processed - counted);
-      metrics.recordsProcessed.inc({ application: applicationId, topic }, processed - counted);
-      counted = processed;
-    };
-    for (const message of messages) {
-      // Stopping or revoked: what was processed stays in the checkpoint (stop() commits it, a
-      // rebalance forgets it); the rest is fetched again.
-      if (!isRunning() || isStale() || !this.deps.isRunning() || this.checkpoints.failed) break;
+    const group = this.tasks.groupOf(task);
+    if (group === undefined) return;
+    // Buffered (Kafka Streams' RecordQueue): a task with several inputs orders them by timestamp.
+    const stamped: BufferedRecord[] = messages.map((message) => {
       const raw = toRawRecord(topic, partition, message);
-      try {
-        task.process(raw);
-      } catch (error) {
-        // An exception policy of `fail`: stop without committing the record (kafkajs would otherwise
-        // retry the fetch forever).
-        if (!(error instanceof RecordHandlingFailedError)) throw error;
-        this.deps.fail(error);
-        return;
-      }
-      this.checkpoints.open.consumed(task, raw);
-      resolveOffset(message.offset);
-      processed += 1;
-      if (this.checkpoints.atInFlightBounds()) {
-        // Backpressure: nothing more is processed or fetched until what is held is durable.
-        count();
-        if (!(await this.checkpoints.commit({ wait: true }))) return;
-      }
+      return { raw, timestamp: group.synchronizes ? task.timestampOf(raw) : raw.timestamp };
+    });
+    const full = group.add(topic, stamped, {
+      lag: Math.max(0, Number(batch.offsetLag())),
+      // Once the fetch is processed the position moves past its trailing transaction markers too
+      // (lastOffset() counts them), which a bounded run must see to reach the end of its range.
+      fetchedUpTo: atEnd ? undefined : BigInt(batch.lastOffset()) + 1n,
+    });
+    // The consumer fetches on from past what is buffered; the committed offsets cover only what
+    // was processed (Checkpoint.consumed), so buffered records of a crash are fetched again.
+    const last = messages[messages.length - 1];
+    if (last !== undefined) resolveOffset(last.offset);
+    if (atEnd) group.end(topic);
+    if (full && !atEnd) {
+      this.pausedForBuffer.add(`${topic}|${partition}`);
+      this.deps.consumer.pause([{ topic, partitions: [partition] }]);
     }
-    count();
-    if (processed > 0) {
-      metrics.processingLatency.observe(
-        { application: applicationId },
-        Number(process.hrtime.bigint() - started) / 1e9 / processed,
-      );
-    }
-    if (processed < messages.length) return;
-    // The whole fetch was processed: the position moves past its trailing transaction markers too
-    // (lastOffset() counts them), which a bounded run must see to reach the end of its range.
-    if (!atEnd && processed > 0)
-      this.checkpoints.open.skipTo(topic, partition, BigInt(batch.lastOffset()) + 1n);
+    if (!(await this.processTask(task, group))) return;
     // Once per commit interval, however many fetches of however many partitions it holds (the
     // commit timer covers an input that went quiet); a bounded run's partition at its end at once.
     // A fetch that caught up with its partition commits a small checkpoint at once: on a quiet input
@@ -307,6 +305,117 @@ export class StreamThread {
       if (!(await this.checkpoints.commit())) return;
     }
     if (atEnd) this.deps.consumer.pause([{ topic, partitions: [partition] }]);
+  }
+
+  /**
+   * Processes a task's buffered records for as long as its partition group is ready (Kafka Streams'
+   * StreamTask#process while isProcessable): lowest timestamp first across its inputs. Returns false
+   * when processing must stop (stopping, or a commit at the in-flight bounds failed).
+   */
+  private async processTask(task: StreamTask, group: PartitionGroup): Promise<boolean> {
+    const { applicationId } = this.deps.options;
+    const { metrics } = this.deps;
+    const started = process.hrtime.bigint();
+    const counts = new Map<string, number>();
+    let processed = 0;
+    const count = (): void => {
+      for (const [topic, n] of counts) {
+        metrics.recordsConsumed.inc({ application: applicationId, topic }, n);
+        metrics.recordsProcessed.inc({ application: applicationId, topic }, n);
+      }
+      counts.clear();
+    };
+    let goOn = true;
+    while (group.readyToProcess(Date.now())) {
+      // Stopping or revoked: what was processed stays in the checkpoint (stop() commits it, a
+      // rebalance forgets it); what is buffered is fetched again.
+      if (!this.deps.isRunning() || this.checkpoints.failed || this.tasks.groupOf(task) !== group) {
+        goOn = false;
+        break;
+      }
+      const next = group.next();
+      if (next === undefined) break;
+      const { raw } = next;
+      try {
+        task.process(raw);
+      } catch (error) {
+        // An exception policy of `fail`: stop without committing the record.
+        if (!(error instanceof RecordHandlingFailedError)) throw error;
+        this.deps.fail(error);
+        goOn = false;
+        break;
+      }
+      this.checkpoints.open.consumed(task, raw);
+      processed += 1;
+      counts.set(raw.topic, (counts.get(raw.topic) ?? 0) + 1);
+      const left = group.size(raw.topic);
+      if (left === 0) {
+        const fetchedUpTo = group.fetchedUpTo(raw.topic);
+        if (fetchedUpTo !== undefined) this.checkpoints.open.skipTo(raw.topic, raw.partition, fetchedUpTo);
+      }
+      if (left === 0 || group.atBound(raw.topic)) this.resumeBuffered(raw.topic, raw.partition);
+      if (this.checkpoints.atInFlightBounds()) {
+        // Backpressure: nothing more is processed or fetched until what is held is durable.
+        count();
+        if (!(await this.checkpoints.commit({ wait: true }))) {
+          goOn = false;
+          break;
+        }
+      }
+    }
+    count();
+    if (processed > 0) {
+      metrics.processingLatency.observe(
+        { application: applicationId },
+        Number(process.hrtime.bigint() - started) / 1e9 / processed,
+      );
+    }
+    return goOn;
+  }
+
+  /** Processes whatever every task has buffered and may process now (serial queue). */
+  private queueBufferedPass(): void {
+    if (this.bufferedPassQueued) return;
+    this.bufferedPassQueued = true;
+    void this.serial
+      .run(async () => {
+        this.bufferedPassQueued = false;
+        for (const task of this.tasks.active()) {
+          const group = this.tasks.groupOf(task);
+          if (group === undefined || group.buffered === 0) continue;
+          if (!(await this.processTask(task, group))) return;
+        }
+      })
+      .catch((error: unknown) => this.deps.fail(error));
+  }
+
+  /**
+   * A task dropped with records buffered (a failed commit: it is restored and its records processed
+   * again): the consumer's position is past them, so fetching starts again at the first of them
+   * (recover() then seeks the partitions of the abandoned checkpoints further back).
+   */
+  private dropTask(task: StreamTask): void {
+    const group = this.tasks.groupOf(task);
+    for (const { topic, offset } of group?.heads() ?? []) {
+      this.deps.consumer.seek({ topic, partition: task.partition, offset });
+    }
+    for (const topic of task.sourceTopics()) this.resumeBuffered(topic, task.partition);
+    this.tasks.dropTask(task);
+  }
+
+  /** A join: every buffer is forgotten (kafkajs fetches again from the committed offsets). */
+  private forgetBuffered(): void {
+    for (const task of this.tasks.active()) this.tasks.groupOf(task)?.clear();
+    for (const id of [...this.pausedForBuffer]) {
+      const at = id.lastIndexOf('|');
+      this.resumeBuffered(id.slice(0, at), Number(id.slice(at + 1)));
+    }
+  }
+
+  private resumeBuffered(topic: string, partition: number): void {
+    if (this.pausedForBuffer.delete(`${topic}|${partition}`)) {
+      this.deps.consumer.resume([{ topic, partitions: [partition] }]);
+    }
   }
 
   private recordLag(topic: string, partition: number, lag: number): void {

@@ -98,11 +98,16 @@ function setup(committed: Record<string, { offset: string; streamTime?: number }
           }),
         }));
       },
+      // Only a task with several inputs looks its partitions' lags up (partition-group.ts).
+      fetchTopicOffsets: async () => {
+        throw new Error('a task with one input needs no lag lookup');
+      },
     },
     applicationId: APP,
     plan,
     membership,
     log,
+    partitionGroup: { maxTaskIdleMs: 0, maxBufferedRecords: 1_000 },
     commitInFlight: () => commitInFlight,
   });
   const keepAlive = async () => undefined;

@@ -7,6 +7,7 @@ import type { Topology } from '../topology';
 import type { Checkpoint } from './checkpoint';
 import type { GroupMembership } from './group-membership';
 import type { ResolvedOptions } from './options';
+import { PartitionGroup, type PartitionGroupOptions } from './partition-group';
 import type { PartitionPlan } from './partition-plan';
 import type { ChangelogRestorer } from './restorer';
 import { committedPositions } from './stream-time';
@@ -76,6 +77,8 @@ export function streamTaskCreator(deps: {
  */
 export class TaskManager {
   private readonly tasks = new Map<string, StreamTask>();
+  /** Each ready task's buffered input, one queue per partition (see partition-group.ts). */
+  private readonly groups = new Map<StreamTask, PartitionGroup>();
   /** Task ids assigned to this instance that have no restored task yet. */
   private readonly pendingTasks = new Set<string>();
   private assigned = new Set<string>();
@@ -88,12 +91,13 @@ export class TaskManager {
       readonly createTask: TaskCreator;
       readonly restorer: Pick<ChangelogRestorer, 'restore'>;
       /** Reads the committed offsets of new tasks' partitions. */
-      readonly admin: Pick<Admin, 'fetchOffsets'>;
+      readonly admin: Pick<Admin, 'fetchOffsets' | 'fetchTopicOffsets'>;
       readonly applicationId: string;
       readonly plan: Pick<PartitionPlan, 'subTopologyOfTopic'>;
       /** When the last join ended: new tasks' committed offsets are read once it is settled. */
       readonly membership: Pick<GroupMembership, 'joinedAt'>;
       readonly log: Logger;
+      readonly partitionGroup: PartitionGroupOptions;
       /** The commit in flight, if any. */
       readonly commitInFlight: () => Promise<boolean> | undefined;
     },
@@ -107,6 +111,17 @@ export class TaskManager {
   /** The tasks that are ready (restored). */
   active(): StreamTask[] {
     return [...this.tasks.values()];
+  }
+
+  /** A ready task's buffered input (undefined once the task was closed). */
+  groupOf(task: StreamTask): PartitionGroup | undefined {
+    return this.groups.get(task);
+  }
+
+  /** The buffered input of the ready task that reads `topic`/`partition`, if there is one. */
+  groupFor(topic: string, partition: number): PartitionGroup | undefined {
+    const task = this.tasks.get(`${this.deps.plan.subTopologyOfTopic.get(topic)}_${partition}`);
+    return task === undefined ? undefined : this.groups.get(task);
   }
 
   /**
@@ -129,7 +144,8 @@ export class TaskManager {
     const next = assignedTaskIds(assignment, this.deps.plan.subTopologyOfTopic);
     const revoked = [...this.assigned].filter((id) => !next.has(id));
     for (const id of revoked) {
-      this.tasks.get(id)?.close();
+      const task = this.tasks.get(id);
+      if (task !== undefined) this.close(task);
       this.tasks.delete(id);
       this.pendingTasks.delete(id);
     }
@@ -144,7 +160,7 @@ export class TaskManager {
    * to be restored from its changelog. (A task replaced since, after a rebalance, stays.)
    */
   dropTask(task: StreamTask): void {
-    task.close();
+    this.close(task);
     if (this.tasks.get(task.id) !== task) return;
     this.tasks.delete(task.id);
     if (this.assigned.has(task.id)) this.pendingTasks.add(task.id);
@@ -197,15 +213,59 @@ export class TaskManager {
         }
       }
     }
+    await this.createGroups(created, committed);
     for (const task of created) {
       this.tasks.set(task.id, task);
       this.pendingTasks.delete(task.id);
     }
   }
 
+  /**
+   * A partition group per new task. A task with several inputs learns each partition's lag from
+   * its fetches, but kafkajs reports nothing for a fetch that brings no records: a partition that
+   * is empty from the start would hold the task back for ever. Its lag is looked up here instead
+   * (high watermark minus the committed offset, or minus the log start when nothing was committed:
+   * the consumer starts from the beginning), as Kafka Streams' consumer knows it from its fetches.
+   */
+  private async createGroups(
+    created: readonly StreamTask[],
+    committed: ReadonlyMap<string, { offset: bigint }>,
+  ): Promise<void> {
+    const groups = created.map((task) => {
+      const group = new PartitionGroup(task.sourceTopics(), this.deps.partitionGroup);
+      this.groups.set(task, group);
+      return { task, group };
+    });
+    const synchronized = groups.filter(({ group }) => group.synchronizes);
+    const topics = new Set(synchronized.flatMap(({ task }) => task.sourceTopics()));
+    const watermarks = new Map<string, { high: bigint; low: bigint }>();
+    for (const topic of topics) {
+      for (const p of await this.deps.admin.fetchTopicOffsets(topic)) {
+        watermarks.set(`${topic}|${p.partition}`, { high: BigInt(p.high), low: BigInt(p.low) });
+      }
+    }
+    for (const { task, group } of synchronized) {
+      for (const topic of task.sourceTopics()) {
+        const id = `${topic}|${task.partition}`;
+        const marks = watermarks.get(id);
+        if (marks === undefined) continue;
+        const position = committed.get(id)?.offset ?? -1n;
+        const lag = marks.high - (position >= 0n ? position : marks.low);
+        group.initialLag(topic, Number(lag > 0n ? lag : 0n));
+      }
+    }
+  }
+
+  /** Closes a task and forgets its buffered input. */
+  private close(task: StreamTask): void {
+    task.close();
+    this.groups.get(task)?.clear();
+    this.groups.delete(task);
+  }
+
   /** Closes every ready task (a stop, or an eviction: they are all restored again). */
   closeAll(): void {
-    for (const task of this.tasks.values()) task.close();
+    for (const task of this.tasks.values()) this.close(task);
     this.tasks.clear();
   }
 }
