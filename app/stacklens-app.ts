@@ -226,6 +226,7 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     repartitionPurgeIntervalMs: config.kafka.repartitionPurgeIntervalMs,
     stateDir: config.kafka.stateDir,
     stateCacheBytes: config.kafka.stateCacheBytes,
+    maxTaskIdleMs: config.kafka.maxTaskIdleMs,
     logger,
     registry,
   });

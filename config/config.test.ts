@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       processingGuarantee: 'exactly_once',
       commitIntervalMs: undefined,
       repartitionPurgeIntervalMs: 30_000,
+      maxTaskIdleMs: 0,
       instanceId: hostname(),
       exceptionPolicies: { deserialization: 'dead-letter', processing: 'dead-letter' },
       stateDir: undefined,
@@ -69,6 +70,12 @@ describe('loadConfig', () => {
     ).toBe('/var/lib/stacklens');
     expect(() => loadConfig({ STATE_STORE: 'rocksdb' })).toThrow(/STATE_STORE/);
     expect(() => loadConfig({ STATE_CACHE_MB: '0' })).toThrow(/STATE_CACHE_MB/);
+  });
+
+  it('takes max.task.idle.ms from the environment, -1 (never wait) included', () => {
+    expect(loadConfig({ MAX_TASK_IDLE_MS: '500' }).kafka.maxTaskIdleMs).toBe(500);
+    expect(loadConfig({ MAX_TASK_IDLE_MS: '-1' }).kafka.maxTaskIdleMs).toBe(-1);
+    expect(() => loadConfig({ MAX_TASK_IDLE_MS: '-2' })).toThrow(/MAX_TASK_IDLE_MS/);
   });
 
   it('reads external services when configured', () => {

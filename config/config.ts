@@ -161,6 +161,7 @@ const envSchema = z.object({
   DESERIALIZATION_EXCEPTION_HANDLER: oneOf(['dead-letter', 'continue', 'fail'] as const, 'dead-letter'),
   PROCESSING_EXCEPTION_HANDLER: oneOf(['dead-letter', 'continue', 'fail'] as const, 'dead-letter'),
   REPARTITION_PURGE_INTERVAL_MS: integer(30_000, 0, 86_400_000, ' of milliseconds'),
+  MAX_TASK_IDLE_MS: integer(0, -1, 600_000, ' of milliseconds'),
   INSTANCE_ID: z
     .string()
     .optional()
@@ -300,6 +301,11 @@ export interface StackLensConfig {
     commitIntervalMs?: number;
     /** At least this long between two purges of committed repartition records (repartition.purge.interval.ms). */
     repartitionPurgeIntervalMs: number;
+    /**
+     * Kafka Streams' max.task.idle.ms: how long a task with several inputs (the correlator) waits for
+     * an empty, caught-up input before processing the others; -1 never waits.
+     */
+    maxTaskIdleMs: number;
     /** This instance among those of the application: its transactional id is `${applicationId}-${instanceId}`. */
     instanceId: string;
     /** What becomes of input records that cannot be deserialized or processed (default: the DLQ). */
@@ -437,6 +443,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         processing: e.PROCESSING_EXCEPTION_HANDLER,
       },
       repartitionPurgeIntervalMs: e.REPARTITION_PURGE_INTERVAL_MS,
+      maxTaskIdleMs: e.MAX_TASK_IDLE_MS,
       instanceId:
         e.INSTANCE_ID === undefined || e.INSTANCE_ID.trim() === '' ? hostname() : e.INSTANCE_ID.trim(),
       stateDir: e.STATE_STORE === 'lmdb' ? resolve(cwd, e.STATE_DIR ?? '.stacklens/state') : undefined,
