@@ -22,8 +22,9 @@ type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
  * consumer, group = application id, and one producer per instance) and the internal topics; the
  * processing is the stream thread's.
  *
- * The stream thread (stream-thread.ts) processes fetched records record by record (offset order per
- * partition) into one Checkpoint shared by all tasks (task-manager.ts: one task per (sub-topology,
+ * The stream thread (stream-thread.ts) buffers fetched records per task (partition-group.ts) and
+ * processes them record by record (offset order per partition, timestamp order across a task's
+ * partitions, as max.task.idle.ms allows) into one Checkpoint shared by all tasks (task-manager.ts: one task per (sub-topology,
  * partition), stores restored from changelogs before a task runs). The checkpoint is committed once
  * per commit interval (commitIntervalMs, by a fetch or by the commit timer), at once when it is small
  * and its fetch caught up with its partition (a quiet input), or when it reaches the in-flight bounds
