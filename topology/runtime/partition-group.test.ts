@@ -136,6 +136,7 @@ describe('PartitionGroup', () => {
     expect(group.idling()).toBe(true);
     expect(group.readyToProcess(5_999)).toBe(false);
     expect(drain(group, 6_000)).toEqual(['a@0', 'a@1']);
+    expect(group.idling()).toBe(false); // nothing buffered: nothing to wake up for
     // Data on b restarts the wait the next time b is empty.
     group.add('b', records('b', [[0, 20]]), fetched(0));
     group.add('a', records('a', [[2, 30]]), fetched(0));

@@ -152,8 +152,12 @@ export class PartitionGroup {
     return true;
   }
 
-  /** Whether some empty partition is being waited for until a deadline (a timer should look again). */
+  /**
+   * Records are buffered and some empty partition was found caught up (its deadline may have passed
+   * since): only a timer may make the task ready, no fetch will.
+   */
   idling(): boolean {
+    if (this.total === 0) return false;
     for (const queue of this.queues.values()) if (queue.idleDeadline !== undefined) return true;
     return false;
   }
