@@ -2,10 +2,11 @@ import type { Consumer } from 'kafkajs';
 import type { Logger } from '../../common/logger';
 import { StaleCheckpointError } from '../errors';
 import type { TopologyMetrics } from '../metrics';
+import type { SourcePosition } from '../processor/record';
 import type { StreamTask } from '../processor/stream-task';
 import { changelogTopicName } from '../state/store';
 import type { BoundTracker } from './bounds';
-import { Checkpoint, type CheckpointRange, type SealedCheckpoint, type SealedRange } from './checkpoint';
+import { Checkpoint, type SealedCheckpoint, type SealedRange } from './checkpoint';
 import type { Committer, OffsetToCommit, ProducedEnds } from './committer';
 import type { GroupMembership } from './group-membership';
 import {
@@ -32,7 +33,11 @@ export interface CheckpointCommitterDeps {
   readonly bounds: BoundTracker | undefined;
   readonly isRunning: () => boolean;
   readonly fail: (error: unknown) => void;
-  readonly dropTask: (task: StreamTask) => void;
+  /**
+   * Closes a task whose state will not be committed (restored before it processes again); returns
+   * where its buffered, unprocessed records start: the consumer's position is past them.
+   */
+  readonly dropTask: (task: StreamTask) => readonly SourcePosition[];
   /** A commit covered some partitions (the stall clock restarts), at these positions. */
   readonly onCommitted: (ranges: readonly SealedRange[]) => void;
 }
@@ -262,9 +267,10 @@ export class CheckpointCommitter {
     // A rebalance since the checkpoint began already forgot what was built on it (onRebalance).
     const rebalanced = checkpoint.generation !== this.deps.membership.generation;
     const since = this.checkpoint.ranges();
-    if (!rebalanced) this.abandon('commit failed');
+    // Dropped tasks' buffered records are fetched again too, from the first of them.
+    const buffered = rebalanced ? [] : [...this.abandon('commit failed')];
     checkpoint.discard();
-    for (const task of checkpoint.tasks) this.deps.dropTask(task);
+    for (const task of checkpoint.tasks) buffered.push(...this.deps.dropTask(task));
     this.commitFailed = false;
     if (isFatalCommitError(error)) {
       this.deps.fail(error);
@@ -275,12 +281,17 @@ export class CheckpointCommitter {
       { err: error, tasks: [...checkpoint.tasks].map((t) => t.id), ranges: ranges.length },
       'commit failed: checkpoint abandoned, tasks will be restored and the records processed again',
     );
-    // After a rebalance the consumer restarts from the committed offsets by itself.
+    // After a rebalance the consumer restarts from the committed offsets by itself (and a seek now
+    // would move it past what was processed and not committed).
     if (isRebalanceError(error) || !this.deps.isRunning() || rebalanced) return;
-    const firstOffsets = new Map<string, CheckpointRange>();
-    for (const r of [...since, ...ranges]) firstOffsets.set(`${r.topic}|${r.partition}`, r);
-    for (const r of firstOffsets.values()) {
-      this.deps.consumer.seek({ topic: r.topic, partition: r.partition, offset: r.firstOffset });
+    const firstOffsets = new Map<string, SourcePosition>();
+    for (const p of buffered) firstOffsets.set(`${p.topic}|${p.partition}`, p);
+    // A range's first record comes before anything buffered of its partition.
+    for (const r of [...since, ...ranges]) {
+      firstOffsets.set(`${r.topic}|${r.partition}`, { ...r, offset: r.firstOffset });
+    }
+    for (const p of firstOffsets.values()) {
+      this.deps.consumer.seek({ topic: p.topic, partition: p.partition, offset: p.offset });
     }
     await new Promise((resolve) => setTimeout(resolve, this.deps.options.sinkRetryInitialMs));
   }
@@ -288,17 +299,19 @@ export class CheckpointCommitter {
   /**
    * Forgets the open checkpoint: sinks drop its writes and every task it changed is dropped, to be
    * restored from its changelog before it processes again (its stores hold uncommitted changes).
+   * Returns where the dropped tasks' buffered records start.
    */
-  private abandon(reason: string): void {
+  private abandon(reason: string): SourcePosition[] {
     const checkpoint = this.checkpoint;
     this.checkpoint = new Checkpoint(this.deps.membership.generation);
-    if (checkpoint.isEmpty() && checkpoint.tasks.size === 0) return;
+    if (checkpoint.isEmpty() && checkpoint.tasks.size === 0) return [];
     checkpoint.discard();
-    for (const task of checkpoint.tasks) this.deps.dropTask(task);
+    const buffered = [...checkpoint.tasks].flatMap((task) => this.deps.dropTask(task));
     this.deps.log.warn(
       { reason, tasks: [...checkpoint.tasks].map((t) => t.id), ranges: checkpoint.ranges().length },
       'checkpoint abandoned: its tasks will be restored and its records processed again',
     );
+    return buffered;
   }
 }
 

@@ -2,6 +2,7 @@ import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import type { Logger } from '../../common/logger';
 import { RecordHandlingFailedError } from '../errors';
 import type { TopologyMetrics } from '../metrics';
+import type { SourcePosition } from '../processor/record';
 import type { StreamTask } from '../processor/stream-task';
 import type { Topology } from '../topology';
 import { highWatermarks, type BoundTracker } from './bounds';
@@ -390,17 +391,16 @@ export class StreamThread {
   }
 
   /**
-   * A task dropped with records buffered (a failed commit: it is restored and its records processed
-   * again): the consumer's position is past them, so fetching starts again at the first of them
-   * (recover() then seeks the partitions of the abandoned checkpoints further back).
+   * Drops a task whose state will not be committed, and its buffered records: returns where they
+   * start, since the consumer's position is past them (after a failed commit, recover() seeks
+   * there, or further back to the abandoned checkpoints' ranges; after a rebalance kafkajs fetches
+   * from the committed offsets anyway).
    */
-  private dropTask(task: StreamTask): void {
-    const group = this.tasks.groupOf(task);
-    for (const { topic, offset } of group?.heads() ?? []) {
-      this.deps.consumer.seek({ topic, partition: task.partition, offset });
-    }
+  private dropTask(task: StreamTask): SourcePosition[] {
+    const heads = this.tasks.groupOf(task)?.heads() ?? [];
     for (const topic of task.sourceTopics()) this.resumeBuffered(topic, task.partition);
     this.tasks.dropTask(task);
+    return heads.map(({ topic, offset }) => ({ topic, partition: task.partition, offset }));
   }
 
   /** A join: every buffer is forgotten (kafkajs fetches again from the committed offsets). */
