@@ -22,6 +22,7 @@ describe('TopologyMetrics', () => {
       'dlq_records_total',
       'restorations_total',
       'stalled_seconds',
+      'enforced_processing_total',
     ]) {
       expect(text).toContain(`stacklens_topology_${name}`);
     }

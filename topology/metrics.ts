@@ -52,6 +52,7 @@ export class TopologyMetrics {
   readonly pausedPartitions: Gauge<'application'>;
   readonly inFlightRecords: Gauge<'application'>;
   readonly stalledSeconds: Gauge<'application'>;
+  readonly enforcedProcessing: Counter<'application' | 'task'>;
 
   constructor(
     registry: Registry,
@@ -134,6 +135,13 @@ export class TopologyMetrics {
       name: `${p}stalled_seconds`,
       help: 'Seconds without a commit while the input has lag (0 when there is no lag)',
       labelNames: ['application'],
+    });
+    this.enforcedProcessing = counter(registry, {
+      name: `${p}enforced_processing_total`,
+      help:
+        'Records a task with several inputs processed while one of them was empty and caught up past ' +
+        'max.task.idle.ms (Kafka Streams enforced-processing-total): they may be out of timestamp order',
+      labelNames: ['application', 'task'],
     });
   }
 }

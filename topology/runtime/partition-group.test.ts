@@ -118,7 +118,9 @@ describe('PartitionGroup', () => {
     group.add('b', records('b', [[0, 5]]), fetched(2));
     expect(drain(group)).toEqual(['b@0']); // then a@0 waits: b is empty with lag 2
     group.updateLag('b', 0);
+    expect(group.enforced).toBe(0);
     expect(drain(group)).toEqual(['a@0']); // b caught up: enforced processing at once
+    expect(group.enforced).toBe(1);
   });
 
   it('waits max.task.idle.ms for an empty partition known to be caught up, from when it was found so', () => {

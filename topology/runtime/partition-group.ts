@@ -55,6 +55,11 @@ interface Queue {
 export class PartitionGroup {
   private readonly queues = new Map<string, Queue>();
   private total = 0;
+  /**
+   * How often readyToProcess said yes only because an empty partition's idle time ran out (Kafka
+   * Streams' enforced-processing sensor): each such record may be out of timestamp order.
+   */
+  enforced = 0;
 
   constructor(
     topics: readonly string[],
@@ -136,6 +141,7 @@ export class PartitionGroup {
   readyToProcess(now: number): boolean {
     if (this.total === 0) return false;
     if (this.options.maxTaskIdleMs === TASK_IDLE_DISABLED) return true;
+    let enforced = false;
     for (const queue of this.queues.values()) {
       if (queue.records.length > queue.head) {
         queue.idleDeadline = undefined;
@@ -148,7 +154,9 @@ export class PartitionGroup {
       }
       queue.idleDeadline ??= now + this.options.maxTaskIdleMs;
       if (now < queue.idleDeadline) return false;
+      enforced = true;
     }
+    if (enforced) this.enforced += 1;
     return true;
   }
 

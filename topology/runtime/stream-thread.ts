@@ -318,6 +318,7 @@ export class StreamThread {
     const { metrics } = this.deps;
     const started = process.hrtime.bigint();
     const counts = new Map<string, number>();
+    const enforcedBefore = group.enforced;
     let processed = 0;
     const count = (): void => {
       for (const [topic, n] of counts) {
@@ -365,6 +366,12 @@ export class StreamThread {
       }
     }
     count();
+    if (group.enforced > enforcedBefore) {
+      metrics.enforcedProcessing.inc(
+        { application: applicationId, task: task.id },
+        group.enforced - enforcedBefore,
+      );
+    }
     if (processed > 0) {
       metrics.processingLatency.observe(
         { application: applicationId },
