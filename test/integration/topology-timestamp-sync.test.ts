@@ -12,6 +12,7 @@ import {
   testKafka,
   uniqueName,
 } from '../support/topology-kafka';
+import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(180_000);
 
@@ -109,14 +110,18 @@ describe('timestamp-synchronized processing of a task with two inputs', () => {
     await app.start();
     try {
       if (options.startFirst) await produceInputs(left, right);
-      const got = await readTopic(kafka, output, { until: (records) => records.length >= expected.length });
-      return got.map(
-        (r) =>
-          `${JSON.parse(r.key ?? 'null') as string}|${JSON.parse(r.value ?? 'null') as string}|${r.timestamp}`,
-      );
+      return await readOutput(output);
     } finally {
       await app.stop();
     }
+  }
+
+  async function readOutput(output: string): Promise<string[]> {
+    const got = await readTopic(kafka, output, { until: (records) => records.length >= expected.length });
+    return got.map(
+      (r) =>
+        `${JSON.parse(r.key ?? 'null') as string}|${JSON.parse(r.value ?? 'null') as string}|${r.timestamp}`,
+    );
   }
 
   const side = (s: Input['side']) => inputs.filter((r) => r.side === s).map(asMessage);
@@ -159,5 +164,59 @@ describe('timestamp-synchronized processing of a task with two inputs', () => {
       { startFirst: true, maxTaskIdleMs: 20_000 },
     );
     expect(got).toEqual(expected);
+  });
+
+  it('commits no offset past records buffered and not processed: a restart fetches them again', async () => {
+    const [left, right, output, appId] = ['held-left', 'held-right', 'held-out', 'held-app'].map(
+      uniqueName,
+    ) as [string, string, string, string];
+    await createTopics(kafka, [
+      { topic: left, partitions: 1 },
+      { topic: right, partitions: 1 },
+      { topic: output, partitions: 1 },
+    ]);
+    const options = (maxTaskIdleMs?: number): StreamsAppOptions => ({
+      applicationId: appId,
+      instanceId: 'i1',
+      brokers: BROKERS,
+      logger: quietLogger(),
+      registry: newRegistry(),
+      maxTaskIdleMs,
+    });
+    await produce(kafka, left, side('left'));
+    // The right input is empty and caught up: the left records wait for it (10 minutes here).
+    const waiting = new StreamsApp(leftJoinTopology(left, right, output), options(600_000));
+    await waiting.start();
+    try {
+      await waitFor(
+        'the left records to be fetched',
+        async () =>
+          (await waiting.metrics.consumerLag.get()).values.some(
+            (v) => v.labels.topic === left && v.value === 0,
+          ),
+        60_000,
+      );
+    } finally {
+      await waiting.stop();
+    }
+    // Fetched, buffered, never processed: nothing committed for them, nothing produced.
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId: appId, topics: [left] });
+      expect(committed?.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '-1' })]);
+    } finally {
+      await admin.disconnect();
+    }
+    expect(await readTopic(kafka, output)).toEqual([]);
+
+    await produce(kafka, right, side('right'));
+    const restarted = new StreamsApp(leftJoinTopology(left, right, output), options());
+    await restarted.start();
+    try {
+      expect(await readOutput(output)).toEqual(expected);
+    } finally {
+      await restarted.stop();
+    }
   });
 });
