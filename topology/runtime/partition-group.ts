@@ -161,16 +161,6 @@ export class PartitionGroup {
   }
 
   /**
-   * Records are buffered and some empty partition was found caught up (its deadline may have passed
-   * since): only a timer may make the task ready, no fetch will.
-   */
-  idling(): boolean {
-    if (this.total === 0) return false;
-    for (const queue of this.queues.values()) if (queue.idleDeadline !== undefined) return true;
-    return false;
-  }
-
-  /**
    * Takes the head with the lowest timestamp (ties: topic name); undefined when nothing is
    * buffered. (Then `size` of its topic tells whether the queue was drained or is back at the bound.)
    */

@@ -165,8 +165,12 @@ export class StreamThread {
     let commitCheckQueued = false;
     this.commitTimer = setInterval(
       () => {
-        // A task waiting out max.task.idle.ms for an empty partition has no fetch to wake it.
-        if (this.tasks.active().some((t) => this.tasks.groupOf(t)?.idling())) this.queueBufferedPass();
+        // Buffered records may have no fetch to wake them: a task waiting out max.task.idle.ms, or
+        // one whose processing stopped early (a failed commit) on a partition that gets no more
+        // input or is paused because its queue is full.
+        if (this.tasks.active().some((t) => (this.tasks.groupOf(t)?.buffered ?? 0) > 0)) {
+          this.queueBufferedPass();
+        }
         if (commitCheckQueued || this.checkpoints.open.age() < options.commitIntervalMs) return;
         commitCheckQueued = true;
         void this.serial
