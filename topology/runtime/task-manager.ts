@@ -213,8 +213,9 @@ export class TaskManager {
         }
       }
     }
-    await this.createGroups(created, committed);
-    for (const task of created) {
+    const groups = await this.createGroups(created, committed);
+    for (const [i, task] of created.entries()) {
+      this.groups.set(task, groups[i] as PartitionGroup);
       this.tasks.set(task.id, task);
       this.pendingTasks.delete(task.id);
     }
@@ -230,12 +231,11 @@ export class TaskManager {
   private async createGroups(
     created: readonly StreamTask[],
     committed: ReadonlyMap<string, { offset: bigint }>,
-  ): Promise<void> {
-    const groups = created.map((task) => {
-      const group = new PartitionGroup(task.sourceTopics(), this.deps.partitionGroup);
-      this.groups.set(task, group);
-      return { task, group };
-    });
+  ): Promise<PartitionGroup[]> {
+    const groups = created.map((task) => ({
+      task,
+      group: new PartitionGroup(task.sourceTopics(), this.deps.partitionGroup),
+    }));
     const synchronized = groups.filter(({ group }) => group.synchronizes);
     const topics = new Set(synchronized.flatMap(({ task }) => task.sourceTopics()));
     const watermarks = new Map<string, { high: bigint; low: bigint }>();
@@ -254,6 +254,7 @@ export class TaskManager {
         group.initialLag(topic, Number(lag > 0n ? lag : 0n));
       }
     }
+    return groups.map(({ group }) => group);
   }
 
   /** Closes a task and forgets its buffered input. */
