@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { createLogger } from '../../common/logger';
 import { TopologyMetrics } from '../metrics';
 import type { StreamTask } from '../processor/stream-task';
-import { keyValueStoreSpec, TopologyBuilder } from '../index';
+import { joinWindows, keyValueStoreSpec, TopologyBuilder } from '../index';
 import { repartitionTopicName } from '../topology';
 import { Checkpoint } from './checkpoint';
 import { GroupMembership } from './group-membership';
@@ -271,5 +271,117 @@ describe('TaskManager', () => {
     manager.closeAll();
     expect(closed.sort()).toEqual(['0_0', '0_1']);
     expect(activeIds()).toEqual([]);
+  });
+});
+
+describe('TaskManager partition groups', () => {
+  const LEFT = 'tm-left';
+  const RIGHT = 'tm-right';
+
+  /** One sub-topology reading two topics (a join), two partitions each. */
+  function twoInputs(watermarks: Record<string, { high: number; low: number }>, committedLeft: string) {
+    const log = createLogger({ level: 'silent', format: 'text' });
+    const builder = new TopologyBuilder();
+    builder
+      .stream<string, number>('left', LEFT)
+      .join('joined', builder.stream<string, number>('right', RIGHT), (l, r) => l + r, {
+        windows: joinWindows({ timeDifferenceMs: 10, graceMs: 0 }),
+      });
+    const t = builder.build();
+    const plan = planPartitions(
+      t,
+      APP,
+      new Map([
+        [LEFT, 2],
+        [RIGHT, 2],
+      ]),
+    );
+    const lookups: string[] = [];
+    const manager = new TaskManager({
+      createTask: streamTaskCreator({
+        topology: t,
+        options: resolveOptions({
+          applicationId: APP,
+          instanceId: 'i1',
+          brokers: [],
+          logger: log,
+          registry: new Registry(),
+        }),
+        plan,
+        metrics: new TopologyMetrics(new Registry(), APP),
+        log,
+        checkpoint: () => new Checkpoint(),
+      }),
+      restorer: { restore: async () => undefined },
+      admin: {
+        fetchOffsets: async ({ topics }): Promise<Offsets> =>
+          (topics ?? []).map((topic) => ({
+            topic,
+            partitions: [0, 1].map((partition) => ({
+              partition,
+              offset: topic === LEFT ? committedLeft : '-1',
+              metadata: null,
+            })),
+          })),
+        fetchTopicOffsets: async (topic) => {
+          lookups.push(topic);
+          return [0, 1].map((partition) => {
+            const marks = watermarks[`${topic}|${partition}`] ?? { high: 0, low: 0 };
+            return {
+              partition,
+              offset: String(marks.high),
+              high: String(marks.high),
+              low: String(marks.low),
+            };
+          });
+        },
+      },
+      applicationId: APP,
+      plan,
+      membership: new GroupMembership(),
+      log,
+      partitionGroup: { maxTaskIdleMs: 0, maxBufferedRecords: 1_000 },
+      commitInFlight: () => undefined,
+    });
+    return { manager, lookups };
+  }
+
+  const record = (topic: string, offset: number) => ({
+    raw: { topic, partition: 0, offset: String(offset), key: null, value: null, timestamp: 1, headers: {} },
+    timestamp: 1,
+  });
+
+  it('looks up the lag of a two-input task’s partitions at creation: from the committed offset, else the log start', async () => {
+    // left: committed at 5 of 5 (caught up); right: nothing committed, records 1..3 on the broker.
+    const { manager, lookups } = twoInputs(
+      { [`${LEFT}|0`]: { high: 5, low: 0 }, [`${RIGHT}|0`]: { high: 3, low: 1 } },
+      '5',
+    );
+    const task = await manager.taskFor(LEFT, 0, async () => undefined);
+    expect(lookups.sort()).toEqual([LEFT, RIGHT]);
+    const group = manager.groupOf(task);
+    expect(group?.synchronizes).toBe(true);
+    expect(manager.groupFor(RIGHT, 0)).toBe(group);
+    group?.add(LEFT, [record(LEFT, 5)], { lag: 0, fetchedUpTo: 6n });
+    // The right partition has 2 records on the broker: the left record waits for them.
+    expect(group?.readyToProcess(0)).toBe(false);
+    group?.updateLag(RIGHT, 0);
+    expect(group?.readyToProcess(0)).toBe(true);
+  });
+
+  it('an empty partition known caught up from the lookup holds nothing back (max.task.idle.ms 0)', async () => {
+    // right: log start = high watermark (everything purged or never written).
+    const { manager } = twoInputs(
+      { [`${LEFT}|0`]: { high: 5, low: 0 }, [`${RIGHT}|0`]: { high: 4, low: 4 } },
+      '-1',
+    );
+    const task = await manager.taskFor(LEFT, 0, async () => undefined);
+    const group = manager.groupOf(task);
+    group?.add(LEFT, [record(LEFT, 0)], { lag: 4, fetchedUpTo: 1n });
+    expect(group?.readyToProcess(0)).toBe(true);
+    // Dropping the task forgets its buffered records with it.
+    manager.dropTask(task);
+    expect(manager.groupOf(task)).toBeUndefined();
+    expect(group?.buffered).toBe(0);
   });
 });
