@@ -57,25 +57,8 @@ export interface StackLensAppOptions {
   instanceId?: string;
 }
 
-/** The pipeline's ClickHouse sinks, one per table. */
-export type PipelineSinkName =
-  'logs' | 'spans' | 'correlationParts' | 'alerts' | 'patternRefs' | 'patternBuckets';
-const PIPELINE_SINKS: readonly PipelineSinkName[] = [
-  'logs',
-  'spans',
-  'correlationParts',
-  'alerts',
-  'patternRefs',
-  'patternBuckets',
-];
-
 export interface PipelineTopologyDeps {
   clickhouse: ClickHouseClient;
-  /**
-   * The client each ClickHouse sink inserts through; default `clickhouse` for all. The live pipeline
-   * gives each sink its own, so that a commit's inserts run side by side (see openSinkClients).
-   */
-  sinkClient?: (sink: PipelineSinkName) => ClickHouseClient;
   /** Value serdes of stacklens-enriched and stacklens-alerts (the registry's Avro serdes when running). */
   serdes: { enriched: Serde<LogRecord>; alerts: Serde<Alert> };
   logger: Logger;
@@ -93,10 +76,7 @@ export interface PipelineTopologyDeps {
  * progress ledger is keyed by them, which is what makes a replay skip rows already inserted.
  */
 export function buildPipelineTopology(config: StackLensConfig, deps: PipelineTopologyDeps): Topology {
-  const sinkOptions = (sink: PipelineSinkName) => ({
-    client: deps.sinkClient?.(sink) ?? deps.clickhouse,
-    log: deps.logger,
-  });
+  const sinkOptions = { client: deps.clickhouse, log: deps.logger };
   const windowMs = config.correlation.windowSeconds * 1_000;
   return buildStackLensTopology({
     applicationId: deps.applicationId ?? config.kafka.applicationId,
@@ -114,20 +94,17 @@ export function buildPipelineTopology(config: StackLensConfig, deps: PipelineTop
     },
     serdes: { enrichedLog: deps.serdes.enriched, alert: deps.serdes.alerts },
     sinks: {
-      logs: otelLogsSink(sinkOptions('logs')),
-      spans: otelTracesSink(sinkOptions('spans')),
-      correlationParts: correlationPartsSink(sinkOptions('correlationParts')),
-      alerts: alertsSink(sinkOptions('alerts')),
+      logs: otelLogsSink(sinkOptions),
+      spans: otelTracesSink(sinkOptions),
+      correlationParts: correlationPartsSink(sinkOptions),
+      alerts: alertsSink(sinkOptions),
     },
     patterns:
       config.patterns === undefined
         ? undefined
         : {
             settings: logPatternSettings(config.patterns),
-            sinks: {
-              refs: logPatternRefsSink(sinkOptions('patternRefs')),
-              buckets: logPatternsSink(sinkOptions('patternBuckets')),
-            },
+            sinks: { refs: logPatternRefsSink(sinkOptions), buckets: logPatternsSink(sinkOptions) },
           },
     outputs: deps.outputs,
     onRedacted: deps.onRedacted,
@@ -201,7 +178,6 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
   });
   await migrate(clickhouse, { retention: config.clickhouse.retentionDays, logger });
   log.info({ database: config.clickhouse.database }, 'ClickHouse tables ready');
-  const sinkClients = await openSinkClients(config);
 
   const schemaRegistry = new SchemaRegistry({ host: config.schemaRegistry.url });
   const serdes = await registerProductSerdes(schemaRegistry, { prefix: config.topicPrefix });
@@ -209,7 +185,6 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
 
   const topology = buildPipelineTopology(config, {
     clickhouse,
-    sinkClient: (sink) => sinkClients.get(sink) ?? clickhouse,
     serdes,
     logger,
     onRedacted: (count) => redactions.inc(count),
@@ -252,29 +227,7 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     stop: () =>
       (stopping ??= (async () => {
         await Promise.all([streams.stop(), archive.stop()]);
-        for (const client of sinkClients.values()) await client.close();
         await clickhouse.close();
       })()),
   };
-}
-
-/**
- * One client per ClickHouse sink on chDB, so that a commit's inserts run side by side: a chDB client
- * is one engine session, which runs one statement at a time, while several sessions on the same data
- * directory run in parallel (see sinks/clickhouse/client.ts). A ClickHouse server's client already
- * has a connection pool: there every sink shares the one client (the map is empty).
- */
-async function openSinkClients(config: StackLensConfig): Promise<Map<PipelineSinkName, ClickHouseClient>> {
-  const clients = new Map<PipelineSinkName, ClickHouseClient>();
-  if (config.clickhouse.url !== undefined && config.clickhouse.url !== '') return clients;
-  for (const sink of PIPELINE_SINKS) {
-    clients.set(
-      sink,
-      await createClickHouse({
-        database: config.clickhouse.database,
-        chdbPath: config.clickhouse.chdbPath,
-      }),
-    );
-  }
-  return clients;
 }

@@ -22,8 +22,8 @@ export async function flushSinks(
   ranges: readonly SourceRange[],
   retry: FlushRetry,
 ): Promise<void> {
-  // Side by side: sinks are independent until the commit, and a sink on its own connection (each
-  // ClickHouse table its own chDB session) then inserts while the others do. Every flush has settled
+  // Side by side: sinks are independent until the commit, and a sink whose client has connections of
+  // its own (a ClickHouse server's pool, S3) inserts while the others do. Every flush has settled
   // before this returns or throws, so none is still running when the checkpoint is retried.
   const results = await Promise.allSettled([...sinks].map((sink) => flushOne(sink, ranges, retry)));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
