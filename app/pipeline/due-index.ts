@@ -1,3 +1,5 @@
+import { lowerBound } from '../../common/lower-bound';
+
 /**
  * Which keys are due at which time, bucketed by `bucketMs`, so that a periodic check visits only the
  * keys due by then instead of scanning every key of a store (the trace correlator's store may hold
@@ -70,16 +72,4 @@ export class DueIndex {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Index of the first element >= value in an ascending array. */
-function lowerBound(sorted: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as number) < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -12,6 +12,7 @@ import {
   type SpanEvent,
   type SpanRecord,
 } from '../records';
+import { lowerBound } from '../../common/lower-bound';
 
 /**
  * Accumulator for the windowed trace join, in two forms:
@@ -158,18 +159,6 @@ export function emptyCorrelation(traceId: string): Correlation {
     log_ids_dropped: 0,
     version: 0,
   };
-}
-
-/** Index of the first element of a sorted list that is not below `value` (where it would be inserted). */
-function lowerBound(sorted: readonly string[], value: string): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (sorted[mid]! < value) low = mid + 1;
-    else high = mid;
-  }
-  return low;
 }
 
 function boundedUnion(a: readonly string[], b: readonly string[]): string[] {

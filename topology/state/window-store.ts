@@ -9,6 +9,7 @@ import {
   type StoreOptions,
   type StoreSpec,
 } from './store';
+import { lowerBound } from '../../common/lower-bound';
 
 export interface WindowEntry<K, V> {
   readonly key: K;
@@ -163,18 +164,6 @@ function windowId(window: Window): string {
 
 function toEntry<K, V>(slot: Slot<K, V>): WindowEntry<K, V> {
   return { key: slot.key, window: slot.window, value: slot.value };
-}
-
-/** Index of the first element >= value in an ascending array. */
-function lowerBound(sorted: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as number) < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** A window store per task, in memory (a persistent window store is not written yet). */
