@@ -233,9 +233,21 @@ describe('PartitionGroup', () => {
     group.clear();
     expect(group.buffered).toBe(0);
     expect(group.heads()).toEqual([]);
-    // What was known of lags is forgotten too: the next fetches tell again.
+    // The lags of partitions that had records buffered are forgotten: their next fetches tell again.
     group.add('a', records('a', [[6, 3]]), fetched(0));
     expect(group.readyToProcess(0)).toBe(false);
+  });
+
+  it('keeps the lag of a partition with nothing buffered across a clear, so an empty input does not hold the task for ever', () => {
+    const group = new PartitionGroup(['a', 'b'], options);
+    group.add('a', records('a', [[1, 1]]), fetched(0));
+    group.initialLag('b', 0);
+    expect(group.readyToProcess(0)).toBe(true);
+    group.clear();
+    // After a rebalance kafkajs fetches `a` again; `b` is at its end and no fetch will report on it.
+    group.add('a', records('a', [[1, 1]]), fetched(0));
+    expect(group.readyToProcess(0)).toBe(true);
+    expect(group.next()?.raw.offset).toBe('1');
   });
 
   it('drains a long queue in order (popped entries are trimmed in bulk)', () => {

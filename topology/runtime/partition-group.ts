@@ -212,12 +212,17 @@ export class PartitionGroup {
     return heads;
   }
 
-  /** Forgets every buffered record and what was known of lags (a rebalance or a dropped task). */
+  /**
+   * Forgets every buffered record (a rebalance or a dropped task), and the lag of each partition that
+   * had some: they are fetched again, and that fetch tells the lag. A partition with nothing buffered
+   * keeps its lag: kafkajs reports nothing for a fetch that brings no records, so forgetting the lag
+   * of a partition that stays empty would hold the task back for ever.
+   */
   clear(): void {
     for (const queue of this.queues.values()) {
+      if (queue.records.length > queue.head && !queue.ended) queue.lag = undefined;
       queue.records = [];
       queue.head = 0;
-      queue.lag = queue.ended ? 0 : undefined;
       queue.idleDeadline = undefined;
       queue.fetchedUpTo = undefined;
     }
