@@ -9,8 +9,8 @@
  *
  *   npm run build && node dist/bench/state-stores/correlator.js [<traces> [<rate>]]
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { rssFileMiB, runChild } from './child-run';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CorrelationInput } from '../../app/pipeline/correlation-input';
@@ -160,36 +160,9 @@ async function child(
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-/** RssFile of /proc/self/status (Linux): file-backed resident pages; 0 where there is no /proc. */
-function rssFileMiB(): number {
-  try {
-    const match = /RssFile:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    return match ? Number(match[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-function runChild(mode: string, traces: number, rate: number, stateDir?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const args = [
-      '--expose-gc',
-      ...process.execArgv,
-      __filename,
-      'child',
-      mode,
-      String(traces),
-      String(rate),
-    ];
-    if (stateDir !== undefined) args.push(stateDir);
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    proc.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`${mode} run exited ${code}`));
-      else resolve(JSON.parse(out.trim().split('\n').pop()!) as RunResult);
-    });
-  });
+function runChildOf(mode: string, traces: number, rate: number, stateDir?: string): Promise<RunResult> {
+  const args = [mode, String(traces), String(rate), ...(stateDir === undefined ? [] : [stateDir])];
+  return runChild<RunResult>(__filename, args, mode);
 }
 
 async function main(): Promise<void> {
@@ -197,7 +170,10 @@ async function main(): Promise<void> {
   const rate = Number(process.argv[3] ?? 435);
   const stateDir = mkdtempSync(join(tmpdir(), 'stacklens-bench-corr-'));
   try {
-    const results = [await runChild('memory', traces, rate), await runChild('lmdb', traces, rate, stateDir)];
+    const results = [
+      await runChildOf('memory', traces, rate),
+      await runChildOf('lmdb', traces, rate, stateDir),
+    ];
     console.log(
       `trace correlator: ${traces.toLocaleString('en-US')} traces x ${SPANS_PER_TRACE} spans, ${rate} new traces/s of event time, one task`,
     );

@@ -8,8 +8,8 @@
  *
  *   npm run build && npm run bench:state [-- <keys> [<tail records>]]
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { rssFileMiB, runChild } from './child-run';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -140,32 +140,16 @@ async function child(mode: string, applicationId: string, stateDir: string | und
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-/** RssFile of /proc/self/status (Linux): file-backed resident pages; 0 where there is no /proc. */
-function rssFileMiB(): number {
-  try {
-    const match = /RssFile:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    return match ? Number(match[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
 function broker(): string {
   return kafkaBootstrap(stackSettingsFromEnv());
 }
 
-function runChild(mode: string, applicationId: string, stateDir?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const args = ['--expose-gc', ...process.execArgv, __filename, 'child', mode, applicationId];
-    if (stateDir !== undefined) args.push(stateDir);
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    proc.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`${mode} run exited ${code}`));
-      else resolve(JSON.parse(out.trim().split('\n').pop()!) as RunResult);
-    });
-  });
+function runChildOf(mode: string, applicationId: string, stateDir?: string): Promise<RunResult> {
+  return runChild<RunResult>(
+    __filename,
+    [mode, applicationId, ...(stateDir === undefined ? [] : [stateDir])],
+    mode,
+  );
 }
 
 async function produceChangelog(kafka: Kafka, topic: string, from: number, count: number, round: number) {
@@ -203,11 +187,11 @@ async function main(): Promise<void> {
   const stateDir = mkdtempSync(join(tmpdir(), 'stacklens-bench-state-'));
   try {
     const results: RunResult[] = [];
-    results.push(await runChild('memory: whole changelog', applicationId));
-    results.push(await runChild('lmdb: whole changelog (empty state dir)', applicationId, stateDir));
+    results.push(await runChildOf('memory: whole changelog', applicationId));
+    results.push(await runChildOf('lmdb: whole changelog (empty state dir)', applicationId, stateDir));
     await produceChangelog(kafka, topic, 0, tail, 1);
     results.push(
-      await runChild(`lmdb: restart, ${tail} records after the checkpoint`, applicationId, stateDir),
+      await runChildOf(`lmdb: restart, ${tail} records after the checkpoint`, applicationId, stateDir),
     );
     console.log(`state store restoration, ${keys.toLocaleString('en-US')} keys on one partition`);
     console.log(
