@@ -1,14 +1,14 @@
 import type { Admin } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { createLogger } from '../../common/logger';
+import { createLogger, type Logger } from '../../common/logger';
 import { TopologyMetrics } from '../metrics';
 import type { StreamTask } from '../processor/stream-task';
 import { joinWindows, keyValueStoreSpec, TopologyBuilder } from '../index';
-import { repartitionTopicName } from '../topology';
+import { repartitionTopicName, type Topology } from '../topology';
 import { Checkpoint } from './checkpoint';
 import { GroupMembership } from './group-membership';
 import { resolveOptions } from './options';
-import { planPartitions } from './partition-plan';
+import { planPartitions, type PartitionPlan } from './partition-plan';
 import { encodeStreamTime } from './stream-time';
 import { assignedTaskIds, streamTaskCreator, TaskManager } from './task-manager';
 
@@ -37,15 +37,9 @@ function topology() {
 
 type Offsets = Awaited<ReturnType<Admin['fetchOffsets']>>;
 
-/**
- * A TaskManager over real tasks of the topology above, with recording fakes for the restorer (its
- * changelog reads) and the admin client (the group's committed offsets).
- */
-function setup(committed: Record<string, { offset: string; streamTime?: number }> = {}) {
-  const log = createLogger({ level: 'silent', format: 'text' });
-  const t = topology();
-  const plan = planPartitions(t, APP, new Map([[INPUT, 2]]));
-  const realTask = streamTaskCreator({
+/** The runtime's own task creator for `t`, with default options and a fresh checkpoint per task. */
+function taskCreator(t: Topology, plan: PartitionPlan, log: Logger) {
+  return streamTaskCreator({
     topology: t,
     options: resolveOptions({
       applicationId: APP,
@@ -59,6 +53,17 @@ function setup(committed: Record<string, { offset: string; streamTime?: number }
     log,
     checkpoint: () => new Checkpoint(),
   });
+}
+
+/**
+ * A TaskManager over real tasks of the topology above, with recording fakes for the restorer (its
+ * changelog reads) and the admin client (the group's committed offsets).
+ */
+function setup(committed: Record<string, { offset: string; streamTime?: number }> = {}) {
+  const log = createLogger({ level: 'silent', format: 'text' });
+  const t = topology();
+  const plan = planPartitions(t, APP, new Map([[INPUT, 2]]));
+  const realTask = taskCreator(t, plan, log);
   const created: StreamTask[] = [];
   const closed: string[] = [];
   const closedTasks: StreamTask[] = [];
@@ -298,20 +303,7 @@ describe('TaskManager partition groups', () => {
     );
     const lookups: string[] = [];
     const manager = new TaskManager({
-      createTask: streamTaskCreator({
-        topology: t,
-        options: resolveOptions({
-          applicationId: APP,
-          instanceId: 'i1',
-          brokers: [],
-          logger: log,
-          registry: new Registry(),
-        }),
-        plan,
-        metrics: new TopologyMetrics(new Registry(), APP),
-        log,
-        checkpoint: () => new Checkpoint(),
-      }),
+      createTask: taskCreator(t, plan, log),
       restorer: { restore: async () => undefined },
       admin: {
         fetchOffsets: async ({ topics }): Promise<Offsets> =>
