@@ -12,6 +12,9 @@ export class StateStoreFullError extends StackLensError {}
 /** A key too large for a persistent store (LMDB keys are at most 1977 bytes here); the record goes to the DLQ. */
 export class StateStoreKeyTooLargeError extends StackLensError {}
 
+/** A sink's `write` would take its buffer past its bound (see batching-sink.ts); flush first. */
+export class SinkBufferFullError extends StackLensError {}
+
 /** Bytes on a source topic could not be turned into a key, a value or a timestamp. */
 export class DeserializationError extends StackLensError {}
 

@@ -27,6 +27,15 @@ export {
   type SourceRange,
 } from './processor/record';
 export type { Sink } from './sink';
+export {
+  BatchingSink,
+  itemsBetween,
+  type BatchingSinkOptions,
+  type BufferedItem,
+  type RangeBatch,
+  type UnrangedBatch,
+  type SinkBatches,
+} from './batching-sink';
 export { jsonSerde, stringSerde, bufferSerde, listSerde, type Serde } from './serde';
 export { keyValueStoreSpec, type KeyValueStore } from './state/key-value-store';
 export { windowStoreSpec, type WindowStore, type WindowEntry } from './state/window-store';
@@ -44,6 +53,7 @@ export {
   TopologyDefinitionError,
   CoPartitioningError,
   StateStoreFullError,
+  SinkBufferFullError,
   DeserializationError,
   StreamsRuntimeError,
   BatchAbandonedError,
