@@ -1,11 +1,18 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { StackLensError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { CorrelationPart } from '../../processors/correlate';
 import type { Alert, LogRecord, SpanRecord } from '../../processors/records';
-import type { Sink, SourcePosition, SourceRange, StreamRecord } from '../../topology';
+import {
+  BatchingSink,
+  itemsBetween,
+  type BufferedItem,
+  type RangeBatch,
+  type SinkBatches,
+  type SourceRange,
+  type StreamRecord,
+} from '../../topology';
 import { planReplay, type Segment } from '../replay-plan';
-import { BatchWriter, deduplicationToken, type RetryPolicy } from './batch-writer';
+import { deduplicationToken, insertRows } from './insert-rows';
 import { TABLES } from './migrations';
 import type { PatternBucket, PatternRef } from '../../processors/patterns/pattern-anomalies';
 import {
@@ -27,9 +34,6 @@ import {
   type OtelTraceRow,
 } from './rows';
 
-/** `write` would take the sink past its row bound (see ClickHouseSinkOptions.maxBufferedRows). */
-export class SinkBufferFullError extends StackLensError {}
-
 /**
  * Rows buffered by a sink past its bound should never happen: the runtime ends a run (and flushes)
  * after maxInFlightRecords (20 000 by default) outputs and sink writes, so a sink holds one checkpoint's rows.
@@ -48,6 +52,7 @@ export interface ClickHouseSinkOptions<K, V, Row extends object> {
    * application and table. Default `clickhouse:<table>`.
    */
   name?: string;
+  /** `write` past it throws SinkBufferFullError (topology/errors.ts). */
   maxBufferedRows?: number;
   /**
    * The table collapses a replayed row with its original by itself (a ReplacingMergeTree keyed by
@@ -56,20 +61,14 @@ export interface ClickHouseSinkOptions<K, V, Row extends object> {
    * inserts cost several times a data insert, so this matters for the derived tables.
    */
   collapsesReplays?: boolean;
-  /** The batch writer's retries within one flush; the runtime retries the whole flush after that. */
-  retry?: Partial<RetryPolicy>;
   log?: Logger;
-}
-
-interface Buffered<Row> {
-  readonly offset: bigint;
-  readonly rows: readonly Row[];
 }
 
 /**
  * A topology sink inserting into one ClickHouse table (otel_logs, otel_traces,
- * stacklens_correlation_parts, stacklens_alerts): `write` maps the record to rows and buffers them by
- * source partition and offset; `flush(ranges)` inserts them, then the runtime commits the offsets.
+ * stacklens_correlation_parts, stacklens_alerts): BatchingSink (topology/batching-sink.ts) buffers
+ * each record's rows by source partition and offset, and `flush(ranges)` inserts them, then the
+ * runtime commits the offsets.
  *
  * Replays insert nothing twice (see ../replay-plan.ts): each flushed range is cut along the writes
  * the progress ledger (./progress-ledger.ts) knows of, then for each new write the sink
@@ -87,87 +86,35 @@ interface Buffered<Row> {
  * Tables that collapse replayed rows themselves (stacklens_correlation_parts, stacklens_alerts) skip all
  * this: see `collapsesReplays`.
  *
- * One flush at a time, as the runtime calls it; a failed flush keeps the rows, and the runtime's
- * retry plans it again from the ledger.
+ * A failed insert fails the flush, which keeps the rows; the runtime retries the flush, which plans
+ * it again from the ledger (an insert that had landed is dropped under its token).
  */
-export class ClickHouseSink<K, V, Row extends object> implements Sink<K, V> {
-  readonly name: string;
-  private readonly writer: BatchWriter<Row>;
+export class ClickHouseSink<K, V, Row extends object> extends BatchingSink<K, V, Row> {
   private readonly ledger: ClickHouseProgressLedger;
-  private readonly maxBufferedRows: number;
-  /** Buffered rows by `topic \0 partition`, in write (= offset) order. */
-  private buffers = new Map<string, Buffered<Row>[]>();
-  private rowCount = 0;
 
   constructor(private readonly options: ClickHouseSinkOptions<K, V, Row>) {
-    this.name = options.name ?? `clickhouse:${options.table}`;
-    this.maxBufferedRows = options.maxBufferedRows ?? DEFAULT_MAX_BUFFERED_ROWS;
-    this.writer = new BatchWriter<Row>({
-      client: options.client,
-      table: options.table,
-      maxBufferedRows: this.maxBufferedRows,
-      retry: options.retry,
-      log: options.log,
+    super({
+      name: options.name ?? `clickhouse:${options.table}`,
+      maxBufferedItems: options.maxBufferedRows ?? DEFAULT_MAX_BUFFERED_ROWS,
+      itemsName: 'rows',
     });
     this.ledger = new ClickHouseProgressLedger(options.client, this.name);
   }
 
-  /** Rows held until the next flush (for metrics). */
-  get bufferedRows(): number {
-    return this.rowCount;
-  }
-
-  write(record: StreamRecord<K, V>, source: SourcePosition): void {
+  protected toItems(record: StreamRecord<K, V>): readonly Row[] {
     const mapped = this.options.toRows(record);
-    const rows: readonly Row[] = Array.isArray(mapped) ? mapped : [mapped as Row];
-    if (this.rowCount + rows.length > this.maxBufferedRows) {
-      throw new SinkBufferFullError(
-        `${this.name}: ${this.rowCount} rows buffered, bound ${this.maxBufferedRows}; flush before writing more`,
-      );
-    }
-    const key = partitionKey(source.topic, source.partition);
-    let buffer = this.buffers.get(key);
-    if (buffer === undefined) this.buffers.set(key, (buffer = []));
-    buffer.push({ offset: BigInt(source.offset), rows });
-    this.rowCount += rows.length;
+    return Array.isArray(mapped) ? mapped : [mapped as Row];
   }
 
-  async flush(ranges: readonly SourceRange[]): Promise<void> {
+  protected async writeBatches({ ranged, unranged }: SinkBatches<Row>): Promise<void> {
+    const rowsOf = (batches: readonly { items: readonly BufferedItem<Row>[] }[]): Row[] =>
+      batches.flatMap(({ items }) => items.map(({ item }) => item));
     if (this.options.collapsesReplays === true) {
-      await this.insert(
-        [...this.buffers.values()].flatMap((buffered) => buffered.flatMap((b) => b.rows)),
-        undefined,
-      );
-      this.discard();
+      await this.insert([...rowsOf(ranged), ...rowsOf(unranged)], undefined);
       return;
     }
-    const unranged: Row[] = [];
-    const byRange = new Map<SourceRange, Buffered<Row>[]>();
-    for (const [key, buffered] of this.buffers) {
-      for (const entry of buffered) {
-        const range = ranges.find(
-          (r) =>
-            partitionKey(r.topic, r.partition) === key &&
-            BigInt(r.firstOffset) <= entry.offset &&
-            entry.offset <= BigInt(r.lastOffset),
-        );
-        if (range === undefined) {
-          unranged.push(...entry.rows);
-        } else {
-          let list = byRange.get(range);
-          if (list === undefined) byRange.set(range, (list = []));
-          list.push(entry);
-        }
-      }
-    }
-    await this.flushRanges([...byRange]);
-    if (unranged.length > 0) await this.insert(unranged, undefined);
-    this.discard();
-  }
-
-  discard(): void {
-    this.buffers = new Map();
-    this.rowCount = 0;
+    await this.flushRanges(ranged);
+    await this.insert(rowsOf(unranged), undefined);
   }
 
   /**
@@ -175,10 +122,10 @@ export class ClickHouseSink<K, V, Row extends object> implements Sink<K, V> {
    * insert, one data insert per new or replayed write (its own deduplication token), one
    * confirmation insert.
    */
-  private async flushRanges(ranged: readonly [SourceRange, Buffered<Row>[]][]): Promise<void> {
+  private async flushRanges(ranged: readonly RangeBatch<Row>[]): Promise<void> {
     if (ranged.length === 0) return;
     const known = await this.ledger.overlapping(
-      ranged.map(([range]) => ({
+      ranged.map(({ range }) => ({
         topic: range.topic,
         partition: range.partition,
         first: BigInt(range.firstOffset),
@@ -187,13 +134,11 @@ export class ClickHouseSink<K, V, Row extends object> implements Sink<K, V> {
     );
     type Write = { range: SourceRange; segment: Exclude<Segment, { kind: 'skip' }>; rows: Row[] };
     const writes: Write[] = [];
-    ranged.forEach(([range, buffered], i) => {
+    ranged.forEach(({ range, items }, i) => {
       const span = { first: BigInt(range.firstOffset), last: BigInt(range.lastOffset) };
       for (const segment of planReplay(span, known[i] ?? [])) {
         if (segment.kind === 'skip') continue;
-        const rows = buffered
-          .filter((b) => segment.first <= b.offset && b.offset <= segment.last)
-          .flatMap((b) => b.rows);
+        const rows = itemsBetween(items, segment.first, segment.last).map(({ item }) => item);
         // A new write without rows needs no name: nothing of it can be replayed twice.
         if (segment.kind === 'new' && rows.length === 0) continue;
         writes.push({ range, segment, rows });
@@ -232,20 +177,9 @@ export class ClickHouseSink<K, V, Row extends object> implements Sink<K, V> {
     await this.ledger.record(writes.map((w) => ledgerRecord(w, true)));
   }
 
-  private async insert(rows: readonly Row[], token: string | undefined): Promise<void> {
-    if (rows.length === 0) return;
-    this.writer.add(rows);
-    try {
-      await this.writer.flushWithToken(token);
-    } catch (error) {
-      this.writer.clear(); // the sink still holds the rows; the retried flush adds them again
-      throw error;
-    }
+  private insert(rows: readonly Row[], token: string | undefined): Promise<void> {
+    return insertRows(this.options.client, this.options.table, rows, token);
   }
-}
-
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
 }
 
 type TableSinkOptions = Omit<ClickHouseSinkOptions<never, never, object>, 'table' | 'toRows'>;

@@ -8,7 +8,7 @@ import pino from 'pino';
 import type { ApiDeps } from '../../api/deps';
 import { startApi, type RunningApi } from '../../api/testing/harness';
 import { createLogger } from '../../common/logger';
-import { BatchWriter } from '../../sinks/clickhouse/batch-writer';
+import { ClickHouseSink } from '../../sinks/clickhouse/clickhouse-sink';
 import { createClickHouse } from '../../sinks/clickhouse/client';
 import { TABLES, migrate, type RetentionDays } from '../../sinks/clickhouse/migrations';
 import type { OtelLogRow, OtelTraceRow } from '../../sinks/clickhouse/rows';
@@ -326,20 +326,17 @@ describe('ClickHouse tables as the Collector exporter creates them (chDB)', () =
       collector = await createClickHouse({ database: 'collector_db', chdbPath: dir });
       await migrate(collector, { retention: { logs: 7, traces: 7, correlations: 0, alerts: 0 }, logger });
 
-      const logs = new BatchWriter<OtelLogRow>({
-        client: collector,
-        table: TABLES.logs,
-        maxBufferedRows: 10,
+      // Through the topology sink, as the pipeline writes: ledger and rows in the Collector's database.
+      await writeThroughSink(TABLES.logs, stackLensLog('otel-logs:0:5:0', 'written by stacklens'), {
+        topic: 'otel-logs',
+        partition: 0,
+        offset: '5',
       });
-      logs.add([stackLensLog('otel-logs:0:5:0', 'written by stacklens')]);
-      await logs.flush({ topic: 'otel-logs', partition: 0, firstOffset: '5', lastOffset: '5' });
-      const spans = new BatchWriter<OtelTraceRow>({
-        client: collector,
-        table: TABLES.traces,
-        maxBufferedRows: 10,
+      await writeThroughSink<OtelTraceRow>(TABLES.traces, stackLensSpan, {
+        topic: 'otel-traces',
+        partition: 0,
+        offset: '1',
       });
-      spans.add([stackLensSpan]);
-      await spans.flush({ topic: 'otel-traces', partition: 0, firstOffset: '1', lastOffset: '1' });
 
       api = await startApi({
         clickhouse: collector,
@@ -357,6 +354,17 @@ describe('ClickHouse tables as the Collector exporter creates them (chDB)', () =
       await api?.close();
       await collector?.close();
     });
+
+    /** One record's row written and flushed by a ClickHouseSink on the Collector's database. */
+    async function writeThroughSink<Row extends object>(
+      table: string,
+      row: Row,
+      source: { topic: string; partition: number; offset: string },
+    ): Promise<void> {
+      const sink = new ClickHouseSink<null, Row, Row>({ client: collector, table, toRows: (r) => r.value });
+      sink.write({ key: null, value: row, timestamp: NOW_MS, headers: {}, ...source }, source);
+      await sink.flush([{ ...source, firstOffset: source.offset, lastOffset: source.offset }]);
+    }
 
     it('adds StackLens columns as metadata only, says so, and leaves the key and TTL alone', async () => {
       for (const table of ['otel_logs', 'otel_traces']) {

@@ -4,16 +4,12 @@ import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { spanPart, toCorrelationSpan, type CorrelationPart } from '../../processors/correlate';
 import type { LogRecord } from '../../processors/records';
-import { BatchWriter, deduplicationToken } from '../../sinks/clickhouse/batch-writer';
-import {
-  ClickHouseSink,
-  SinkBufferFullError,
-  correlationPartsSink,
-  otelLogsSink,
-} from '../../sinks/clickhouse/clickhouse-sink';
+import { ClickHouseSink, correlationPartsSink, otelLogsSink } from '../../sinks/clickhouse/clickhouse-sink';
 import { createClickHouse } from '../../sinks/clickhouse/client';
+import { deduplicationToken, insertRows } from '../../sinks/clickhouse/insert-rows';
 import { DEDUPLICATION_WINDOW, migrate } from '../../sinks/clickhouse/migrations';
 import { ClickHouseProgressLedger } from '../../sinks/clickhouse/progress-ledger';
+import { SinkBufferFullError } from '../../topology';
 import type { StreamRecord } from '../../topology/processor/record';
 import { sampleSpan } from '../support/otlp-fixtures';
 
@@ -61,7 +57,6 @@ describe('ClickHouse topology sink on chDB', () => {
         { id: r.value, part: 0 },
         { id: r.value, part: 1 },
       ],
-      retry: { attempts: 1 },
     });
 
   const record = <V>(offset: number, value: V): StreamRecord<null, V> => ({
@@ -136,14 +131,13 @@ describe('ClickHouse topology sink on chDB', () => {
     await new ClickHouseProgressLedger(ch, 'replay-test').record([
       { topic, partition: 0, first: 0n, last: 9n, tokenLast: 9n, complete: false },
     ]);
-    const writer = new BatchWriter<Row>({ client: ch, table: TABLE, maxBufferedRows: 100 });
-    for (let o = 0; o <= 9; o++) {
-      writer.add([
-        { id: `${topic}-${o}`, part: 0 },
-        { id: `${topic}-${o}`, part: 1 },
-      ]);
-    }
-    await writer.flushWithToken(
+    const rows: Row[] = [];
+    for (let o = 0; o <= 9; o++)
+      rows.push({ id: `${topic}-${o}`, part: 0 }, { id: `${topic}-${o}`, part: 1 });
+    await insertRows(
+      ch,
+      TABLE,
+      rows,
       deduplicationToken({ topic, partition: 0, firstOffset: '0', lastOffset: '9' }),
     );
     await run_(newSink(), 0, 12);
@@ -216,7 +210,7 @@ describe('ClickHouse topology sink on chDB', () => {
     sink.write(record(7, `${topic}-punctuated`), { topic, partition: 0, offset: '7' });
     await sink.flush([]);
     expect(await copies()).toEqual({ [`${topic}-punctuated`]: 2 });
-    expect(sink.bufferedRows).toBe(0);
+    expect(sink.bufferedItems).toBe(0);
   });
 
   it('counts buffered rows, refuses rows past its bound, and forgets them on discard', async () => {
@@ -228,12 +222,12 @@ describe('ClickHouse topology sink on chDB', () => {
     });
     sink.write(record(0, `${topic}-0`), { topic, partition: 0, offset: '0' });
     sink.write(record(1, `${topic}-1`), { topic, partition: 0, offset: '1' });
-    expect(sink.bufferedRows).toBe(2);
+    expect(sink.bufferedItems).toBe(2);
     expect(() => sink.write(record(2, `${topic}-2`), { topic, partition: 0, offset: '2' })).toThrow(
       SinkBufferFullError,
     );
     sink.discard();
-    expect(sink.bufferedRows).toBe(0);
+    expect(sink.bufferedItems).toBe(0);
     await sink.flush([{ topic, partition: 0, firstOffset: '0', lastOffset: '2' }]);
     expect(await copies()).toEqual({});
   });
@@ -244,12 +238,11 @@ describe('ClickHouse topology sink on chDB', () => {
       table: 'sink_replay_missing',
       name: 'replay-test-fail',
       toRows: (r) => ({ id: r.value, part: 0 }),
-      retry: { attempts: 1 },
     });
     sink.write(record(0, `${topic}-0`), { topic, partition: 0, offset: '0' });
     const range = { topic, partition: 0, firstOffset: '0', lastOffset: '0' };
     await expect(sink.flush([range])).rejects.toThrow();
-    expect(sink.bufferedRows).toBe(1);
+    expect(sink.bufferedItems).toBe(1);
     await ch.command({
       query: `CREATE TABLE sink_replay_missing (id String, part UInt8) ENGINE = MergeTree ORDER BY id SETTINGS non_replicated_deduplication_window = 100`,
     });
@@ -261,10 +254,10 @@ describe('ClickHouse topology sink on chDB', () => {
 
   it('leaves replays of correlation parts to the table, which keeps one row per trace and record', async () => {
     const trace = `${topic}`.padStart(32, '0');
-    const first = correlationPartsSink<null>({ client: ch, retry: { attempts: 1 } });
+    const first = correlationPartsSink<null>({ client: ch });
     first.write(record(0, part(trace, 's-1')), { topic, partition: 0, offset: '0' });
     await first.flush([{ topic, partition: 0, firstOffset: '0', lastOffset: '0' }]);
-    const replay = correlationPartsSink<null>({ client: ch, retry: { attempts: 1 } });
+    const replay = correlationPartsSink<null>({ client: ch });
     replay.write(record(0, part(trace, 's-1')), { topic, partition: 0, offset: '0' });
     replay.write(record(1, part(trace, 's-2')), { topic, partition: 0, offset: '1' });
     await replay.flush([{ topic, partition: 0, firstOffset: '0', lastOffset: '1' }]);

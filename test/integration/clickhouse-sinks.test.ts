@@ -14,12 +14,13 @@ import {
 import type { Alert, LogRecord, SpanRecord } from '../../processors/records';
 import { sampleLog, sampleSpan } from '../support/otlp-fixtures';
 import {
-  BatchWriter,
-  BufferFullError,
-  ClickHouseWriteError,
-  deduplicationToken,
-} from '../../sinks/clickhouse/batch-writer';
+  alertsSink,
+  ClickHouseSink,
+  otelLogsSink,
+  otelTracesSink,
+} from '../../sinks/clickhouse/clickhouse-sink';
 import { createClickHouse } from '../../sinks/clickhouse/client';
+import { deduplicationToken, insertRows } from '../../sinks/clickhouse/insert-rows';
 import {
   KEEP_FOREVER,
   REPLACED_CORRELATIONS_TABLE,
@@ -27,11 +28,13 @@ import {
   migrate,
   schemaStatements,
 } from '../../sinks/clickhouse/migrations';
-import { alertRow, correlationPartRow, logRow, spanRow, type OtelLogRow } from '../../sinks/clickhouse/rows';
+import { correlationPartRow, logRow } from '../../sinks/clickhouse/rows';
 import type { SourceRange } from '../../sinks/source-range';
+import { BatchAbandonedError, type Sink } from '../../topology';
+import { flushSinks, type FlushRetry } from '../../topology/runtime/sink-flush';
 
-// The ClickHouse sink against chDB: migrations, the row mapping and the batch writer's insert
-// deduplication, read back with plain SQL the way Grafana and the API read the tables.
+// The ClickHouse sinks against chDB: migrations, the row mapping, insert deduplication and a failing
+// sink under the runtime's flush retry, read back with plain SQL the way Grafana and the API read the tables.
 describe('ClickHouse sinks on chDB', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stacklens-chdb-sinks-'));
   let ch: ClickHouseClient;
@@ -55,6 +58,25 @@ describe('ClickHouse sinks on chDB', () => {
     partition: 0,
     firstOffset,
     lastOffset,
+  });
+
+  /** Writes `values` at consecutive offsets from `first` of partition 0, as one checkpoint's records. */
+  function writeAll<V>(sink: Sink<null, V>, topic: string, first: number, values: readonly V[]): SourceRange {
+    values.forEach((value, i) => {
+      const source = { topic, partition: 0, offset: String(first + i) };
+      sink.write({ key: null, value, timestamp: 0, headers: {}, ...source }, source);
+    });
+    return range(String(first), String(first + values.length - 1), topic);
+  }
+
+  /** The runtime's flush retry (topology/runtime/sink-flush.ts) with short backoffs. */
+  const retry = (overrides: Partial<FlushRetry>): FlushRetry => ({
+    initialBackoffMs: 10,
+    maxBackoffMs: 20,
+    keepAlive: () => Promise.resolve(),
+    shouldContinue: () => true,
+    onRetry: () => undefined,
+    ...overrides,
   });
 
   it('migrates idempotently: a second run changes nothing and keeps the data', async () => {
@@ -124,21 +146,17 @@ describe('ClickHouse sinks on chDB', () => {
     ]);
   });
 
-  describe('logs through the batch writer', () => {
-    const writer = () =>
-      new BatchWriter<OtelLogRow>({ client: ch, table: TABLES.logs, maxBufferedRows: 100 });
-
+  describe('logs', () => {
     it('inserts a flush as rows readable by time, service and attribute', async () => {
-      const w = writer();
-      w.add([
-        logRow(log('l-1', { body: 'first' })),
-        logRow(log('l-2', { body: 'second', time_unix_nano: '1795334400999999999' })),
+      const sink = otelLogsSink<null>({ client: ch });
+      const flushed = writeAll(sink, 'otel-logs', 10, [
+        log('l-1', { body: 'first' }),
+        log('l-2', { body: 'second', time_unix_nano: '1795334400999999999' }),
       ]);
 
-      const result = await w.flush(range('10', '11'));
+      await sink.flush([flushed]);
 
-      expect(result).toEqual({ rows: 2, token: 'stacklens:otel-logs-0-10-11' });
-      expect(w.size).toBe(0);
+      expect(sink.bufferedItems).toBe(0);
       expect(
         await rows(
           `SELECT StackLensRecordId AS id, Body, toUnixTimestamp64Nano(Timestamp) AS ns, toDateTime(Timestamp) AS seconds, LogAttributes['http.route'] AS route,
@@ -166,17 +184,13 @@ describe('ClickHouse sinks on chDB', () => {
       ]);
     });
 
-    it('does not double rows when the same range is flushed again (a replay)', async () => {
+    it('drops an insert repeated under the same range token (a retry whose first insert landed)', async () => {
       const batch = [logRow(log('r-1')), logRow(log('r-2'))];
-      const first = writer();
-      first.add(batch);
-      await first.flush(range('20', '21'));
+      const token = deduplicationToken(range('20', '21'));
+      expect(token).toBe('stacklens:otel-logs-0-20-21');
+      await insertRows(ch, TABLES.logs, batch, token);
+      await insertRows(ch, TABLES.logs, batch, token);
 
-      const replay = writer();
-      replay.add(batch);
-      const result = await replay.flush(range('20', '21'));
-
-      expect(result.rows).toBe(2); // sent, and dropped by ClickHouse as a duplicate
       expect(
         await rows('SELECT count() AS n FROM otel_logs WHERE StackLensRecordId IN {ids:Array(String)}', {
           ids: ['r-1', 'r-2'],
@@ -185,11 +199,9 @@ describe('ClickHouse sinks on chDB', () => {
     });
 
     it('inserts the same rows again when they come from another range', async () => {
-      const w = writer();
-      w.add([logRow(log('same-content'))]);
-      await w.flush(range('30', '30'));
-      w.add([logRow(log('same-content'))]);
-      await w.flush(range('31', '31'));
+      const batch = [logRow(log('same-content'))];
+      await insertRows(ch, TABLES.logs, batch, deduplicationToken(range('30', '30')));
+      await insertRows(ch, TABLES.logs, batch, deduplicationToken(range('31', '31')));
 
       expect(
         await rows('SELECT count() AS n FROM otel_logs WHERE StackLensRecordId = {id:String}', {
@@ -197,70 +209,75 @@ describe('ClickHouse sinks on chDB', () => {
         }),
       ).toEqual([{ n: '2' }]);
     });
-
-    it('bounds the buffer', () => {
-      const w = new BatchWriter<OtelLogRow>({ client: ch, table: TABLES.logs, maxBufferedRows: 2 });
-      w.add([logRow(log('b-1'))]);
-      expect(() => w.add([logRow(log('b-2')), logRow(log('b-3'))])).toThrow(BufferFullError);
-      expect(w.size).toBe(1);
-      expect(w.remainingCapacity).toBe(1);
-    });
-
-    it('flushes nothing when nothing is buffered', async () => {
-      expect(await writer().flush(range('40', '40'))).toEqual({
-        rows: 0,
-        token: deduplicationToken(range('40', '40')),
-      });
-    });
   });
 
-  describe('retries', () => {
-    it('retries a failed insert with the same token until it succeeds', async () => {
-      const failures: number[] = [];
-      const w = new BatchWriter<{ id: number }>({
+  describe('a failing sink under the runtime flush retry', () => {
+    const sinkInto = (table: string) =>
+      new ClickHouseSink<null, number, { id: number }>({
         client: ch,
-        table: 'created_late',
-        maxBufferedRows: 10,
-        retry: { attempts: 5, initialDelayMs: 10, maxDelayMs: 20 },
-        // The table is missing on the first attempt; creating it here lets the retry succeed.
-        onRetry: async ({ attempt }) => {
-          failures.push(attempt);
-          await ch.command({
-            query: `CREATE TABLE IF NOT EXISTS created_late (id UInt32) ENGINE = MergeTree ORDER BY id
-                    SETTINGS non_replicated_deduplication_window = 100`,
-          });
-        },
+        table,
+        toRows: (r) => ({ id: r.value }),
       });
-      w.add([{ id: 1 }, { id: 2 }]);
 
-      expect(await w.flush(range('0', '1'))).toEqual({ rows: 2, token: 'stacklens:otel-logs-0-0-1' });
+    it('retries the flush until the insert succeeds, and writes the rows once', async () => {
+      const failures: number[] = [];
+      let created: Promise<unknown> | undefined;
+      const sink = sinkInto('created_late');
+      const flushed = writeAll(sink, 'created-late', 0, [1, 2]);
+
+      await flushSinks(
+        [sink as Sink<unknown, unknown>],
+        [flushed],
+        retry({
+          // The table is missing at the first flush; it is created at the failure, and the runtime's
+          // keepAlive (awaited before each retry) waits for it, so the retried flush succeeds.
+          onRetry: (_sink, attempt) => {
+            failures.push(attempt);
+            created ??= ch.command({
+              query: `CREATE TABLE IF NOT EXISTS created_late (id UInt32) ENGINE = MergeTree ORDER BY id
+                      SETTINGS non_replicated_deduplication_window = 100`,
+            });
+          },
+          keepAlive: async () => {
+            await created;
+          },
+        }),
+      );
+
       expect(failures).toEqual([1]);
+      expect(sink.bufferedItems).toBe(0);
       expect(await rows('SELECT id FROM created_late ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
     });
 
-    it('gives up after the last attempt and keeps the rows for a later flush', async () => {
+    it('keeps the rows when the runtime gives the flush up', async () => {
       const attempts: number[] = [];
-      const w = new BatchWriter<{ id: number }>({
-        client: ch,
-        table: 'never_created',
-        maxBufferedRows: 10,
-        retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 2 },
-        onRetry: ({ attempt }) => {
-          attempts.push(attempt);
-        },
-      });
-      w.add([{ id: 1 }]);
+      const sink = sinkInto('never_created');
+      const flushed = writeAll(sink, 'never-created', 0, [1]);
+      let retries = 2;
 
-      await expect(w.flush(range('0', '0'))).rejects.toBeInstanceOf(ClickHouseWriteError);
+      await expect(
+        flushSinks(
+          [sink as Sink<unknown, unknown>],
+          [flushed],
+          retry({
+            onRetry: (_sink, attempt) => attempts.push(attempt),
+            shouldContinue: () => retries-- > 0,
+          }),
+        ),
+      ).rejects.toBeInstanceOf(BatchAbandonedError);
       expect(attempts).toEqual([1, 2]);
-      expect(w.size).toBe(1);
+      expect(sink.bufferedItems).toBe(1);
     });
   });
 
   it('writes spans with events and links, and fills the trace-id lookup', async () => {
-    const w = new BatchWriter({ client: ch, table: TABLES.traces, maxBufferedRows: 10 });
-    w.add([spanRow(span('s-1', '1795334400000000000')), spanRow(span('s-2', '1795334460000000000'))]);
-    await w.flush(range('0', '1', 'otel-traces'));
+    const sink = otelTracesSink<null>({ client: ch });
+    await sink.flush([
+      writeAll(sink, 'otel-traces', 0, [
+        span('s-1', '1795334400000000000'),
+        span('s-2', '1795334460000000000'),
+      ]),
+    ]);
 
     expect(
       await rows(
@@ -383,9 +400,8 @@ describe('ClickHouse sinks on chDB', () => {
   });
 
   it('stores alerts with UTC times and keeps the highest count of a re-emitted alert', async () => {
-    const w = new BatchWriter({ client: ch, table: TABLES.alerts, maxBufferedRows: 10 });
-    w.add([alertRow(alert(1)), alertRow(alert(4))]);
-    await w.flush(range('0', '1', 'stacklens-alerts'));
+    const sink = alertsSink<null>({ client: ch });
+    await sink.flush([writeAll(sink, 'stacklens-alerts', 0, [alert(1), alert(4)])]);
 
     expect(
       await rows(
