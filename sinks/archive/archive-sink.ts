@@ -1,6 +1,13 @@
 import { StackLensError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
-import type { Sink, SourcePosition, SourceRange, StreamRecord } from '../../topology';
+import {
+  BatchingSink,
+  itemsBetween,
+  type BufferedItem,
+  type SinkBatches,
+  type SourceRange,
+  type StreamRecord,
+} from '../../topology';
 import type { OtlpJsonLogsRequest, OtlpJsonTracesRequest } from '../../processors/otlp/otlp-json-types';
 import { planReplay, type LedgerEntry } from '../replay-plan';
 import { ArchiveWriter, type EncodedBatch, type EncodedRequest } from './archive-writer';
@@ -12,9 +19,6 @@ import {
   type ArchiveSignal,
 } from './layout';
 import type { ArchiveStore } from './store';
-
-/** `write` would take the sink past its bound (see ArchiveSinkOptions.maxBufferedRequests). */
-export class ArchiveBufferFullError extends StackLensError {}
 
 /**
  * A record reached the archive sink from outside the ranges it is flushed with: the sink must be
@@ -40,16 +44,20 @@ export interface ArchiveSinkOptions {
   format?: ArchiveFormat;
   /** Default `archive:<signal>`. */
   name?: string;
+  /** `write` past it throws SinkBufferFullError (topology/errors.ts). */
   maxBufferedRequests?: number;
   log?: Logger;
 }
 
-interface Buffered {
-  readonly offset: bigint;
+/** A record as the sink holds it until its flush: its timestamp names the time folder of a range it starts. */
+interface HeldRequest {
   readonly timestamp: number;
   /** Encoded at write: the request's object graph would hold several times the memory until the flush. */
   readonly request: EncodedRequest;
 }
+
+/** A held request and its record's offset. */
+type Held = BufferedItem<HeldRequest>;
 
 interface Continuation {
   topic: string;
@@ -80,77 +88,41 @@ interface Continuation {
  * (`_stacklens/continuations/<prefix><signal>/<topic>-<partition>-<b'+1>.json`, outside the archive)
  * saying that offsets up to b are archived, which the next flush starting there reads.
  *
+ * Buffering, and keeping the buffer until a flush succeeds, is BatchingSink's (topology/batching-sink.ts).
+ *
  * Limit: a replayed range in which no message reaches the sink (all of them dead-lettered before
  * it) has no time folder to look in; if it is shorter than the object it replays, the rest of that
  * object's messages are archived a second time by the next range.
  */
-export class ArchiveSink<K> implements Sink<K, OtlpJsonRequest> {
-  readonly name: string;
+export class ArchiveSink<K> extends BatchingSink<K, OtlpJsonRequest, HeldRequest> {
   private readonly writer: ArchiveWriter;
   private readonly prefix: string;
-  private readonly maxBufferedRequests: number;
-  private buffers = new Map<string, Buffered[]>();
-  private count = 0;
 
   constructor(private readonly options: ArchiveSinkOptions) {
-    this.name = options.name ?? `archive:${options.signal}`;
+    super({
+      name: options.name ?? `archive:${options.signal}`,
+      maxBufferedItems: options.maxBufferedRequests ?? DEFAULT_MAX_BUFFERED_REQUESTS,
+      itemsName: 'requests',
+    });
     this.prefix = options.prefix ?? '';
-    this.maxBufferedRequests = options.maxBufferedRequests ?? DEFAULT_MAX_BUFFERED_REQUESTS;
     this.writer = new ArchiveWriter(options.store, this.prefix, options.format);
   }
 
-  /** Requests held until the next flush (for metrics). */
-  get bufferedRequests(): number {
-    return this.count;
+  protected toItems(record: StreamRecord<K, OtlpJsonRequest>): readonly HeldRequest[] {
+    return [{ timestamp: record.timestamp, request: this.writer.encode(this.options.signal, record.value) }];
   }
 
-  write(record: StreamRecord<K, OtlpJsonRequest>, source: SourcePosition): void {
-    if (this.count >= this.maxBufferedRequests) {
-      throw new ArchiveBufferFullError(
-        `${this.name}: ${this.count} requests buffered, bound ${this.maxBufferedRequests}; flush before writing more`,
+  protected async writeBatches({ ranged, unranged }: SinkBatches<HeldRequest>): Promise<void> {
+    const stray = unranged[0];
+    if (stray !== undefined) {
+      throw new UnrangedArchiveRecordError(
+        `${this.name}: a record of ${stray.topic}/${stray.partition} at offset ${(stray.items[0] as Held).offset} is outside the flushed ranges`,
       );
     }
-    const key = partitionKey(source.topic, source.partition);
-    let buffer = this.buffers.get(key);
-    if (buffer === undefined) this.buffers.set(key, (buffer = []));
-    buffer.push({
-      offset: BigInt(source.offset),
-      timestamp: record.timestamp,
-      request: this.writer.encode(this.options.signal, record.value),
-    });
-    this.count += 1;
+    for (const { range, items } of ranged) await this.flushRange(range, items);
   }
 
-  async flush(ranges: readonly SourceRange[]): Promise<void> {
-    const byRange = new Map<SourceRange, Buffered[]>();
-    for (const [key, buffered] of this.buffers) {
-      for (const entry of buffered) {
-        const range = ranges.find(
-          (r) =>
-            partitionKey(r.topic, r.partition) === key &&
-            BigInt(r.firstOffset) <= entry.offset &&
-            entry.offset <= BigInt(r.lastOffset),
-        );
-        if (range === undefined) {
-          throw new UnrangedArchiveRecordError(
-            `${this.name}: a record of ${key.replace('\u0000', '/')} at offset ${entry.offset} is outside the flushed ranges`,
-          );
-        }
-        let list = byRange.get(range);
-        if (list === undefined) byRange.set(range, (list = []));
-        list.push(entry);
-      }
-    }
-    for (const [range, buffered] of byRange) await this.flushRange(range, buffered);
-    this.discard();
-  }
-
-  discard(): void {
-    this.buffers = new Map();
-    this.count = 0;
-  }
-
-  private async flushRange(range: SourceRange, buffered: readonly Buffered[]): Promise<void> {
+  private async flushRange(range: SourceRange, buffered: readonly Held[]): Promise<void> {
     const first = BigInt(range.firstOffset);
     const last = BigInt(range.lastOffset);
     const known = await this.writtenFrom(range, buffered);
@@ -171,7 +143,7 @@ export class ArchiveSink<K> implements Sink<K, OtlpJsonRequest> {
         continue;
       }
       // Every known write is an existing object, i.e. complete: the plan has only 'skip' and 'new'.
-      const records = buffered.filter((b) => segment.first <= b.offset && b.offset <= segment.last);
+      const records = itemsBetween(buffered, segment.first, segment.last);
       if (records.length === 0) continue;
       await this.writer.writeEncoded(
         this.batch(
@@ -187,12 +159,12 @@ export class ArchiveSink<K> implements Sink<K, OtlpJsonRequest> {
     }
   }
 
-  private batch(source: SourceRange, records: readonly Buffered[]): EncodedBatch {
+  private batch(source: SourceRange, records: readonly Held[]): EncodedBatch {
     return {
       signal: this.options.signal,
       source,
-      timeMs: (records[0] as Buffered).timestamp,
-      requests: records.map((r) => r.request),
+      timeMs: (records[0] as Held).item.timestamp,
+      requests: records.map((r) => r.item.request),
     };
   }
 
@@ -200,7 +172,7 @@ export class ArchiveSink<K> implements Sink<K, OtlpJsonRequest> {
    * The objects (and continuation markers) holding offsets from the range's start on, following
    * one to the next: what a crashed flush of this partition wrote without being committed.
    */
-  private async writtenFrom(range: SourceRange, buffered: readonly Buffered[]): Promise<LedgerEntry[]> {
+  private async writtenFrom(range: SourceRange, buffered: readonly Held[]): Promise<LedgerEntry[]> {
     const last = BigInt(range.lastOffset);
     const found: LedgerEntry[] = [];
     for (let at = BigInt(range.firstOffset); at <= last;) {
@@ -221,7 +193,7 @@ export class ArchiveSink<K> implements Sink<K, OtlpJsonRequest> {
   private async writtenAt(
     range: SourceRange,
     at: bigint,
-    buffered: readonly Buffered[],
+    buffered: readonly Held[],
   ): Promise<LedgerEntry | undefined> {
     const firstMessage = buffered.find((b) => b.offset >= at);
     if (firstMessage !== undefined) {
@@ -231,7 +203,7 @@ export class ArchiveSink<K> implements Sink<K, OtlpJsonRequest> {
         topic: range.topic,
         partition: range.partition,
         firstOffset: String(at),
-        timeMs: firstMessage.timestamp,
+        timeMs: firstMessage.item.timestamp,
       });
       const ends = (await this.options.store.list(keyPrefix))
         .map((key) => lastOffsetOf(key, keyPrefix))
@@ -276,8 +248,4 @@ function parseContinuation(body: Buffer): bigint {
     throw new InvalidContinuationError(`archive continuation marker has no valid coveredTo offset`);
   }
   return BigInt(coveredTo);
-}
-
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
 }

@@ -214,10 +214,10 @@ describe.each(stores)('archive topology sink on %s', (_where, open) => {
   it('refuses records outside the flushed ranges, and forgets buffered records on discard', async () => {
     const sink = newSink();
     sink.write(record(3), { topic: TOPIC, partition: 0, offset: '3' });
-    expect(sink.bufferedRequests).toBe(1);
+    expect(sink.bufferedItems).toBe(1);
     await expect(sink.flush([])).rejects.toBeInstanceOf(UnrangedArchiveRecordError);
     sink.discard();
-    expect(sink.bufferedRequests).toBe(0);
+    expect(sink.bufferedItems).toBe(0);
     await sink.flush([{ topic: TOPIC, partition: 0, firstOffset: '3', lastOffset: '3' }]);
     expect(await archived()).toEqual([]);
   });
