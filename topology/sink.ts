@@ -12,6 +12,7 @@ import type { SourcePosition, SourceRange, StreamRecord } from './processor/reco
  * can differ (fetch sizes vary), so tokens must not depend on it alone.
  *
  * A flush that throws is retried with backoff while the partition is paused; nothing is skipped.
+ * BatchingSink (./batching-sink.ts) implements the buffering; a sink adds its mapping and its writes.
  */
 export interface Sink<K, V> {
   readonly name: string;
