@@ -37,6 +37,11 @@ const write = (sink: RecordingSink, topic: string, partition: number, offset: nu
     { topic, partition, offset: String(offset) },
   );
 
+/** Writes `[offset, value]` records of one partition in the order given. */
+const writeEach = (sink: RecordingSink, topic: string, partition: number, records: [number, string][]) => {
+  for (const [offset, value] of records) write(sink, topic, partition, offset, value);
+};
+
 const range = (topic: string, partition: number, first: number, last: number): SourceRange => ({
   topic,
   partition,
@@ -107,11 +112,13 @@ describe('BatchingSink', () => {
 
   it('hands items outside every range as unranged, per partition', async () => {
     const sink = new RecordingSink();
-    write(sink, 'a', 0, 1, 'before');
-    write(sink, 'a', 0, 3, 'in');
-    write(sink, 'a', 0, 5, 'between');
-    write(sink, 'a', 0, 7, 'in2');
-    write(sink, 'a', 0, 9, 'after');
+    writeEach(sink, 'a', 0, [
+      [1, 'before'],
+      [3, 'in'],
+      [5, 'between'],
+      [7, 'in2'],
+      [9, 'after'],
+    ]);
     write(sink, 'a', 2, 0, 'no-range');
 
     await sink.flush([range('a', 0, 2, 4), range('a', 0, 6, 8)]);
@@ -134,10 +141,12 @@ describe('BatchingSink', () => {
 
   it('keeps a partition in offset order when a write comes out of order', async () => {
     const sink = new RecordingSink();
-    write(sink, 'a', 0, 3, 'c');
-    write(sink, 'a', 0, 5, 'e');
-    write(sink, 'a', 0, 4, 'd');
-    write(sink, 'a', 0, 3, 'c2');
+    writeEach(sink, 'a', 0, [
+      [3, 'c'],
+      [5, 'e'],
+      [4, 'd'],
+      [3, 'c2'],
+    ]);
     await sink.flush([range('a', 0, 0, 9)]);
     expect(pairs((sink.written[0] as SinkBatches<string>).ranged[0]!.items)).toEqual([
       [3, 'c'],
