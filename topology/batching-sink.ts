@@ -48,7 +48,8 @@ interface PartitionBuffer<Item> {
 
 /**
  * The buffering every external sink needs, after Quix Streams' BatchingSink: `write` maps the record
- * to its items (a mapping that throws rejects the record there, where it is attributable) and buffers
+ * to its items (`prepare`: the runtime calls it while the record is processed, so a mapping that
+ * throws rejects that record, where it is attributable) and buffers
  * them per source partition in offset order, within a bound; `flush(ranges)` groups the buffer by the
  * range covering each item and hands the batches to `writeBatches`, the subclass's I/O. The buffer is
  * cleared only once that succeeded: a failed write keeps it, and the runtime retries the flush (with
@@ -91,7 +92,15 @@ export abstract class BatchingSink<K, V, Item> implements Sink<K, V> {
   protected abstract writeBatches(batches: SinkBatches<Item>): Promise<void>;
 
   write(record: StreamRecord<K, V>, source: SourcePosition): void {
-    const items = this.toItems(record);
+    this.writePrepared(this.prepare(record), source);
+  }
+
+  /** The record's items: the runtime maps records while they are processed (see Sink.prepare). */
+  prepare(record: StreamRecord<K, V>): readonly Item[] {
+    return this.toItems(record);
+  }
+
+  writePrepared(items: readonly Item[], source: SourcePosition): void {
     if (items.length === 0) return;
     if (this.count + items.length > this.maxBufferedItems) {
       throw new SinkBufferFullError(

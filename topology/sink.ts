@@ -13,11 +13,28 @@ import type { SourcePosition, SourceRange, StreamRecord } from './processor/reco
  *
  * A flush that throws is retried with backoff while the partition is paused; nothing is skipped.
  * BatchingSink (./batching-sink.ts) implements the buffering; a sink adds its mapping and its writes.
+ *
+ * The runtime holds a checkpoint's writes until its commit begins (so that a sink's buffer holds one
+ * checkpoint while the next fills). A sink whose mapping of a record can fail splits `write` in two:
+ * `prepare` runs while the record is processed, so a record it rejects is handled there by the
+ * processing exception policy (dead-lettered by default) instead of failing the whole commit later;
+ * `writePrepared` buffers what it returned when the commit begins. Without them, `write` runs then.
  */
 export interface Sink<K, V> {
   readonly name: string;
   write(record: StreamRecord<K, V>, source: SourcePosition): void;
+  /** What `writePrepared` will buffer for the record; pure (no I/O, no buffering); throws to reject it. */
+  prepare?(record: StreamRecord<K, V>): unknown;
+  /** Buffers what `prepare` returned for a record read at `source` (= `write` of that record). */
+  writePrepared?(prepared: unknown, source: SourcePosition): void;
   flush(ranges: readonly SourceRange[]): Promise<void>;
   /** Drops buffered writes that will be replayed (the runtime aborted the batch that made them). */
   discard(): void;
+}
+
+/** A sink that maps records while they are processed (both halves of the split `write`). */
+export type PreparingSink<K, V> = Sink<K, V> & Required<Pick<Sink<K, V>, 'prepare' | 'writePrepared'>>;
+
+export function isPreparing<K, V>(sink: Sink<K, V>): sink is PreparingSink<K, V> {
+  return sink.prepare !== undefined && sink.writePrepared !== undefined;
 }

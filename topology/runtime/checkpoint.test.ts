@@ -123,6 +123,27 @@ describe('Checkpoint', () => {
     expect(sink.buffered).toEqual([]);
   });
 
+  it('maps a record for a preparing sink while it is processed: a rejected record throws there, not at the seal', () => {
+    /** Upper-cases values; refuses 'bad' (as a row mapping refuses a value it cannot store). */
+    class PreparingSink extends RecordingSink {
+      prepare(r: StreamRecord<string, string>): string {
+        if (r.value === 'bad') throw new Error('cannot map bad');
+        return r.value.toUpperCase();
+      }
+      writePrepared(prepared: string): void {
+        this.buffered.push(prepared);
+      }
+    }
+    const sink = new PreparingSink();
+    const checkpoint = new Checkpoint();
+    checkpoint.sinkWrite(sink, record('a'), source(0));
+    expect(() => checkpoint.sinkWrite(sink, record('bad'), source(1))).toThrow('cannot map bad');
+    checkpoint.sinkWrite(sink, record('c'), source(2));
+    expect(sink.buffered).toEqual([]);
+    checkpoint.seal();
+    expect(sink.buffered).toEqual(['A', 'C']);
+  });
+
   it("sets aside its tasks' persistent store changes at the seal, before the changelog is serialized", () => {
     const steps: string[] = [];
     const persistent = { prepareCommit: () => void steps.push('prepareCommit') };

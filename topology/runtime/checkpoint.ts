@@ -8,7 +8,7 @@ import type {
 } from '../processor/record';
 import { materialize, recordBytes } from '../processor/record';
 import type { StreamTask, TaskCollector } from '../processor/stream-task';
-import type { Sink } from '../sink';
+import { isPreparing, type Sink } from '../sink';
 import { StreamsRuntimeError } from '../errors';
 import { ChangelogCache } from '../state/changelog-cache';
 
@@ -38,10 +38,10 @@ export interface SealedCheckpoint {
   readonly ranges: SealedRange[];
 }
 
-interface SinkWrite {
-  readonly record: AnyRecord;
-  readonly source: SourcePosition;
-}
+/** A record for a sink's `write`, or what its `prepare` made of it for `writePrepared`. */
+type SinkWrite =
+  | { readonly record: AnyRecord; readonly source: SourcePosition }
+  | { readonly prepared: unknown; readonly source: SourcePosition };
 
 interface MutableRange {
   topic: string;
@@ -102,10 +102,14 @@ export class Checkpoint implements TaskCollector {
   }
 
   sinkWrite(sink: Sink<unknown, unknown>, record: AnyRecord, source: SourcePosition): void {
+    // Mapped now, while the record is processed: a record the sink rejects is this record's failure.
+    const write: SinkWrite = isPreparing(sink)
+      ? { prepared: sink.prepare(record), source }
+      : { record, source };
     this.touch();
     let writes = this.sinkWrites.get(sink);
     if (writes === undefined) this.sinkWrites.set(sink, (writes = []));
-    writes.push({ record, source });
+    writes.push(write);
     this.heldRecords += 1;
   }
 
@@ -124,7 +128,10 @@ export class Checkpoint implements TaskCollector {
     if (this.sealed) throw new StreamsRuntimeError('a checkpoint is sealed once');
     this.sealed = true;
     for (const [sink, writes] of this.sinkWrites) {
-      for (const { record, source } of writes) sink.write(record, source);
+      for (const write of writes) {
+        if ('record' in write) sink.write(write.record, write.source);
+        else if (isPreparing(sink)) sink.writePrepared(write.prepared, write.source);
+      }
       writes.length = 0;
     }
     // Persistent stores set aside the changes this commit makes durable (serialized once, here,
