@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,9 @@ jest.setTimeout(400_000);
 const run = randomUUID().slice(0, 8);
 const appId = `it-corr-kill-${run}`;
 const chdbDir = mkdtempSync(join(tmpdir(), `stacklens-${appId}-`));
+// The runs' logs, shown if the test fails (it has failed once, on a loaded CI machine only).
+const logDir = mkdtempSync(join(tmpdir(), `stacklens-${appId}-logs-`));
+const logFile = join(logDir, 'run.log');
 const settings = stackSettingsFromEnv();
 const CLI = join(__dirname, '../../cli/stacklens.ts');
 
@@ -91,10 +94,12 @@ describe('correlations across kill -9 restarts of stacklens run', () => {
   });
 
   async function start(): Promise<void> {
+    const out = openSync(logFile, 'a');
     child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', CLI, 'run'], {
       env: { ...env, TS_NODE_SWC: 'true' },
-      stdio: 'ignore',
+      stdio: ['ignore', out, out],
     });
+    closeSync(out);
     await waitFor(
       'stacklens run to serve its API',
       async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.ok === true,
@@ -127,7 +132,7 @@ describe('correlations across kill -9 restarts of stacklens run', () => {
         CORR_GRACE_SECONDS: '2',
         ARCHIVE_FLUSH_SECONDS: '1',
         HTTP_PORT: String(port),
-        LOG_LEVEL: 'error',
+        LOG_LEVEL: 'info',
       },
       settings,
     );
@@ -146,7 +151,31 @@ describe('correlations across kill -9 restarts of stacklens run', () => {
     if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
     await admin?.disconnect();
     rmSync(chdbDir, { recursive: true, force: true });
+    rmSync(logDir, { recursive: true, force: true });
   });
+
+  /** Awaits `what`; on a failure, shows the last lines the runs logged and the pipeline's progress metrics. */
+  async function diagnosed(what: Promise<void>): Promise<void> {
+    try {
+      await what;
+    } catch (error) {
+      const lines = readFileSync(logFile, 'utf8').trim().split('\n');
+      const metrics = await fetch(`http://127.0.0.1:${port}/metrics`)
+        .then((r) => r.text())
+        .catch((e: unknown) => String(e));
+      const progress = metrics
+        .split('\n')
+        .filter(
+          (l) =>
+            !l.startsWith('#') &&
+            /^stacklens_topology_(consumer_lag|stalled|records_processed|late_records|enforced|state_store_entries|dlq|dropped|paused)/.test(
+              l,
+            ),
+        );
+      console.error(`last log lines:\n${lines.slice(-80).join('\n')}\n\nmetrics:\n${progress.join('\n')}`);
+      throw error;
+    }
+  }
 
   it('ends with every trace complete in its correlation and one trace-error alert per failing trace', async () => {
     const json = contentTypeHeader('otlp_json');
@@ -184,7 +213,7 @@ describe('correlations across kill -9 restarts of stacklens run', () => {
       const ours = correlations.filter((c) => c.trace_id.startsWith(run));
       return ours.length === produced && ours.every((c) => c.span_count === 3 && c.log_count === 3);
     };
-    await waitFor('every trace complete in its correlation', complete, 240_000);
+    await diagnosed(waitFor('every trace complete in its correlation', complete, 240_000));
     const correlationsAfterMs = Date.now() - inputStoppedMs;
 
     const failing = new Set(
@@ -197,10 +226,12 @@ describe('correlations across kill -9 restarts of stacklens run', () => {
       (await api<{ alerts: AlertRow[] }>(`/api/alerts?start_time=${since}&limit=1000`)).alerts.filter(
         (a) => a.rule_id === 'trace-error' && a.related_trace_id?.startsWith(run) === true,
       );
-    await waitFor(
-      'a trace-error alert for every failing trace',
-      async () => new Set((await traceErrors()).map((a) => a.related_trace_id)).size === failing.size,
-      240_000,
+    await diagnosed(
+      waitFor(
+        'a trace-error alert for every failing trace',
+        async () => new Set((await traceErrors()).map((a) => a.related_trace_id)).size === failing.size,
+        240_000,
+      ),
     );
     const alertsAfterMs = Date.now() - inputStoppedMs;
     const alerts = await traceErrors();
