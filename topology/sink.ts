@@ -30,6 +30,11 @@ export interface Sink<K, V> {
   flush(ranges: readonly SourceRange[]): Promise<void>;
   /** Drops buffered writes that will be replayed (the runtime aborted the batch that made them). */
   discard(): void;
+  /**
+   * The instance's partitions were assigned anew (a rebalance): a partition may come back with writes
+   * another instance made meanwhile, so whatever the sink remembers of its partitions is stale.
+   */
+  assigned?(): void;
 }
 
 /** A sink that maps records while they are processed (both halves of the split `write`). */

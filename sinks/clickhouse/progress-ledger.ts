@@ -12,12 +12,11 @@ export interface LedgerRecord {
   readonly complete: boolean;
 }
 
-/** A source partition's offsets first..last (inclusive) that a flush covers. */
-export interface LedgerRange {
+/** A source partition's offsets from `first` on (a flush's range starts there). */
+export interface LedgerStart {
   readonly topic: string;
   readonly partition: number;
   readonly first: bigint;
-  readonly last: bigint;
 }
 
 interface LedgerRow {
@@ -39,22 +38,22 @@ export class ClickHouseProgressLedger {
   ) {}
 
   /**
-   * For each range, the writes of its partition that may overlap first..last: the write starting at
-   * or before `first` with the highest start (the only one that can contain `first`, as writes of a
-   * partition never overlap), and every write starting inside the range (all of them from 0 when no
-   * write starts at or before `first`; an empty scalar subquery is NULL). A write's rows are
-   * aggregated: it ends at its lowest recorded end (a truncation only shortens), and is complete once
-   * confirmed. One query for all the ranges of a flush (one per partition of a checkpoint).
+   * For each start, the writes of its partition that may hold offsets from `first` on: the write
+   * starting at or before `first` with the highest start (the only one that can contain `first`, as
+   * writes of a partition never overlap), and every write starting after it (all of them from 0 when
+   * no write starts at or before `first`; an empty scalar subquery is NULL). Usually none or one: a
+   * write a crashed owner made past the committed offset. A write's rows are aggregated: it ends at
+   * its lowest recorded end (a truncation only shortens), and is complete once confirmed. One query
+   * for all the partitions asked.
    */
-  async overlapping(ranges: readonly LedgerRange[]): Promise<LedgerEntry[][]> {
-    if (ranges.length === 0) return [];
+  async from(starts: readonly LedgerStart[]): Promise<LedgerEntry[][]> {
+    if (starts.length === 0) return [];
     const params: Record<string, string | number> = { sink: this.sink };
-    const parts = ranges.map(({ topic, partition, first, last }, i) => {
+    const parts = starts.map(({ topic, partition, first }, i) => {
       Object.assign(params, {
         [`topic${i}`]: topic,
         [`partition${i}`]: partition,
         [`first${i}`]: first.toString(),
-        [`last${i}`]: last.toString(),
       });
       const where = `sink = {sink:String} AND topic = {topic${i}:String} AND partition = {partition${i}:UInt32}`;
       return `
@@ -65,7 +64,6 @@ export class ClickHouseProgressLedger {
                max(complete) AS complete
         FROM ${TABLES.sinkProgress}
         WHERE ${where}
-          AND first_offset <= {last${i}:UInt64}
           AND first_offset >= ifNull((
             SELECT first_offset FROM ${TABLES.sinkProgress}
             WHERE ${where} AND first_offset <= {first${i}:UInt64}
@@ -79,7 +77,7 @@ export class ClickHouseProgressLedger {
       query_params: params,
       format: 'JSONEachRow',
     });
-    const entries: LedgerEntry[][] = ranges.map(() => []);
+    const entries: LedgerEntry[][] = starts.map(() => []);
     for (const row of await result.json<LedgerRow & { range_index: number | string }>()) {
       entries[Number(row.range_index)]?.push({
         first: BigInt(row.first),

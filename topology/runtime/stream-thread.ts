@@ -128,6 +128,7 @@ export class StreamThread {
       // kafkajs fetches again from the committed offsets after a join: what is buffered is fetched again.
       this.forgetBuffered();
       this.checkpoints.onRebalance();
+      for (const sink of this.deps.topology.externalSinks) sink.assigned?.();
       this.tasks.onAssignment(payload.memberId, payload.memberAssignment);
     });
     consumer.on(consumer.events.HEARTBEAT, () => this.membership.heartbeatAnswered());
