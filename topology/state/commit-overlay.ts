@@ -82,8 +82,8 @@ export class CommitOverlay<V, C extends Change<V>> {
     return true;
   }
 
-  /** Every change, the pending one where both generations change an entry. */
-  all(): Map<string, C> {
+  /** A copy of every change, the pending one where both generations change an entry. */
+  snapshot(): Map<string, C> {
     return new Map([...this.committing, ...this.pending]);
   }
 

@@ -31,6 +31,7 @@ export function instanceDirectory(stateDir: string, applicationId: string, insta
 export class LmdbEnvironment<Name extends string> {
   readonly root: RootDatabase<Buffer, string>;
   readonly dbs: Record<Name, Database<Buffer, Buffer>>;
+  private closed = false;
 
   constructor(dir: string, names: readonly Name[]) {
     mkdirSync(dir, { recursive: true });
@@ -61,14 +62,29 @@ export class LmdbEnvironment<Name extends string> {
     return stored === undefined ? 0n : stored.readBigInt64BE(0);
   }
 
-  /** Within a synchronous transaction: the content now reaches `offset`. */
-  putOffsetSync(offset: bigint): void {
-    this.root.putSync(OFFSET_KEY, encodeOffset(offset));
+  /**
+   * Restored changelog records, in one synchronous transaction with the offset they reach
+   * (undefined: a batch in the middle of a fetch, the offset follows with the last one).
+   */
+  writeRestored(write: () => void, nextOffset: bigint | undefined): void {
+    this.root.transactionSync(() => {
+      write();
+      if (nextOffset !== undefined) this.root.putSync(OFFSET_KEY, encodeOffset(nextOffset));
+    });
   }
 
-  /** Within an asynchronous transaction: the content now reaches `offset`. */
-  putOffset(offset: bigint): void {
-    void this.root.put(OFFSET_KEY, encodeOffset(offset));
+  /**
+   * Committed changes, with the changelog offset they reach (undefined: the commit produced nothing
+   * to the changelog, the offset stays), in one asynchronous transaction: `write` runs when it
+   * starts, its fsync off the main thread. Nothing is written once the store was closed meanwhile
+   * (a rebalance or a failed commit while the write waited): its changes are forgotten.
+   */
+  async writeCommitted(write: () => void, changelogEnd: bigint | undefined): Promise<void> {
+    await this.root.transaction(() => {
+      if (this.closed) return;
+      write();
+      if (changelogEnd !== undefined) void this.root.put(OFFSET_KEY, encodeOffset(changelogEnd));
+    });
   }
 
   /** Empties every database and forgets the offset, in one transaction. */
@@ -84,6 +100,7 @@ export class LmdbEnvironment<Name extends string> {
   }
 
   close(): void {
+    this.closed = true;
     void this.root.close();
   }
 }

@@ -112,7 +112,7 @@ export class LmdbKeyValueStore<K, V> implements KeyValueStore<K, V> {
 
   /** Disk content in key-byte order, with the uncommitted changes over it (those last). */
   *entries(): IterableIterator<[K, V]> {
-    const overlay = this.overlay.all();
+    const overlay = this.overlay.snapshot();
     for (const { key, value } of this.data.getRange()) {
       const keyBytes = key[0] === 0 ? null : key.subarray(1);
       const id = keyId(keyBytes);
@@ -151,13 +151,12 @@ export class LmdbKeyValueStore<K, V> implements KeyValueStore<K, V> {
   private writeRestored(nextOffset: bigint | undefined): void {
     const batch = this.restoreBatch;
     this.restoreBatch = [];
-    this.env.root.transactionSync(() => {
+    this.env.writeRestored(() => {
       for (const [key, value] of batch) {
         if (value === null) this.data.removeSync(key);
         else this.data.putSync(key, value);
       }
-      if (nextOffset !== undefined) this.env.putOffsetSync(nextOffset);
-    });
+    }, nextOffset);
   }
 
   private wipe(): void {
@@ -171,16 +170,14 @@ export class LmdbKeyValueStore<K, V> implements KeyValueStore<K, V> {
   private async commitPrepared(changelogEnd: bigint | undefined): Promise<void> {
     const changes = this.overlay.sealed();
     if (this.closed || changes.size === 0) return;
-    // An asynchronous LMDB transaction: the puts run when it starts, its fsync off the main thread.
-    // Until it is durable, reads find the changes in the overlay, and the next checkpoint is not
-    // sealed (CheckpointCommitter awaits this before it commits again).
-    await this.env.root.transaction(() => {
+    // Until the write is durable, reads find the changes in the overlay, and the next checkpoint is
+    // not sealed (CheckpointCommitter awaits this before it commits again).
+    await this.env.writeCommitted(() => {
       for (const change of changes.values()) {
         if (change.bytes === null || change.bytes === undefined) void this.data.remove(change.dataKey);
         else void this.data.put(change.dataKey, change.bytes);
       }
-      if (changelogEnd !== undefined) this.env.putOffset(changelogEnd);
-    });
+    }, changelogEnd);
     // Closed meanwhile: nothing more to keep in memory.
     if (!this.overlay.written(changes)) return;
     // Committed values stay at hand: the next records of a trace, a key's next count, read them.

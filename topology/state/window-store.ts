@@ -10,6 +10,8 @@ import {
   type StoreSpec,
 } from './store';
 import { lowerBound } from '../../common/lower-bound';
+import { LmdbWindowStore } from './lmdb-window-store';
+import { parseWindowChangelogKey, windowChangelogKey } from './window-changelog-key';
 
 export interface WindowEntry<K, V> {
   readonly key: K;
@@ -38,16 +40,6 @@ interface Slot<K, V> {
   value: V;
 }
 
-const WINDOW_HEADER_BYTES = 16;
-
-/** Changelog key: 8-byte start, 8-byte end (big-endian), then the serialized key (absent for null). */
-function changelogKey(keyBytes: Buffer | null, window: Window): Buffer {
-  const header = Buffer.alloc(WINDOW_HEADER_BYTES);
-  header.writeBigInt64BE(BigInt(window.start), 0);
-  header.writeBigInt64BE(BigInt(window.end), 8);
-  return keyBytes === null ? header : Buffer.concat([header, keyBytes]);
-}
-
 export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
   readonly kind = 'window' as const;
   private readonly byKey = new Map<string, Map<string, Slot<K, V>>>();
@@ -71,12 +63,12 @@ export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
   put(key: K, window: Window, value: V): void {
     const keyBytes = this.keySerde.serialize(key);
     this.set(keyBytes, key, window, value);
-    this.changelog.append(changelogKey(keyBytes, window), () => this.valueSerde.serialize(value));
+    this.changelog.append(windowChangelogKey(keyBytes, window), () => this.valueSerde.serialize(value));
   }
 
   delete(key: K, window: Window): void {
     const keyBytes = this.keySerde.serialize(key);
-    if (this.remove(keyBytes, window)) this.changelog.append(changelogKey(keyBytes, window), null);
+    if (this.remove(keyBytes, window)) this.changelog.append(windowChangelogKey(keyBytes, window), null);
   }
 
   fetch(key: K): WindowEntry<K, V>[] {
@@ -102,8 +94,7 @@ export class InMemoryWindowStore<K, V> implements WindowStore<K, V> {
   }
 
   restore(key: Buffer, value: Buffer | null): void {
-    const window = { start: Number(key.readBigInt64BE(0)), end: Number(key.readBigInt64BE(8)) };
-    const keyBytes = key.length === WINDOW_HEADER_BYTES ? null : key.subarray(WINDOW_HEADER_BYTES);
+    const { keyBytes, window } = parseWindowChangelogKey(key);
     if (value === null) {
       this.remove(keyBytes, window);
       return;
@@ -166,7 +157,10 @@ function toEntry<K, V>(slot: Slot<K, V>): WindowEntry<K, V> {
   return { key: slot.key, window: slot.window, value: slot.value };
 }
 
-/** A window store per task, in memory (a persistent window store is not written yet). */
+/**
+ * A window store per task: on disk (LMDB, see lmdb-window-store.ts) when the runtime has a state
+ * directory (StreamsAppOptions.stateDir), in memory otherwise, as keyValueStoreSpec.
+ */
 export function windowStoreSpec<K, V>(name: string, options: StoreOptions<K, V> = {}): StoreSpec {
   const keySerde = options.keySerde ?? jsonSerde<K>();
   const valueSerde = options.valueSerde ?? jsonSerde<V>();
@@ -175,6 +169,11 @@ export function windowStoreSpec<K, V>(name: string, options: StoreOptions<K, V> 
     name,
     kind: 'window',
     maxEntries,
-    create: (changelog) => new InMemoryWindowStore(name, keySerde, valueSerde, maxEntries, changelog),
+    create: (changelog, context) => {
+      const { persistence } = context;
+      return persistence === undefined
+        ? new InMemoryWindowStore(name, keySerde, valueSerde, maxEntries, changelog)
+        : new LmdbWindowStore(name, keySerde, valueSerde, changelog, { ...context, persistence });
+    },
   };
 }

@@ -1,0 +1,343 @@
+import type { Database } from 'lmdb';
+import { StateStoreKeyTooLargeError } from '../errors';
+import type { Serde } from '../serde';
+import type { Window } from '../windows/window';
+import { CommitOverlay, type Change } from './commit-overlay';
+import {
+  LMDB_MAX_KEY_BYTES,
+  LmdbEnvironment,
+  RESTORE_BATCH,
+  storeDirectory,
+  type PersistentStoreContext,
+} from './lmdb-environment';
+import type { ChangelogWriter, PersistentState } from './store';
+import { ValueCache } from './value-cache';
+import { parseWindowChangelogKey, windowChangelogKey } from './window-changelog-key';
+import type { WindowEntry, WindowStore } from './window-store';
+
+interface WindowChange<K, V> extends Change<V> {
+  readonly key: K;
+  readonly window: Window;
+  readonly dataKey: Buffer;
+}
+
+interface Cached<K, V> {
+  readonly key: K;
+  readonly value: V;
+}
+
+const TIME_BYTES = 8;
+/** Key prefix: a marker byte (0: null key, 1: a key), then for a key its length (2 bytes) and bytes. */
+const KEY_PREFIX_OVERHEAD = 3;
+/** The end-index key (end + data key) is the longest LMDB key this store writes. */
+const MAX_KEY_BYTES = LMDB_MAX_KEY_BYTES - TIME_BYTES - KEY_PREFIX_OVERHEAD - 2 * TIME_BYTES;
+/** Timestamps as unsigned big-endian after adding 2^63: byte order = numeric order, negatives included. */
+const TIME_BIAS = 1n << 63n;
+const MAX_TIME = (1n << 63n) - 1n;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A window store on disk (LMDB), Kafka Streams' RocksDB window and session stores, with the same
+ * exactly-once discipline as LmdbKeyValueStore: the disk holds committed changelog content and the
+ * offset it reaches, written in one LMDB transaction per commit; the changes of the open and the
+ * committing checkpoint stay in memory (CommitOverlay), serialized once at the seal. Memory is
+ * bounded by the cache of deserialized values (`cacheBytes`) plus those changes.
+ *
+ * Two databases make the queries range scans instead of full scans:
+ * - `data`: key prefix (the serialized key, length-prefixed) + start + end -> value, so all windows
+ *   of one key are contiguous (`fetch`);
+ * - `by-end`: end + data key -> nothing, in end order (`endingAtOrBefore`, the emission and
+ *   eviction of closed windows).
+ * Both are merged with the overlay, so results are the in-memory store's (windows of equal end
+ * come in key order rather than insertion order). The changelog is the in-memory window store's.
+ */
+export class LmdbWindowStore<K, V> implements WindowStore<K, V> {
+  readonly kind = 'window' as const;
+  readonly persistent: PersistentState;
+  private readonly env: LmdbEnvironment<'data' | 'by-end'>;
+  private readonly data: Database<Buffer, Buffer>;
+  private readonly byEnd: Database<Buffer, Buffer>;
+  private readonly overlay: CommitOverlay<V, WindowChange<K, V>>;
+  private readonly cache: ValueCache<Cached<K, V>>;
+  private count: number;
+  private restoreBatch: [Buffer, Buffer | null][] = [];
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    private readonly keySerde: Serde<K>,
+    private readonly valueSerde: Serde<V>,
+    private readonly changelog: ChangelogWriter,
+    context: PersistentStoreContext,
+  ) {
+    this.env = new LmdbEnvironment(storeDirectory(context, name), ['data', 'by-end']);
+    this.data = this.env.dbs.data;
+    this.byEnd = this.env.dbs['by-end'];
+    this.overlay = new CommitOverlay(
+      (value) => valueSerde.serialize(value),
+      (change) => idOf(keyPrefixOf(change.dataKey)),
+    );
+    this.cache = new ValueCache(context.persistence.cacheBytes);
+    this.count = this.env.entryCount('data');
+    this.persistent = {
+      restoreFrom: () => this.env.offset(),
+      restored: (nextOffset) => this.flushRestored(nextOffset),
+      wipe: () => this.wipe(),
+      prepareCommit: () => {
+        if (!this.closed) this.overlay.seal();
+      },
+      committed: (changelogEnd) => this.commitPrepared(changelogEnd),
+    };
+  }
+
+  get(key: K, window: Window): V | undefined {
+    const dataKey = this.dataKey(this.keySerde.serialize(key), window);
+    const id = idOf(dataKey);
+    const change = this.overlay.get(id);
+    if (change !== undefined) return change.value ?? undefined;
+    const cached = this.cache.get(id);
+    if (cached !== undefined) return cached.value;
+    const bytes = this.data.getBinary(dataKey);
+    if (bytes === undefined) return undefined;
+    const value = this.valueSerde.deserialize(bytes);
+    this.cache.remember(id, { key, value }, bytes.length);
+    return value;
+  }
+
+  put(key: K, window: Window, value: V): void {
+    const keyBytes = this.keySerde.serialize(key);
+    const dataKey = this.dataKey(keyBytes, window);
+    const id = idOf(dataKey);
+    const existed = this.exists(id, dataKey);
+    const change: WindowChange<K, V> = { key, window, dataKey, value };
+    this.overlay.set(id, change);
+    if (!existed) this.count += 1;
+    this.changelog.append(windowChangelogKey(keyBytes, window), () => this.overlay.bytes(change));
+  }
+
+  delete(key: K, window: Window): void {
+    const keyBytes = this.keySerde.serialize(key);
+    const dataKey = this.dataKey(keyBytes, window);
+    const id = idOf(dataKey);
+    if (!this.exists(id, dataKey)) return;
+    this.overlay.set(id, { key, window, dataKey, value: null, bytes: null });
+    this.cache.forget(id);
+    this.count -= 1;
+    this.changelog.append(windowChangelogKey(keyBytes, window), null);
+  }
+
+  /** The key's windows on disk (start order), then its uncommitted ones. */
+  fetch(key: K): WindowEntry<K, V>[] {
+    const prefix = keyPrefix(this.keySerde.serialize(key));
+    const overlay = this.overlay.inGroup(idOf(prefix));
+    const entries: WindowEntry<K, V>[] = [];
+    const rangeEnd = Buffer.concat([prefix, Buffer.alloc(2 * TIME_BYTES + 1, 0xff)]);
+    for (const { key: dataKey, value } of this.data.getRange({ start: prefix, end: rangeEnd })) {
+      const id = idOf(dataKey);
+      if (overlay.has(id)) continue;
+      const cached = this.cache.peek(id);
+      entries.push({
+        key,
+        window: windowOf(dataKey),
+        value: cached?.value ?? this.valueSerde.deserialize(value),
+      });
+    }
+    for (const change of overlay.values()) {
+      if (change.value !== null) entries.push({ key, window: change.window, value: change.value });
+    }
+    return entries;
+  }
+
+  /** Disk windows from the end index, merged with the uncommitted ones, earliest end first. */
+  endingAtOrBefore(end: number): WindowEntry<K, V>[] {
+    if (Number.isNaN(end)) return [];
+    const overlay = this.overlay.snapshot();
+    const fromDisk: WindowEntry<K, V>[] = [];
+    for (const indexKey of this.byEnd.getKeys(endRange(end))) {
+      const dataKey = indexKey.subarray(TIME_BYTES);
+      const id = idOf(dataKey);
+      if (overlay.has(id)) continue;
+      fromDisk.push(this.diskEntry(id, dataKey));
+    }
+    const fromOverlay: WindowEntry<K, V>[] = [];
+    for (const change of overlay.values()) {
+      if (change.value !== null && change.window.end <= end) {
+        fromOverlay.push({ key: change.key, window: change.window, value: change.value });
+      }
+    }
+    fromOverlay.sort((a, b) => a.window.end - b.window.end);
+    return mergeByEnd(fromDisk, fromOverlay);
+  }
+
+  size(): number {
+    return this.count;
+  }
+
+  /** What the cache of deserialized values holds now (bounded by `cacheBytes`). */
+  cacheUsage(): { entries: number; bytes: number } {
+    return this.cache.usage();
+  }
+
+  restore(key: Buffer, value: Buffer | null): void {
+    const { keyBytes, window } = parseWindowChangelogKey(key);
+    this.restoreBatch.push([this.dataKey(keyBytes, window), value]);
+    if (this.restoreBatch.length >= RESTORE_BATCH) this.writeRestored(undefined);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.overlay.clear();
+    this.cache.clear();
+    this.env.close();
+  }
+
+  private diskEntry(id: string, dataKey: Buffer): WindowEntry<K, V> {
+    const window = windowOf(dataKey);
+    const cached = this.cache.peek(id);
+    if (cached !== undefined) return { key: cached.key, window, value: cached.value };
+    const bytes = this.data.getBinary(dataKey) ?? null;
+    return {
+      key: this.keySerde.deserialize(keyBytesOf(dataKey)),
+      window,
+      value: this.valueSerde.deserialize(bytes),
+    };
+  }
+
+  private flushRestored(nextOffset: bigint): void {
+    this.writeRestored(nextOffset);
+    this.count = this.env.entryCount('data');
+  }
+
+  private writeRestored(nextOffset: bigint | undefined): void {
+    const batch = this.restoreBatch;
+    this.restoreBatch = [];
+    this.env.writeRestored(() => {
+      for (const [dataKey, value] of batch) {
+        if (value === null) {
+          this.data.removeSync(dataKey);
+          this.byEnd.removeSync(endIndexKey(dataKey));
+        } else {
+          this.data.putSync(dataKey, value);
+          this.byEnd.putSync(endIndexKey(dataKey), EMPTY);
+        }
+      }
+    }, nextOffset);
+  }
+
+  private wipe(): void {
+    this.env.wipe();
+    this.restoreBatch = [];
+    this.overlay.clear();
+    this.cache.clear();
+    this.count = 0;
+  }
+
+  private async commitPrepared(changelogEnd: bigint | undefined): Promise<void> {
+    const changes = this.overlay.sealed();
+    if (this.closed || changes.size === 0) return;
+    // Until the write is durable, the overlay serves the changes (see LmdbKeyValueStore).
+    await this.env.writeCommitted(() => {
+      for (const { dataKey, bytes } of changes.values()) {
+        if (bytes === null || bytes === undefined) {
+          void this.data.remove(dataKey);
+          void this.byEnd.remove(endIndexKey(dataKey));
+        } else {
+          void this.data.put(dataKey, bytes);
+          void this.byEnd.put(endIndexKey(dataKey), EMPTY);
+        }
+      }
+    }, changelogEnd);
+    if (!this.overlay.written(changes)) return;
+    // Open windows are read again by the next records of their key: keep them at hand.
+    for (const [id, change] of changes) {
+      if (change.value !== null && !this.overlay.isPending(id)) {
+        this.cache.remember(id, { key: change.key, value: change.value }, change.bytes?.length ?? 0);
+      }
+    }
+  }
+
+  private exists(id: string, dataKey: Buffer): boolean {
+    const change = this.overlay.get(id);
+    if (change !== undefined) return change.value !== null;
+    return this.cache.has(id) || this.data.doesExist(dataKey);
+  }
+
+  /** The data key of a window; refuses a key too long for LMDB, before anything is logged. */
+  private dataKey(keyBytes: Buffer | null, window: Window): Buffer {
+    if (keyBytes !== null && keyBytes.length > MAX_KEY_BYTES) {
+      throw new StateStoreKeyTooLargeError(
+        `window store ${this.name}: a key of ${keyBytes.length} bytes is over the ${MAX_KEY_BYTES} LMDB allows here`,
+      );
+    }
+    const prefix = keyPrefix(keyBytes);
+    const key = Buffer.alloc(prefix.length + 2 * TIME_BYTES);
+    prefix.copy(key, 0);
+    writeTime(key, prefix.length, window.start);
+    writeTime(key, prefix.length + TIME_BYTES, window.end);
+    return key;
+  }
+}
+
+function keyPrefix(keyBytes: Buffer | null): Buffer {
+  if (keyBytes === null) return Buffer.from([0]);
+  const prefix = Buffer.alloc(KEY_PREFIX_OVERHEAD + keyBytes.length);
+  prefix[0] = 1;
+  prefix.writeUInt16BE(keyBytes.length, 1);
+  keyBytes.copy(prefix, KEY_PREFIX_OVERHEAD);
+  return prefix;
+}
+
+function keyPrefixOf(dataKey: Buffer): Buffer {
+  return dataKey.subarray(0, dataKey.length - 2 * TIME_BYTES);
+}
+
+function keyBytesOf(dataKey: Buffer): Buffer | null {
+  return dataKey[0] === 0 ? null : keyPrefixOf(dataKey).subarray(KEY_PREFIX_OVERHEAD);
+}
+
+function windowOf(dataKey: Buffer): Window {
+  const at = dataKey.length - 2 * TIME_BYTES;
+  return { start: readTime(dataKey, at), end: readTime(dataKey, at + TIME_BYTES) };
+}
+
+function endIndexKey(dataKey: Buffer): Buffer {
+  const key = Buffer.alloc(TIME_BYTES + dataKey.length);
+  writeTime(key, 0, windowOf(dataKey).end);
+  dataKey.copy(key, TIME_BYTES);
+  return key;
+}
+
+/** The index range of windows ending at or before `end` (exclusive upper bound: end + 1). */
+function endRange(end: number): { end?: Buffer } {
+  if (end === Number.POSITIVE_INFINITY) return {};
+  const above = end === Number.NEGATIVE_INFINITY ? -TIME_BIAS : BigInt(Math.floor(end)) + 1n;
+  if (above > MAX_TIME) return {};
+  const bound = Buffer.alloc(TIME_BYTES);
+  bound.writeBigUInt64BE((above < -TIME_BIAS ? -TIME_BIAS : above) + TIME_BIAS, 0);
+  return { end: bound };
+}
+
+function writeTime(into: Buffer, at: number, time: number): void {
+  into.writeBigUInt64BE(BigInt(time) + TIME_BIAS, at);
+}
+
+function readTime(from: Buffer, at: number): number {
+  return Number(from.readBigUInt64BE(at) - TIME_BIAS);
+}
+
+/** Entry ids in the overlay and the cache: the data key's bytes as a string. */
+function idOf(bytes: Buffer): string {
+  return bytes.toString('latin1');
+}
+
+function mergeByEnd<E extends { window: Window }>(a: readonly E[], b: readonly E[]): E[] {
+  const merged: E[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const next = j >= b.length || (i < a.length && a[i]!.window.end <= b[j]!.window.end) ? a[i++] : b[j++];
+    merged.push(next as E);
+  }
+  return merged;
+}
