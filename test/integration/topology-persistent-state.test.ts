@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, Message } from 'kafkajs';
 import type { FixtureOutput } from '../support/topology-fixture-app';
 import { fixtureEnv, fixtureRecords, FixtureProcess } from '../support/topology-fixture-process';
 import { createTopics, produce, readTopic, testKafka, uniqueName } from '../support/topology-kafka';
@@ -19,6 +19,18 @@ async function highWatermark(kafka: Kafka, topic: string): Promise<number> {
   await admin.connect();
   try {
     return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** High watermark of each partition of `topic` (none while the topic does not exist). */
+async function partitionHighWatermarks(kafka: Kafka, topic: string): Promise<number[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return [];
+    return (await admin.fetchTopicOffsets(topic)).map((p) => Number(p.high));
   } finally {
     await admin.disconnect();
   }
@@ -108,6 +120,85 @@ describe('topology runtime: persistent state stores', () => {
       return [...seen].sort((a, b) => a - b).join() !== expected.join();
     });
     expect(wrong).toEqual([]);
+  });
+
+  it('after kill -9, a windowed count restores its window store from the checkpoint and emits exact final counts', async () => {
+    const kafka = testKafka();
+    const app = {
+      appId: uniqueName('pwindow'),
+      input: uniqueName('pwindow-in'),
+      output: uniqueName('pwindow-out'),
+    };
+    const windowOutput = uniqueName('pwindow-windows');
+    await createTopics(kafka, [
+      { topic: app.input, partitions: 2 },
+      { topic: app.output, partitions: 2 },
+      { topic: windowOutput, partitions: 2 },
+    ]);
+    const env = fixtureEnv(app, 'only', { FIXTURE_STATE_DIR: stateDir, FIXTURE_WINDOW_OUTPUT: windowOutput });
+    // Record id i at t0 + i ms: 20 one-second windows per group, within the one-minute grace of each other.
+    const records = 20_000;
+    const groups = 50;
+    const t0 = Math.floor(Date.now() / 1_000) * 1_000;
+    const at = (from: number, count: number, ts: (id: number) => number): Message[] =>
+      fixtureRecords(from, count, groups).map((m, i) => ({ ...m, timestamp: String(ts(from + i)) }));
+    await produce(
+      kafka,
+      app.input,
+      at(0, records, (id) => t0 + id),
+    );
+
+    const first = new FixtureProcess(env);
+    // Killed once both tasks have committed part of their windows (so both have a checkpoint on disk).
+    const windowChangelog = `${app.appId}-window-counts-store-changelog`;
+    await waitFor(
+      'both window stores to commit part of the input',
+      async () =>
+        (await highWatermark(kafka, app.output)) >= 4_000 &&
+        (await partitionHighWatermarks(kafka, windowChangelog)).filter((high) => high > 0).length === 2,
+      120_000,
+    );
+    first.kill('SIGKILL');
+    expect(await first.exited).toBeNull();
+
+    const second = new FixtureProcess(env);
+    const windowChangelogs = (): RestoredLog['changelogs'] =>
+      second.logs
+        .filter((l) => l.msg === 'restored state stores')
+        .flatMap((l) => (l as unknown as RestoredLog).changelogs)
+        .filter((c) => c.topic.endsWith('-window-counts-store-changelog'));
+    await waitFor('both tasks to restore their window stores', () => windowChangelogs().length >= 2, 120_000);
+    const restored = windowChangelogs();
+    console.log(`window store restart after kill -9: ${JSON.stringify(restored)}`);
+    // Restored from its checkpoint on disk, not from the beginning of the changelog.
+    expect(restored.filter((c) => !c.persistent || c.from === 0)).toEqual([]);
+    await readTopic(kafka, app.output, { until: (r) => r.length >= records, timeoutMs: 180_000 });
+    // One record per group past every window's end + grace closes them all: the final counts come out.
+    await produce(
+      kafka,
+      app.input,
+      at(records, groups, () => t0 + records + 62_000),
+    );
+    const expected = new Map<string, number>();
+    for (let id = 0; id < records; id += 1) {
+      const window = Math.floor((t0 + id) / 1_000) * 1_000;
+      const key = `g${id % groups}|${window}`;
+      expected.set(key, (expected.get(key) ?? 0) + 1);
+    }
+    const finals = await readTopic(kafka, windowOutput, {
+      until: (r) => r.length >= expected.size,
+      timeoutMs: 120_000,
+    });
+    second.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+
+    const emitted = finals.map((r) => {
+      const { key, window } = JSON.parse(r.key!) as { key: string; window: { start: number } };
+      return [`${key}|${window.start}`, JSON.parse(r.value!) as number] as const;
+    });
+    // Each window once (no duplicate), with the count of all its records across the crash.
+    expect(emitted).toHaveLength(expected.size);
+    expect(new Map(emitted)).toEqual(expected);
   });
 
   it('does not trust a checkpoint beyond its changelog (the topic was deleted): the store is wiped and follows the changelog', async () => {

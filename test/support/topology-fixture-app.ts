@@ -2,13 +2,16 @@
  * A small streams application run as a child process by the topology integration tests (so it can
  * be killed with SIGKILL). It re-keys numbered records by group through a repartition topic and
  * counts them per group in a key-value store: every output names the input id and the running count,
- * which lets a test check exactly-once (each id once, counts 1..n per group) after crashes.
+ * which lets a test check exactly-once (each id once, counts 1..n per group) after crashes. With
+ * FIXTURE_WINDOW_OUTPUT set it also counts them per group in one-second tumbling windows (a window
+ * store; grace one minute, final results) written to that topic.
  */
 import { Registry } from 'prom-client';
 import { createLogger } from '../../common/logger';
 import {
   keyValueStoreSpec,
   TopologyBuilder,
+  tumblingWindows,
   type Processor,
   type ProcessorContext,
   type StreamRecord,
@@ -52,12 +55,20 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: 'info', format: 'json', name: 'fixture' });
   const builder = new TopologyBuilder();
   builder.addStateStore(keyValueStoreSpec<string, number>('group-counts'));
-  builder
+  const byGroup = builder
     .stream<string, FixtureInput>('in', env('FIXTURE_INPUT'))
     .selectKey('by-group', (r) => r.value.group)
-    .repartition('by-group')
+    .repartition('by-group');
+  byGroup
     .process('count', () => new CountPerGroup(), { stores: ['group-counts'] })
     .to('out', env('FIXTURE_OUTPUT'));
+  const windowOutput = process.env.FIXTURE_WINDOW_OUTPUT;
+  if (windowOutput !== undefined) {
+    byGroup
+      .windowedBy(tumblingWindows({ sizeMs: 1_000, graceMs: 60_000 }))
+      .count('window-counts')
+      .to('window-out', windowOutput);
+  }
   const app = new StreamsApp(builder.build(), {
     applicationId: env('FIXTURE_APP_ID'),
     instanceId: env('FIXTURE_INSTANCE'),
