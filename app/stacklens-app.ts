@@ -201,6 +201,7 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     repartitionPurgeIntervalMs: config.kafka.repartitionPurgeIntervalMs,
     stateDir: config.kafka.stateDir,
     stateCacheBytes: config.kafka.stateCacheBytes,
+    stateCleanupDelayMs: config.kafka.stateCleanupDelayMs,
     maxTaskIdleMs: config.kafka.maxTaskIdleMs,
     logger,
     registry,

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       exceptionPolicies: { deserialization: 'dead-letter', processing: 'dead-letter' },
       stateDir: undefined,
       stateCacheBytes: 16 * 1024 * 1024,
+      stateCleanupDelayMs: 600_000,
     });
     expect(config.http).toEqual({
       host: '127.0.0.1',
@@ -70,6 +71,8 @@ describe('loadConfig', () => {
     ).toBe('/var/lib/stacklens');
     expect(() => loadConfig({ STATE_STORE: 'rocksdb' })).toThrow(/STATE_STORE/);
     expect(() => loadConfig({ STATE_CACHE_MB: '0' })).toThrow(/STATE_CACHE_MB/);
+    expect(loadConfig({ STATE_CLEANUP_DELAY_MS: '60000' }).kafka.stateCleanupDelayMs).toBe(60_000);
+    expect(() => loadConfig({ STATE_CLEANUP_DELAY_MS: '-1' })).toThrow(/STATE_CLEANUP_DELAY_MS/);
   });
 
   it('takes max.task.idle.ms from the environment, -1 (never wait) included', () => {

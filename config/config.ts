@@ -168,11 +168,12 @@ const envSchema = z.object({
     .refine((v) => v === undefined || v.trim() === '' || /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(v.trim()), {
       message: "must start with a letter or digit and contain only letters, digits, '.', '_' or '-'",
     }),
-  // Where the streams' key-value stores live: in memory (restored from the whole changelog at every
+  // Where the streams' key-value and window stores live: in memory (restored from the whole changelog at every
   // start, bounded by key counts) or on disk (LMDB, restored from a checkpoint, bounded by a cache).
   STATE_STORE: oneOf(['memory', 'lmdb'] as const, 'memory'),
   STATE_DIR: optionalString,
   STATE_CACHE_MB: integer(16, 1, 16_384, ' of MiB'),
+  STATE_CLEANUP_DELAY_MS: integer(600_000, 0, 7 * 86_400_000, ' of milliseconds'),
   SCHEMA_REGISTRY_URL: httpUrl('schema registry').default('http://127.0.0.1:8081/apis/ccompat/v7'),
   CLICKHOUSE_URL: optionalHttpUrl('ClickHouse HTTP interface'),
   CLICKHOUSE_USER: z.string().default('default'),
@@ -311,12 +312,14 @@ export interface StackLensConfig {
     /** What becomes of input records that cannot be deserialized or processed (default: the DLQ). */
     exceptionPolicies: ExceptionPolicies;
     /**
-     * Where key-value stores persist their state (LMDB under `<dir>/<application>/<instance>/<task>/<store>`);
+     * Where key-value and window stores persist their state (LMDB under `<dir>/<application>/<instance>/<task>/<store>`);
      * undefined: in memory (STATE_STORE=memory).
      */
     stateDir?: string;
     /** Values a persistent store instance keeps deserialized in memory, in bytes. */
     stateCacheBytes: number;
+    /** How long the state of a task this instance no longer owns stays on disk (Kafka Streams' state.cleanup.delay.ms). */
+    stateCleanupDelayMs: number;
   };
   schemaRegistry: { url: string };
   /** `url` undefined means the embedded chDB engine at `chdbPath`. */
@@ -448,6 +451,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         e.INSTANCE_ID === undefined || e.INSTANCE_ID.trim() === '' ? hostname() : e.INSTANCE_ID.trim(),
       stateDir: e.STATE_STORE === 'lmdb' ? resolve(cwd, e.STATE_DIR ?? '.stacklens/state') : undefined,
       stateCacheBytes: e.STATE_CACHE_MB * 1024 * 1024,
+      stateCleanupDelayMs: e.STATE_CLEANUP_DELAY_MS,
     },
     schemaRegistry: { url: e.SCHEMA_REGISTRY_URL },
     clickhouse: {

@@ -106,14 +106,20 @@ export interface StreamsAppOptions {
    */
   readonly bounds?: BoundedRunOptions;
   /**
-   * Where key-value stores keep their state between runs (LMDB, one directory per application,
-   * instance, task and store; see state/lmdb-key-value-store.ts): a restart restores only the
-   * changelog after the offset committed with the data. Unset: in memory, restored from the whole
-   * changelog at every start, bounded by each store's maxEntries. Window stores are in memory either way.
+   * Where key-value and window stores keep their state between runs (LMDB, one directory per
+   * application, instance, task and store; see state/lmdb-key-value-store.ts, lmdb-window-store.ts):
+   * a restart restores only the changelog after the offset committed with the data. Unset: in
+   * memory, restored from the whole changelog at every start, bounded by each store's maxEntries.
    */
   readonly stateDir?: string;
   /** Bytes of values a persistent store instance keeps deserialized in memory. Default 16 MiB. */
   readonly stateCacheBytes?: number;
+  /**
+   * How long the state directory of a task this instance no longer owns is kept (a task that comes
+   * back meanwhile restores from its checkpoint) before it is deleted; Kafka Streams'
+   * `state.cleanup.delay.ms`. Default 600 000 (10 minutes).
+   */
+  readonly stateCleanupDelayMs?: number;
   readonly logger: Logger;
   /** Registry for the runtime's metrics; never the global one. */
   readonly registry: Registry;
@@ -148,6 +154,7 @@ export function resolveOptions(options: StreamsAppOptions): ResolvedOptions {
     repartitionPurgeIntervalMs: 30_000,
     replicationFactor: 1,
     stateCacheBytes: 16 * 1024 * 1024,
+    stateCleanupDelayMs: 600_000,
     // An option given as undefined keeps its default.
     ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as StreamsAppOptions),
   };

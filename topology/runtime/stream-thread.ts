@@ -4,6 +4,8 @@ import { RecordHandlingFailedError } from '../errors';
 import type { TopologyMetrics } from '../metrics';
 import type { SourcePosition } from '../processor/record';
 import type { StreamTask } from '../processor/stream-task';
+import { instanceDirectory } from '../state/lmdb-environment';
+import { StateDirectoryCleaner } from '../state/state-directory-cleaner';
 import type { Topology } from '../topology';
 import { highWatermarks, type BoundTracker } from './bounds';
 import { CheckpointCommitter } from './checkpoint-committer';
@@ -100,6 +102,14 @@ export class StreamThread {
         maxBufferedRecords: options.maxBufferedRecordsPerPartition,
       },
       commitInFlight: () => this.checkpoints.inFlight(),
+      stateCleaner:
+        options.stateDir === undefined
+          ? undefined
+          : new StateDirectoryCleaner({
+              dir: instanceDirectory(options.stateDir, options.applicationId, options.instanceId),
+              delayMs: options.stateCleanupDelayMs,
+              clock: Date.now,
+            }),
     });
   }
 
@@ -198,6 +208,7 @@ export class StreamThread {
           // restart or a failed commit dropped the task, still has wall-clock punctuations to fire
           // (e.g. traces the correlator closes on idle input).
           await this.tasks.ensureTasks(() => this.membership.heartbeat());
+          this.tasks.cleanStateDirectories();
           this.punctuateWallClock();
           await this.checkEnd();
         })

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { createLogger, type Logger } from '../../common/logger';
@@ -10,6 +13,7 @@ import { GroupMembership } from './group-membership';
 import { resolveOptions } from './options';
 import { planPartitions, type PartitionPlan } from './partition-plan';
 import { encodeStreamTime } from './stream-time';
+import { StateDirectoryCleaner } from '../state/state-directory-cleaner';
 import { assignedTaskIds, streamTaskCreator, TaskManager } from './task-manager';
 
 const APP = 'tm-app';
@@ -59,7 +63,10 @@ function taskCreator(t: Topology, plan: PartitionPlan, log: Logger) {
  * A TaskManager over real tasks of the topology above, with recording fakes for the restorer (its
  * changelog reads) and the admin client (the group's committed offsets).
  */
-function setup(committed: Record<string, { offset: string; streamTime?: number }> = {}) {
+function setup(
+  committed: Record<string, { offset: string; streamTime?: number }> = {},
+  stateCleaner?: StateDirectoryCleaner,
+) {
   const log = createLogger({ level: 'silent', format: 'text' });
   const t = topology();
   const plan = planPartitions(t, APP, new Map([[INPUT, 2]]));
@@ -114,6 +121,7 @@ function setup(committed: Record<string, { offset: string; streamTime?: number }
     log,
     partitionGroup: { maxTaskIdleMs: 0, maxBufferedRecords: 1_000 },
     commitInFlight: () => commitInFlight,
+    stateCleaner,
   });
   const keepAlive = async () => undefined;
   return {
@@ -267,6 +275,34 @@ describe('TaskManager', () => {
     expect(offsetReads).toHaveLength(1);
     expect(Date.now() - membership.joinedAt).toBeGreaterThanOrEqual(1_000);
     expect(heartbeats).toBeGreaterThan(0);
+  });
+
+  it('deletes the state directories of tasks it has not owned for the cleanup delay, never of assigned ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stacklens-task-state-'));
+    try {
+      for (const task of ['0_0', '0_1', '1_0', '1_1'])
+        mkdirSync(join(dir, task, 'store'), { recursive: true });
+      let now = 0;
+      const { manager, keepAlive } = setup(
+        {},
+        new StateDirectoryCleaner({ dir, delayMs: 1_000, clock: () => now }),
+      );
+      manager.onAssignment('m1', { [INPUT]: [0, 1], [REPARTITION]: [0] });
+      await manager.ensureTasks(keepAlive);
+      manager.cleanStateDirectories();
+      // 1_1 is not ours; 0_1 is revoked later.
+      now = 500;
+      manager.onAssignment('m1', { [INPUT]: [0], [REPARTITION]: [0] });
+      manager.cleanStateDirectories();
+      now = 1_000;
+      manager.cleanStateDirectories();
+      expect(readdirSync(dir).sort()).toEqual(['0_0', '0_1', '1_0']);
+      now = 1_500;
+      manager.cleanStateDirectories();
+      expect(readdirSync(dir).sort()).toEqual(['0_0', '1_0']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('closes every ready task at closeAll', async () => {

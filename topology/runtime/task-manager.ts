@@ -3,6 +3,7 @@ import type { Logger } from '../../common/logger';
 import { StreamsRuntimeError } from '../errors';
 import type { TopologyMetrics } from '../metrics';
 import { StreamTask } from '../processor/stream-task';
+import type { StateDirectoryCleaner } from '../state/state-directory-cleaner';
 import type { Topology } from '../topology';
 import type { Checkpoint } from './checkpoint';
 import type { GroupMembership } from './group-membership';
@@ -100,6 +101,8 @@ export class TaskManager {
       readonly partitionGroup: PartitionGroupOptions;
       /** The commit in flight, if any. */
       readonly commitInFlight: () => Promise<boolean> | undefined;
+      /** Deletes the state directories of tasks no longer owned (persistent stores only). */
+      readonly stateCleaner?: Pick<StateDirectoryCleaner, 'clean'>;
     },
   ) {}
 
@@ -255,6 +258,17 @@ export class TaskManager {
       }
     }
     return groups.map(({ group }) => group);
+  }
+
+  /**
+   * Deletes the state directories of tasks this instance has not owned for the cleanup delay.
+   * Called between task creations (in the serial queue), with every task assigned, pending or open.
+   */
+  cleanStateDirectories(): void {
+    const owned = new Set([...this.assigned, ...this.pendingTasks, ...this.tasks.keys()]);
+    const deleted = this.deps.stateCleaner?.clean(owned) ?? [];
+    if (deleted.length > 0)
+      this.deps.log.info({ tasks: deleted }, 'deleted the state of tasks no longer owned');
   }
 
   /** Closes a task and forgets its buffered input. */
