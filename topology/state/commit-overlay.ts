@@ -82,6 +82,12 @@ export class CommitOverlay<V, C extends Change<V>> {
     return true;
   }
 
+  /** Every change once, the pending one where both generations change an entry (no copy: do not change the overlay while iterating). */
+  *current(): IterableIterator<C> {
+    for (const [id, change] of this.committing) if (!this.pending.has(id)) yield change;
+    yield* this.pending.values();
+  }
+
   /** A copy of every change, the pending one where both generations change an entry. */
   snapshot(): Map<string, C> {
     return new Map([...this.committing, ...this.pending]);

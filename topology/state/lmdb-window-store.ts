@@ -151,16 +151,15 @@ export class LmdbWindowStore<K, V> implements WindowStore<K, V> {
   /** Disk windows from the end index, merged with the uncommitted ones, earliest end first. */
   endingAtOrBefore(end: number): WindowEntry<K, V>[] {
     if (Number.isNaN(end)) return [];
-    const overlay = this.overlay.snapshot();
     const fromDisk: WindowEntry<K, V>[] = [];
     for (const indexKey of this.byEnd.getKeys(endRange(end))) {
       const dataKey = indexKey.subarray(TIME_BYTES);
       const id = idOf(dataKey);
-      if (overlay.has(id)) continue;
+      if (this.overlay.get(id) !== undefined) continue;
       fromDisk.push(this.diskEntry(id, dataKey));
     }
     const fromOverlay: WindowEntry<K, V>[] = [];
-    for (const change of overlay.values()) {
+    for (const change of this.overlay.current()) {
       if (change.value !== null && change.window.end <= end) {
         fromOverlay.push({ key: change.key, window: change.window, value: change.value });
       }
