@@ -40,6 +40,14 @@ interface RestoredLog {
   changelogs: { topic: string; persistent: boolean; from: number; end: number; records: number }[];
 }
 
+/** The changelog partitions (topic ending with `suffix`) a process logged as restored. */
+function restoredChangelogs(process: FixtureProcess, suffix: string): RestoredLog['changelogs'] {
+  return process.logs
+    .filter((l) => l.msg === 'restored state stores')
+    .flatMap((l) => (l as unknown as RestoredLog).changelogs)
+    .filter((c) => c.topic.endsWith(suffix));
+}
+
 describe('topology runtime: persistent state stores', () => {
   let stateDir: string;
 
@@ -80,11 +88,7 @@ describe('topology runtime: persistent state stores', () => {
     expect(await first.exited).toBeNull();
 
     const second = new FixtureProcess(env);
-    const countChangelogs = (): RestoredLog['changelogs'] =>
-      second.logs
-        .filter((l) => l.msg === 'restored state stores')
-        .flatMap((l) => (l as unknown as RestoredLog).changelogs)
-        .filter((c) => c.topic.endsWith('-group-counts-changelog'));
+    const countChangelogs = () => restoredChangelogs(second, '-group-counts-changelog');
     await waitFor('both tasks to restore their stores', () => countChangelogs().length >= 2, 120_000);
     const counts = countChangelogs();
     console.log(`restart after kill -9: ${JSON.stringify(counts)}`);
@@ -162,11 +166,7 @@ describe('topology runtime: persistent state stores', () => {
     expect(await first.exited).toBeNull();
 
     const second = new FixtureProcess(env);
-    const windowChangelogs = (): RestoredLog['changelogs'] =>
-      second.logs
-        .filter((l) => l.msg === 'restored state stores')
-        .flatMap((l) => (l as unknown as RestoredLog).changelogs)
-        .filter((c) => c.topic.endsWith('-window-counts-store-changelog'));
+    const windowChangelogs = () => restoredChangelogs(second, '-window-counts-store-changelog');
     await waitFor('both tasks to restore their window stores', () => windowChangelogs().length >= 2, 120_000);
     const restored = windowChangelogs();
     console.log(`window store restart after kill -9: ${JSON.stringify(restored)}`);

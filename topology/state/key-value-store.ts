@@ -8,6 +8,7 @@ import {
   type StoreOptions,
   type StoreSpec,
 } from './store';
+import { inMemoryOrOnDisk } from './lmdb-environment';
 import { LmdbKeyValueStore } from './lmdb-key-value-store';
 
 /** A key-value store local to one task. Every put and delete is written to the store's changelog. */
@@ -89,11 +90,11 @@ export function keyValueStoreSpec<K, V>(name: string, options: StoreOptions<K, V
     name,
     kind: 'key-value',
     maxEntries,
-    create: (changelog, context) => {
-      const { persistence } = context;
-      return persistence === undefined
-        ? new InMemoryKeyValueStore(name, keySerde, valueSerde, maxEntries, changelog)
-        : new LmdbKeyValueStore(name, keySerde, valueSerde, changelog, { ...context, persistence });
-    },
+    create: (changelog, context) =>
+      inMemoryOrOnDisk<KeyValueStore<K, V>>(
+        context,
+        () => new InMemoryKeyValueStore(name, keySerde, valueSerde, maxEntries, changelog),
+        (onDisk) => new LmdbKeyValueStore(name, keySerde, valueSerde, changelog, onDisk),
+      ),
   };
 }

@@ -13,6 +13,16 @@ const OFFSET_KEY = 'changelog-offset';
 
 export type PersistentStoreContext = StoreContext & { persistence: NonNullable<StoreContext['persistence']> };
 
+/** A store built on disk when the runtime has a state directory (StoreContext.persistence), in memory otherwise. */
+export function inMemoryOrOnDisk<S>(
+  context: StoreContext,
+  inMemory: () => S,
+  onDisk: (context: PersistentStoreContext) => S,
+): S {
+  const { persistence } = context;
+  return persistence === undefined ? inMemory() : onDisk({ ...context, persistence });
+}
+
 /** `<stateDir>/<application>/<instance>/<task>/<store>`: one LMDB environment per store and task. */
 export function storeDirectory(context: PersistentStoreContext, storeName: string): string {
   const { stateDir, instanceId } = context.persistence;

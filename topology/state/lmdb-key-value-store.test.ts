@@ -6,14 +6,10 @@ import { jsonSerde, stringSerde } from '../serde';
 import { InMemoryKeyValueStore } from './key-value-store';
 import { LmdbKeyValueStore } from './lmdb-key-value-store';
 import type { ChangelogWriter } from './store';
+import { recordingChangelog } from '../testing/recording-changelog';
 
 interface Count {
   n: number;
-}
-
-function recordingChangelog(): ChangelogWriter & { records: [Buffer, Buffer | null][] } {
-  const records: [Buffer, Buffer | null][] = [];
-  return { records, append: (key, value) => void records.push([key, value === null ? null : value()]) };
 }
 
 let stateDir: string;

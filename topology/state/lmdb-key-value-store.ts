@@ -1,27 +1,9 @@
-import type { Database } from 'lmdb';
 import { StateStoreKeyTooLargeError } from '../errors';
 import type { Serde } from '../serde';
-import { CommitOverlay, type Change } from './commit-overlay';
 import type { KeyValueStore } from './key-value-store';
-import {
-  LMDB_MAX_KEY_BYTES,
-  LmdbEnvironment,
-  RESTORE_BATCH,
-  storeDirectory,
-  type PersistentStoreContext,
-} from './lmdb-environment';
+import { LMDB_MAX_KEY_BYTES, storeDirectory, type PersistentStoreContext } from './lmdb-environment';
+import { LmdbStoreState, type StoreChange } from './lmdb-store-state';
 import { keyId, type ChangelogWriter, type PersistentState } from './store';
-import { ValueCache } from './value-cache';
-
-interface KeyChange<K, V> extends Change<V> {
-  readonly key: K;
-  readonly dataKey: Buffer;
-}
-
-interface Cached<K, V> {
-  readonly key: K;
-  readonly value: V;
-}
 
 /** One byte of the LMDB key goes to the null-key marker. */
 const MAX_KEY_BYTES = LMDB_MAX_KEY_BYTES - 1;
@@ -38,6 +20,8 @@ const MAX_KEY_BYTES = LMDB_MAX_KEY_BYTES - 1;
  * before that leaves the previous state and offset on disk, which restoration continues from; a
  * checkpoint that is abandoned closes the store and its changes are simply never written (Kafka
  * Streams under EOS wipes a store after an unclean shutdown instead, having no atomic checkpoint).
+ * That protocol, the overlay of changes and the cache are LmdbStoreState's, shared with the
+ * window store.
  *
  * Values are shared objects, as in the in-memory store: a processor that changes a value it got
  * must put it again (a value evicted from the cache is read from disk afresh).
@@ -45,13 +29,7 @@ const MAX_KEY_BYTES = LMDB_MAX_KEY_BYTES - 1;
 export class LmdbKeyValueStore<K, V> implements KeyValueStore<K, V> {
   readonly kind = 'key-value' as const;
   readonly persistent: PersistentState;
-  private readonly env: LmdbEnvironment<'data'>;
-  private readonly data: Database<Buffer, Buffer>;
-  private readonly overlay: CommitOverlay<V, KeyChange<K, V>>;
-  private readonly cache: ValueCache<Cached<K, V>>;
-  private count: number;
-  private restoreBatch: [Buffer, Buffer | null][] = [];
-  private closed = false;
+  private readonly state: LmdbStoreState<never, K, V, StoreChange<K, V>>;
 
   constructor(
     readonly name: string,
@@ -60,64 +38,42 @@ export class LmdbKeyValueStore<K, V> implements KeyValueStore<K, V> {
     private readonly changelog: ChangelogWriter,
     context: PersistentStoreContext,
   ) {
-    this.env = new LmdbEnvironment(storeDirectory(context, name), ['data']);
-    this.data = this.env.dbs.data;
-    this.overlay = new CommitOverlay((value) => valueSerde.serialize(value));
-    this.cache = new ValueCache(context.persistence.cacheBytes);
-    this.count = this.env.entryCount('data');
-    this.persistent = {
-      restoreFrom: () => this.env.offset(),
-      restored: (nextOffset) => this.flushRestored(nextOffset),
-      wipe: () => this.wipe(),
-      prepareCommit: () => {
-        if (!this.closed) this.overlay.seal();
-      },
-      committed: (changelogEnd) => this.commitPrepared(changelogEnd),
-    };
+    this.persistent = this.state = new LmdbStoreState({
+      dir: storeDirectory(context, name),
+      indexes: [],
+      cacheBytes: context.persistence.cacheBytes,
+      serializeValue: (value) => valueSerde.serialize(value),
+    });
   }
 
   get(key: K): V | undefined {
     const keyBytes = this.keySerde.serialize(key);
-    const id = keyId(keyBytes);
-    const change = this.overlay.get(id);
-    if (change !== undefined) return change.value ?? undefined;
-    const cached = this.cache.get(id);
-    if (cached !== undefined) return cached.value;
-    const bytes = this.data.getBinary(dataKey(keyBytes));
-    if (bytes === undefined) return undefined;
-    const value = this.valueSerde.deserialize(bytes);
-    this.cache.remember(id, { key, value }, bytes.length);
-    return value;
+    return this.state.get(keyId(keyBytes), this.dataKey(keyBytes), key, (bytes) =>
+      this.valueSerde.deserialize(bytes),
+    );
   }
 
   put(key: K, value: V): void {
     const keyBytes = this.keySerde.serialize(key);
-    const id = keyId(keyBytes);
-    const existed = this.exists(id, keyBytes);
-    const change: KeyChange<K, V> = { key, dataKey: dataKey(keyBytes), value };
-    this.overlay.set(id, change);
-    if (!existed) this.count += 1;
-    this.changelog.append(keyBytes ?? Buffer.alloc(0), () => this.overlay.bytes(change));
+    const change: StoreChange<K, V> = { key, dataKey: this.dataKey(keyBytes), value };
+    this.state.change(keyId(keyBytes), change);
+    this.changelog.append(keyBytes ?? Buffer.alloc(0), () => this.state.overlay.bytes(change));
   }
 
   delete(key: K): void {
     const keyBytes = this.keySerde.serialize(key);
-    const id = keyId(keyBytes);
-    if (!this.exists(id, keyBytes)) return;
-    this.overlay.set(id, { key, dataKey: dataKey(keyBytes), value: null, bytes: null });
-    this.cache.forget(id);
-    this.count -= 1;
-    this.changelog.append(keyBytes ?? Buffer.alloc(0), null);
+    const change = { key, dataKey: this.dataKey(keyBytes), value: null, bytes: null };
+    if (this.state.change(keyId(keyBytes), change)) this.changelog.append(keyBytes ?? Buffer.alloc(0), null);
   }
 
   /** Disk content in key-byte order, with the uncommitted changes over it (those last). */
   *entries(): IterableIterator<[K, V]> {
-    const overlay = this.overlay.snapshot();
-    for (const { key, value } of this.data.getRange()) {
+    const overlay = this.state.overlay.snapshot();
+    for (const { key, value } of this.state.env.dbs.data.getRange()) {
       const keyBytes = key[0] === 0 ? null : key.subarray(1);
       const id = keyId(keyBytes);
       if (overlay.has(id)) continue;
-      const cached = this.cache.peek(id);
+      const cached = this.state.cache.peek(id);
       yield [
         cached?.key ?? this.keySerde.deserialize(keyBytes),
         cached?.value ?? this.valueSerde.deserialize(value),
@@ -127,78 +83,25 @@ export class LmdbKeyValueStore<K, V> implements KeyValueStore<K, V> {
   }
 
   size(): number {
-    return this.count;
+    return this.state.size();
   }
 
   restore(key: Buffer, value: Buffer | null): void {
-    this.restoreBatch.push([dataKey(key.length === 0 ? null : key), value]);
-    if (this.restoreBatch.length >= RESTORE_BATCH) this.writeRestored(undefined);
+    this.state.restore(dataKey(key.length === 0 ? null : key), value);
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.overlay.clear();
-    this.cache.clear();
-    this.env.close();
+    this.state.close();
   }
 
-  private flushRestored(nextOffset: bigint): void {
-    this.writeRestored(nextOffset);
-    this.count = this.env.entryCount('data');
-  }
-
-  private writeRestored(nextOffset: bigint | undefined): void {
-    const batch = this.restoreBatch;
-    this.restoreBatch = [];
-    this.env.writeRestored(() => {
-      for (const [key, value] of batch) {
-        if (value === null) this.data.removeSync(key);
-        else this.data.putSync(key, value);
-      }
-    }, nextOffset);
-  }
-
-  private wipe(): void {
-    this.env.wipe();
-    this.restoreBatch = [];
-    this.overlay.clear();
-    this.cache.clear();
-    this.count = 0;
-  }
-
-  private async commitPrepared(changelogEnd: bigint | undefined): Promise<void> {
-    const changes = this.overlay.sealed();
-    if (this.closed || changes.size === 0) return;
-    // Until the write is durable, reads find the changes in the overlay, and the next checkpoint is
-    // not sealed (CheckpointCommitter awaits this before it commits again).
-    await this.env.writeCommitted(() => {
-      for (const change of changes.values()) {
-        if (change.bytes === null || change.bytes === undefined) void this.data.remove(change.dataKey);
-        else void this.data.put(change.dataKey, change.bytes);
-      }
-    }, changelogEnd);
-    // Closed meanwhile: nothing more to keep in memory.
-    if (!this.overlay.written(changes)) return;
-    // Committed values stay at hand: the next records of a trace, a key's next count, read them.
-    for (const [id, change] of changes) {
-      if (change.value !== null && !this.overlay.isPending(id)) {
-        this.cache.remember(id, { key: change.key, value: change.value }, change.bytes?.length ?? 0);
-      }
-    }
-  }
-
-  private exists(id: string, keyBytes: Buffer | null): boolean {
-    const change = this.overlay.get(id);
-    if (change !== undefined) return change.value !== null;
-    if (this.cache.has(id)) return true;
-    const key = dataKey(keyBytes);
-    if (key.length > MAX_KEY_BYTES + 1) {
+  /** The LMDB key of a serialized key; refuses one LMDB cannot hold, before anything is logged. */
+  private dataKey(keyBytes: Buffer | null): Buffer {
+    if (keyBytes !== null && keyBytes.length > MAX_KEY_BYTES) {
       throw new StateStoreKeyTooLargeError(
-        `state store ${this.name}: a key of ${key.length - 1} bytes is over LMDB's ${MAX_KEY_BYTES}`,
+        `state store ${this.name}: a key of ${keyBytes.length} bytes is over LMDB's ${MAX_KEY_BYTES}`,
       );
     }
-    return this.data.doesExist(key);
+    return dataKey(keyBytes);
   }
 }
 

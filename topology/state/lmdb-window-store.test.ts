@@ -7,17 +7,13 @@ import type { Window } from '../windows/window';
 import { LmdbWindowStore } from './lmdb-window-store';
 import type { ChangelogWriter, StoreContext } from './store';
 import { InMemoryWindowStore, windowStoreSpec, type WindowEntry, type WindowStore } from './window-store';
+import { recordingChangelog } from '../testing/recording-changelog';
 
 interface Count {
   n: number;
 }
 type Key = string | null;
 type Store = WindowStore<Key, Count>;
-
-function recordingChangelog(): ChangelogWriter & { records: [Buffer, Buffer | null][] } {
-  const records: [Buffer, Buffer | null][] = [];
-  return { records, append: (key, value) => void records.push([key, value === null ? null : value()]) };
-}
 
 let stateDir: string;
 const opened: LmdbWindowStore<Key, Count>[] = [];

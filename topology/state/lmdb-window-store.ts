@@ -2,28 +2,14 @@ import type { Database } from 'lmdb';
 import { StateStoreKeyTooLargeError } from '../errors';
 import type { Serde } from '../serde';
 import type { Window } from '../windows/window';
-import { CommitOverlay, type Change } from './commit-overlay';
-import {
-  LMDB_MAX_KEY_BYTES,
-  LmdbEnvironment,
-  RESTORE_BATCH,
-  storeDirectory,
-  type PersistentStoreContext,
-} from './lmdb-environment';
+import { LMDB_MAX_KEY_BYTES, storeDirectory, type PersistentStoreContext } from './lmdb-environment';
+import { LmdbStoreState, type StoreChange } from './lmdb-store-state';
 import type { ChangelogWriter, PersistentState } from './store';
-import { ValueCache } from './value-cache';
 import { parseWindowChangelogKey, windowChangelogKey } from './window-changelog-key';
 import type { WindowEntry, WindowStore } from './window-store';
 
-interface WindowChange<K, V> extends Change<V> {
-  readonly key: K;
+interface WindowChange<K, V> extends StoreChange<K, V> {
   readonly window: Window;
-  readonly dataKey: Buffer;
-}
-
-interface Cached<K, V> {
-  readonly key: K;
-  readonly value: V;
 }
 
 const TIME_BYTES = 8;
@@ -54,14 +40,9 @@ const EMPTY = Buffer.alloc(0);
 export class LmdbWindowStore<K, V> implements WindowStore<K, V> {
   readonly kind = 'window' as const;
   readonly persistent: PersistentState;
-  private readonly env: LmdbEnvironment<'data' | 'by-end'>;
+  private readonly state: LmdbStoreState<'by-end', K, V, WindowChange<K, V>>;
   private readonly data: Database<Buffer, Buffer>;
   private readonly byEnd: Database<Buffer, Buffer>;
-  private readonly overlay: CommitOverlay<V, WindowChange<K, V>>;
-  private readonly cache: ValueCache<Cached<K, V>>;
-  private count: number;
-  private restoreBatch: [Buffer, Buffer | null][] = [];
-  private closed = false;
 
   constructor(
     readonly name: string,
@@ -70,72 +51,57 @@ export class LmdbWindowStore<K, V> implements WindowStore<K, V> {
     private readonly changelog: ChangelogWriter,
     context: PersistentStoreContext,
   ) {
-    this.env = new LmdbEnvironment(storeDirectory(context, name), ['data', 'by-end']);
-    this.data = this.env.dbs.data;
-    this.byEnd = this.env.dbs['by-end'];
-    this.overlay = new CommitOverlay(
-      (value) => valueSerde.serialize(value),
-      (change) => idOf(keyPrefixOf(change.dataKey)),
-    );
-    this.cache = new ValueCache(context.persistence.cacheBytes);
-    this.count = this.env.entryCount('data');
-    this.persistent = {
-      restoreFrom: () => this.env.offset(),
-      restored: (nextOffset) => this.flushRestored(nextOffset),
-      wipe: () => this.wipe(),
-      prepareCommit: () => {
-        if (!this.closed) this.overlay.seal();
+    this.persistent = this.state = new LmdbStoreState({
+      dir: storeDirectory(context, name),
+      indexes: ['by-end'],
+      cacheBytes: context.persistence.cacheBytes,
+      serializeValue: (value) => valueSerde.serialize(value),
+      groupOf: (change) => idOf(keyPrefixOf(change.dataKey)),
+      writeIndexes: (dataKey, bytes, sync) => {
+        const indexKey = endIndexKey(dataKey);
+        if (bytes === null) {
+          if (sync) this.byEnd.removeSync(indexKey);
+          else void this.byEnd.remove(indexKey);
+        } else if (sync) this.byEnd.putSync(indexKey, EMPTY);
+        else void this.byEnd.put(indexKey, EMPTY);
       },
-      committed: (changelogEnd) => this.commitPrepared(changelogEnd),
-    };
+    });
+    this.data = this.state.env.dbs.data;
+    this.byEnd = this.state.env.dbs['by-end'];
   }
 
   get(key: K, window: Window): V | undefined {
     const dataKey = this.dataKey(this.keySerde.serialize(key), window);
-    const id = idOf(dataKey);
-    const change = this.overlay.get(id);
-    if (change !== undefined) return change.value ?? undefined;
-    const cached = this.cache.get(id);
-    if (cached !== undefined) return cached.value;
-    const bytes = this.data.getBinary(dataKey);
-    if (bytes === undefined) return undefined;
-    const value = this.valueSerde.deserialize(bytes);
-    this.cache.remember(id, { key, value }, bytes.length);
-    return value;
+    return this.state.get(idOf(dataKey), dataKey, key, (bytes) => this.valueSerde.deserialize(bytes));
   }
 
   put(key: K, window: Window, value: V): void {
     const keyBytes = this.keySerde.serialize(key);
     const dataKey = this.dataKey(keyBytes, window);
-    const id = idOf(dataKey);
-    const existed = this.exists(id, dataKey);
     const change: WindowChange<K, V> = { key, window, dataKey, value };
-    this.overlay.set(id, change);
-    if (!existed) this.count += 1;
-    this.changelog.append(windowChangelogKey(keyBytes, window), () => this.overlay.bytes(change));
+    this.state.change(idOf(dataKey), change);
+    this.changelog.append(windowChangelogKey(keyBytes, window), () => this.state.overlay.bytes(change));
   }
 
   delete(key: K, window: Window): void {
     const keyBytes = this.keySerde.serialize(key);
     const dataKey = this.dataKey(keyBytes, window);
-    const id = idOf(dataKey);
-    if (!this.exists(id, dataKey)) return;
-    this.overlay.set(id, { key, window, dataKey, value: null, bytes: null });
-    this.cache.forget(id);
-    this.count -= 1;
-    this.changelog.append(windowChangelogKey(keyBytes, window), null);
+    const change = { key, window, dataKey, value: null, bytes: null };
+    if (this.state.change(idOf(dataKey), change)) {
+      this.changelog.append(windowChangelogKey(keyBytes, window), null);
+    }
   }
 
   /** The key's windows on disk (start order), then its uncommitted ones. */
   fetch(key: K): WindowEntry<K, V>[] {
     const prefix = keyPrefix(this.keySerde.serialize(key));
-    const overlay = this.overlay.inGroup(idOf(prefix));
+    const overlay = this.state.overlay.inGroup(idOf(prefix));
     const entries: WindowEntry<K, V>[] = [];
     const rangeEnd = Buffer.concat([prefix, Buffer.alloc(2 * TIME_BYTES + 1, 0xff)]);
     for (const { key: dataKey, value } of this.data.getRange({ start: prefix, end: rangeEnd })) {
       const id = idOf(dataKey);
       if (overlay.has(id)) continue;
-      const cached = this.cache.peek(id);
+      const cached = this.state.cache.peek(id);
       entries.push({
         key,
         window: windowOf(dataKey),
@@ -155,11 +121,11 @@ export class LmdbWindowStore<K, V> implements WindowStore<K, V> {
     for (const indexKey of this.byEnd.getKeys(endRange(end))) {
       const dataKey = indexKey.subarray(TIME_BYTES);
       const id = idOf(dataKey);
-      if (this.overlay.get(id) !== undefined) continue;
+      if (this.state.overlay.get(id) !== undefined) continue;
       fromDisk.push(this.diskEntry(id, dataKey));
     }
     const fromOverlay: WindowEntry<K, V>[] = [];
-    for (const change of this.overlay.current()) {
+    for (const change of this.state.overlay.current()) {
       if (change.value !== null && change.window.end <= end) {
         fromOverlay.push({ key: change.key, window: change.window, value: change.value });
       }
@@ -169,31 +135,26 @@ export class LmdbWindowStore<K, V> implements WindowStore<K, V> {
   }
 
   size(): number {
-    return this.count;
+    return this.state.size();
   }
 
   /** What the cache of deserialized values holds now (bounded by `cacheBytes`). */
   cacheUsage(): { entries: number; bytes: number } {
-    return this.cache.usage();
+    return this.state.cache.usage();
   }
 
   restore(key: Buffer, value: Buffer | null): void {
     const { keyBytes, window } = parseWindowChangelogKey(key);
-    this.restoreBatch.push([this.dataKey(keyBytes, window), value]);
-    if (this.restoreBatch.length >= RESTORE_BATCH) this.writeRestored(undefined);
+    this.state.restore(this.dataKey(keyBytes, window), value);
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.overlay.clear();
-    this.cache.clear();
-    this.env.close();
+    this.state.close();
   }
 
   private diskEntry(id: string, dataKey: Buffer): WindowEntry<K, V> {
     const window = windowOf(dataKey);
-    const cached = this.cache.peek(id);
+    const cached = this.state.cache.peek(id);
     if (cached !== undefined) return { key: cached.key, window, value: cached.value };
     const bytes = this.data.getBinary(dataKey) ?? null;
     return {
@@ -201,65 +162,6 @@ export class LmdbWindowStore<K, V> implements WindowStore<K, V> {
       window,
       value: this.valueSerde.deserialize(bytes),
     };
-  }
-
-  private flushRestored(nextOffset: bigint): void {
-    this.writeRestored(nextOffset);
-    this.count = this.env.entryCount('data');
-  }
-
-  private writeRestored(nextOffset: bigint | undefined): void {
-    const batch = this.restoreBatch;
-    this.restoreBatch = [];
-    this.env.writeRestored(() => {
-      for (const [dataKey, value] of batch) {
-        if (value === null) {
-          this.data.removeSync(dataKey);
-          this.byEnd.removeSync(endIndexKey(dataKey));
-        } else {
-          this.data.putSync(dataKey, value);
-          this.byEnd.putSync(endIndexKey(dataKey), EMPTY);
-        }
-      }
-    }, nextOffset);
-  }
-
-  private wipe(): void {
-    this.env.wipe();
-    this.restoreBatch = [];
-    this.overlay.clear();
-    this.cache.clear();
-    this.count = 0;
-  }
-
-  private async commitPrepared(changelogEnd: bigint | undefined): Promise<void> {
-    const changes = this.overlay.sealed();
-    if (this.closed || changes.size === 0) return;
-    // Until the write is durable, the overlay serves the changes (see LmdbKeyValueStore).
-    await this.env.writeCommitted(() => {
-      for (const { dataKey, bytes } of changes.values()) {
-        if (bytes === null || bytes === undefined) {
-          void this.data.remove(dataKey);
-          void this.byEnd.remove(endIndexKey(dataKey));
-        } else {
-          void this.data.put(dataKey, bytes);
-          void this.byEnd.put(endIndexKey(dataKey), EMPTY);
-        }
-      }
-    }, changelogEnd);
-    if (!this.overlay.written(changes)) return;
-    // Open windows are read again by the next records of their key: keep them at hand.
-    for (const [id, change] of changes) {
-      if (change.value !== null && !this.overlay.isPending(id)) {
-        this.cache.remember(id, { key: change.key, value: change.value }, change.bytes?.length ?? 0);
-      }
-    }
-  }
-
-  private exists(id: string, dataKey: Buffer): boolean {
-    const change = this.overlay.get(id);
-    if (change !== undefined) return change.value !== null;
-    return this.cache.has(id) || this.data.doesExist(dataKey);
   }
 
   /** The data key of a window; refuses a key too long for LMDB, before anything is logged. */

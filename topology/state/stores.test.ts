@@ -1,13 +1,8 @@
 import { StateStoreFullError } from '../errors';
-import type { ChangelogWriter } from './store';
 import { InMemoryKeyValueStore } from './key-value-store';
 import { InMemoryWindowStore } from './window-store';
 import { jsonSerde } from '../serde';
-
-function recordingChangelog(): ChangelogWriter & { records: [Buffer, Buffer | null][] } {
-  const records: [Buffer, Buffer | null][] = [];
-  return { records, append: (key, value) => void records.push([key, value === null ? null : value()]) };
-}
+import { recordingChangelog } from '../testing/recording-changelog';
 
 describe('state stores', () => {
   it('key-value: every change is logged, and replaying the log rebuilds the same content', () => {

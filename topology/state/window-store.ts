@@ -10,6 +10,7 @@ import {
   type StoreSpec,
 } from './store';
 import { lowerBound } from '../../common/lower-bound';
+import { inMemoryOrOnDisk } from './lmdb-environment';
 import { LmdbWindowStore } from './lmdb-window-store';
 import { parseWindowChangelogKey, windowChangelogKey } from './window-changelog-key';
 
@@ -169,11 +170,11 @@ export function windowStoreSpec<K, V>(name: string, options: StoreOptions<K, V> 
     name,
     kind: 'window',
     maxEntries,
-    create: (changelog, context) => {
-      const { persistence } = context;
-      return persistence === undefined
-        ? new InMemoryWindowStore(name, keySerde, valueSerde, maxEntries, changelog)
-        : new LmdbWindowStore(name, keySerde, valueSerde, changelog, { ...context, persistence });
-    },
+    create: (changelog, context) =>
+      inMemoryOrOnDisk<WindowStore<K, V>>(
+        context,
+        () => new InMemoryWindowStore(name, keySerde, valueSerde, maxEntries, changelog),
+        (onDisk) => new LmdbWindowStore(name, keySerde, valueSerde, changelog, onDisk),
+      ),
   };
 }
