@@ -2,8 +2,9 @@
  * Benchmark of state store restoration: one task's key-value store of N keys (200,000 by default,
  * ~250-byte JSON values) restored from its changelog on the local broker, by an in-memory store
  * (the whole changelog, at every start) and by a persistent LMDB store (the whole changelog into an
- * empty state directory; then, after a restart, only the records after its checkpoint). Each run is
- * a fresh child process, so RSS is the store's and the runtime's alone. Prints figures, asserts
+ * empty state directory; then, after a restart, only the records after its checkpoint), and a window
+ * store of as many windows (20 per key, same values) restored whole by each kind. Each run is a
+ * fresh child process, so RSS is the store's and the runtime's alone. Prints figures, asserts
  * nothing; not run by the tests.
  *
  *   npm run build && npm run bench:state [-- <keys> [<tail records>]]
@@ -20,16 +21,23 @@ import { stackSettingsFromEnv } from '../../infra/stack-settings';
 import {
   keyValueStoreSpec,
   TopologyBuilder,
+  windowStoreSpec,
   type KeyValueStore,
   type Processor,
   type ProcessorContext,
+  type WindowStore,
 } from '../../topology';
 import { TopologyMetrics } from '../../topology/metrics';
 import { StreamTask } from '../../topology/processor/stream-task';
 import { ChangelogRestorer } from '../../topology/runtime/restorer';
 import { changelogTopicName } from '../../topology/state/store';
+import { windowChangelogKey } from '../../topology/state/window-changelog-key';
 
 const STORE = 'bench-store';
+const WINDOW_STORE = 'bench-window-store';
+/** Windows per key of the window store. */
+const WINDOWS_PER_KEY = 20;
+type StoreKind = 'key-value' | 'window';
 const MiB = 1024 * 1024;
 
 interface Value {
@@ -73,22 +81,34 @@ interface RunResult {
 
 /** Holds the store; never given records here (the benchmark only restores and scans it). */
 class Holder implements Processor<string, Value, string, Value> {
+  constructor(private readonly kind: StoreKind) {}
   init(context: ProcessorContext<string, Value>): void {
-    context.keyValueStore<string, Value>(STORE);
+    if (this.kind === 'window') context.windowStore<string, Value>(WINDOW_STORE);
+    else context.keyValueStore<string, Value>(STORE);
   }
   process(): void {}
 }
 
 /** Child: restores one task's store from the changelog, then scans it once. */
-async function child(mode: string, applicationId: string, stateDir: string | undefined): Promise<void> {
+async function child(
+  mode: string,
+  applicationId: string,
+  kind: StoreKind,
+  stateDir: string | undefined,
+): Promise<void> {
   const kafka = new Kafka({ brokers: [broker()], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   const builder = new TopologyBuilder();
-  builder.addStateStore(keyValueStoreSpec<string, Value>(STORE, { maxEntries: 10_000_000 }));
-  builder.stream<string, Value>('in', `${applicationId}-unused-input`).process('hold', () => new Holder(), {
-    stores: [STORE],
-  });
+  const storeName = kind === 'window' ? WINDOW_STORE : STORE;
+  builder.addStateStore(
+    kind === 'window'
+      ? windowStoreSpec<string, Value>(storeName, { maxEntries: 10_000_000 })
+      : keyValueStoreSpec<string, Value>(storeName, { maxEntries: 10_000_000 }),
+  );
+  builder
+    .stream<string, Value>('in', `${applicationId}-unused-input`)
+    .process('hold', () => new Holder(kind), { stores: [storeName] });
   const topology = builder.build();
   const registry = new Registry();
   const metrics = new TopologyMetrics(registry, applicationId);
@@ -118,10 +138,16 @@ async function child(mode: string, applicationId: string, stateDir: string | und
     .reduce((n, line) => n + Number(line.split(' ').pop()), 0);
   global.gc?.();
   const afterRestore = process.memoryUsage();
-  const store = task.stores.get(STORE) as KeyValueStore<string, Value>;
   const scanStarted = process.hrtime.bigint();
   let entries = 0;
-  for (const [, v] of store.entries()) if (v.spans >= 0) entries += 1;
+  if (kind === 'window') {
+    const store = task.stores.get(storeName) as WindowStore<string, Value>;
+    for (const { value: v } of store.endingAtOrBefore(Number.POSITIVE_INFINITY))
+      if (v.spans >= 0) entries += 1;
+  } else {
+    const store = task.stores.get(storeName) as KeyValueStore<string, Value>;
+    for (const [, v] of store.entries()) if (v.spans >= 0) entries += 1;
+  }
   const scanSeconds = Number(process.hrtime.bigint() - scanStarted) / 1e9;
   const result: RunResult = {
     mode,
@@ -144,24 +170,41 @@ function broker(): string {
   return kafkaBootstrap(stackSettingsFromEnv());
 }
 
-function runChildOf(mode: string, applicationId: string, stateDir?: string): Promise<RunResult> {
+function runChildOf(
+  mode: string,
+  applicationId: string,
+  kind: StoreKind,
+  stateDir?: string,
+): Promise<RunResult> {
   return runChild<RunResult>(
     __filename,
-    [mode, applicationId, ...(stateDir === undefined ? [] : [stateDir])],
+    [mode, applicationId, kind, ...(stateDir === undefined ? [] : [stateDir])],
     mode,
   );
 }
 
-async function produceChangelog(kafka: Kafka, topic: string, from: number, count: number, round: number) {
+/** Changelog records `from`..`from + count - 1`: key-value records, or windows (20 per key) of the window store. */
+async function produceChangelog(
+  kafka: Kafka,
+  topic: string,
+  from: number,
+  count: number,
+  round: number,
+  kind: StoreKind = 'key-value',
+) {
   const producer = kafka.producer();
   await producer.connect();
   try {
     for (let i = from; i < from + count; i += 2_000) {
       const messages = [];
       for (let j = i; j < Math.min(i + 2_000, from + count); j += 1) {
+        const key = Buffer.from(
+          JSON.stringify(`trace-${(kind === 'window' ? Math.floor(j / WINDOWS_PER_KEY) : j) % 10_000_000}`),
+        );
+        const start = (j % WINDOWS_PER_KEY) * 60_000;
         messages.push({
           partition: 0,
-          key: JSON.stringify(`trace-${j % 10_000_000}`),
+          key: kind === 'window' ? windowChangelogKey(key, { start, end: start + 60_000 }) : key,
           value: JSON.stringify(value(j, round)),
         });
       }
@@ -177,23 +220,47 @@ async function main(): Promise<void> {
   const tail = Number(process.argv[3] ?? 2_000);
   const applicationId = `bench-state-${Date.now().toString(36)}`;
   const topic = changelogTopicName(applicationId, STORE);
+  const windowTopic = changelogTopicName(applicationId, WINDOW_STORE);
   const kafka = new Kafka({ brokers: [broker()], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
-    topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+    topics: [topic, windowTopic].map((t) => ({
+      topic: t,
+      numPartitions: 1,
+      configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+    })),
   });
   await produceChangelog(kafka, topic, 0, keys, 0);
+  await produceChangelog(kafka, windowTopic, 0, keys, 0, 'window');
   const stateDir = mkdtempSync(join(tmpdir(), 'stacklens-bench-state-'));
   try {
     const results: RunResult[] = [];
-    results.push(await runChildOf('memory: whole changelog', applicationId));
-    results.push(await runChildOf('lmdb: whole changelog (empty state dir)', applicationId, stateDir));
+    results.push(await runChildOf('memory: whole changelog', applicationId, 'key-value'));
+    results.push(
+      await runChildOf('lmdb: whole changelog (empty state dir)', applicationId, 'key-value', stateDir),
+    );
     await produceChangelog(kafka, topic, 0, tail, 1);
     results.push(
-      await runChildOf(`lmdb: restart, ${tail} records after the checkpoint`, applicationId, stateDir),
+      await runChildOf(
+        `lmdb: restart, ${tail} records after the checkpoint`,
+        applicationId,
+        'key-value',
+        stateDir,
+      ),
     );
-    console.log(`state store restoration, ${keys.toLocaleString('en-US')} keys on one partition`);
+    results.push(await runChildOf('window store, memory: whole changelog', applicationId, 'window'));
+    results.push(
+      await runChildOf(
+        'window store, lmdb: whole changelog (empty state dir)',
+        applicationId,
+        'window',
+        stateDir,
+      ),
+    );
+    console.log(
+      `state store restoration, ${keys.toLocaleString('en-US')} keys (window store: windows) on one partition`,
+    );
     console.log(
       '| store | records restored | restore s | RSS before → after restore MiB (file-backed) | heap after MiB | full scan s | RSS after scan MiB |',
     );
@@ -206,13 +273,15 @@ async function main(): Promise<void> {
     }
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [topic, windowTopic] }).catch(() => undefined);
     await admin.disconnect();
   }
 }
 
-const [, , role, mode, applicationId, stateDir] = process.argv;
-(role === 'child' ? child(mode!, applicationId!, stateDir) : main()).catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+const [, , role, mode, applicationId, kind, stateDir] = process.argv;
+(role === 'child' ? child(mode!, applicationId!, kind as StoreKind, stateDir) : main()).catch(
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

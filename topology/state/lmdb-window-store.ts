@@ -26,7 +26,7 @@ const EMPTY = Buffer.alloc(0);
  * A window store on disk (LMDB), Kafka Streams' RocksDB window and session stores, with the same
  * exactly-once discipline as LmdbKeyValueStore: the disk holds committed changelog content and the
  * offset it reaches, written in one LMDB transaction per commit; the changes of the open and the
- * committing checkpoint stay in memory (CommitOverlay), serialized once at the seal. Memory is
+ * committing checkpoint stay in memory (LmdbStoreState), serialized once at the seal. Memory is
  * bounded by the cache of deserialized values (`cacheBytes`) plus those changes.
  *
  * Two databases make the queries range scans instead of full scans:
@@ -35,7 +35,7 @@ const EMPTY = Buffer.alloc(0);
  * - `by-end`: end + data key -> nothing, in end order (`endingAtOrBefore`, the emission and
  *   eviction of closed windows).
  * Both are merged with the overlay, so results are the in-memory store's (windows of equal end
- * come in key order rather than insertion order). The changelog is the in-memory window store's.
+ * come in data-key order rather than insertion order). The changelog is the in-memory window store's.
  */
 export class LmdbWindowStore<K, V> implements WindowStore<K, V> {
   readonly kind = 'window' as const;
