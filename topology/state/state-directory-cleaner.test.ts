@@ -56,11 +56,13 @@ describe('StateDirectoryCleaner', () => {
     expect(existsSync(join(dir, '0_1'))).toBe(false);
   });
 
-  it('leaves files alone and does nothing while the instance directory does not exist', () => {
+  it('leaves alone files and directories that are not tasks, and does nothing while the instance directory does not exist', () => {
     const cleaner = new StateDirectoryCleaner({ dir: join(dir, 'missing'), delayMs: 0, clock: () => 0 });
     expect(cleaner.clean(new Set())).toEqual([]);
     writeFileSync(join(dir, 'note.txt'), 'x');
-    expect(new StateDirectoryCleaner({ dir, delayMs: 0, clock: () => 0 }).clean(new Set())).toEqual([]);
-    expect(existsSync(join(dir, 'note.txt'))).toBe(true);
+    mkdirSync(join(dir, 'backup'));
+    taskDir('2_3');
+    expect(new StateDirectoryCleaner({ dir, delayMs: 0, clock: () => 0 }).clean(new Set())).toEqual(['2_3']);
+    expect(readdirSync(dir).sort()).toEqual(['backup', 'note.txt']);
   });
 });

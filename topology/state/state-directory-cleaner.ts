@@ -9,6 +9,9 @@ import { join } from 'node:path';
  * the first `clean` that found the task unowned (after a restart, from the first call again:
  * a directory may be kept up to one delay longer, never deleted early).
  */
+/** Task directories are named `<sub-topology>_<partition>`: nothing else there is ever deleted. */
+const TASK_ID = /^\d+_\d+$/;
+
 export class StateDirectoryCleaner {
   private readonly unownedSince = new Map<string, number>();
 
@@ -31,7 +34,7 @@ export class StateDirectoryCleaner {
     let tasks: string[];
     try {
       tasks = readdirSync(dir, { withFileTypes: true })
-        .filter((entry) => entry.isDirectory())
+        .filter((entry) => entry.isDirectory() && TASK_ID.test(entry.name))
         .map((entry) => entry.name);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
