@@ -16,6 +16,13 @@ import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(400_000);
 
+/**
+ * Event time between two rounds of traces: past window + grace, so a round's records close the
+ * previous round's traces (emitted, then carried across a kill -9 in the changelog), and well within
+ * the retention over all three rounds.
+ */
+const ROUND_EVENT_GAP_MS = 15_000;
+
 const run = randomUUID().slice(0, 8);
 const appId = `it-corr-kill-${run}`;
 const chdbDir = mkdtempSync(join(tmpdir(), `stacklens-${appId}-`));
@@ -180,12 +187,16 @@ describe('correlations across kill -9 restarts of stacklens run', () => {
   it('ends with every trace complete in its correlation and one trace-error alert per failing trace', async () => {
     const json = contentTypeHeader('otlp_json');
     const startedMs = Date.now();
+    // Event times fixed by round, not read from the clock: how long the restarts take (tens of seconds
+    // on a loaded machine) must not decide whether a record is later than the correlator's retention
+    // (10 windows = 50 s of event time), which would legitimately drop it from the trace alerts.
+    const eventTimeBase = startedMs - 60_000;
     await start();
     let produced = 0;
     // Three runs of traces, a SIGKILL after each of the first two and a restart.
     for (let round = 0; round < 3; round++) {
       for (let k = 0; k < 40; k++, produced++) {
-        const { spans, logs } = traceMessages(produced, Date.now());
+        const { spans, logs } = traceMessages(produced, eventTimeBase + round * ROUND_EVENT_GAP_MS + k * 10);
         await producer.send({
           topic: `${appId}-otel-traces`,
           acks: -1,
@@ -205,7 +216,7 @@ describe('correlations across kill -9 restarts of stacklens run', () => {
     const inputStoppedMs = Date.now();
 
     type Row = { trace_id: string; span_count: number; log_count: number };
-    const since = new Date(startedMs - 60_000).toISOString();
+    const since = new Date(eventTimeBase - 60_000).toISOString();
     const complete = async () => {
       const { correlations } = await api<{ correlations: Row[] }>(
         `/api/correlations?start_time=${since}&limit=1000`,
