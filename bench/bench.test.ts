@@ -109,6 +109,7 @@ describe('benchTable', () => {
         cpuSystemMs: 1_000,
         cpuMs: 3_000,
         mainThreadCpuMs: 1_800,
+        otherThreadsCpuMs: { node: 200, MergeMutate: 950, ThreadPool: 40 },
         coresUsed: 1.2,
       },
     },
@@ -144,14 +145,22 @@ describe('benchTable', () => {
     expect(table).toMatch(/user \+ system\s+2\.00 s \+ 1\.00 s/);
     expect(table).toMatch(/main thread \+ other threads\s+1\.80 s \+ 1\.20 s/);
     expect(table).toMatch(/cores used \(CPU time \/ wall time\)\s+1\.20 of 2/);
+    // The other threads by name, most first; under 0.1 s left out.
+    expect(table).toMatch(/MergeMutate threads\s+0\.95 s\s+node threads\s+0\.20 s\s+cores used/);
+    expect(table).not.toContain('ThreadPool');
     const offLinux = benchTable({
       ...figures,
       pipeline: {
         ...figures.pipeline,
-        throughputWindow: { ...figures.pipeline.throughputWindow, mainThreadCpuMs: null },
+        throughputWindow: {
+          ...figures.pipeline.throughputWindow,
+          mainThreadCpuMs: null,
+          otherThreadsCpuMs: null,
+        },
       },
     });
     expect(offLinux).toMatch(/main thread \+ other threads\s+n\/a/);
+    expect(offLinux).not.toContain('MergeMutate');
   });
 });
 

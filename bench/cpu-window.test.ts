@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCpuProfile, summarizeCpuProfile } from './cpu-profile';
-import { coresUsed, startCpuWindow } from './cpu-window';
+import { Worker } from 'node:worker_threads';
+import { byName, coresUsed, startCpuWindow } from './cpu-window';
 
 /** Keeps this thread busy until the process has spent `ms` more of CPU time (a condition, not a clock). */
 function burn(ms: number): number {
@@ -44,6 +45,25 @@ describe('startCpuWindow', () => {
     );
   });
 
+  it('counts the CPU time of the other threads by thread name (Node names its own threads `node`)', async () => {
+    const window = await startCpuWindow();
+    // A worker thread that spends 100 ms of its own CPU time (a condition, not a clock), then stays
+    // until the window is read: /proc forgets a thread that has exited.
+    const worker = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       const from = process.cpuUsage(); let x = 0;
+       for (;;) { for (let i = 0; i < 100000; i++) x += Math.sqrt(i);
+         const s = process.cpuUsage(from); if ((s.user + s.system) / 1000 >= 100) break; }
+       parentPort.postMessage(x);`,
+      { eval: true },
+    );
+    await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+    const spent = await window.stop();
+    await worker.terminate();
+    if (process.platform === 'linux') expect(spent.otherThreadsMs?.node ?? 0).toBeGreaterThanOrEqual(50);
+    else expect(spent.otherThreadsMs).toBeNull();
+  });
+
   it('measures CPU time without a profile when no file is given', async () => {
     const window = await startCpuWindow();
     burn(20);
@@ -55,7 +75,25 @@ describe('startCpuWindow', () => {
 
 describe('coresUsed', () => {
   it('is CPU time over wall time, and 0 for an empty window', () => {
-    expect(coresUsed({ wallMs: 2_000, userMs: 2_500, systemMs: 500, mainThreadMs: null })).toBeCloseTo(1.5);
-    expect(coresUsed({ wallMs: 0, userMs: 1, systemMs: 0, mainThreadMs: null })).toBe(0);
+    const none = { mainThreadMs: null, otherThreadsMs: null };
+    expect(coresUsed({ wallMs: 2_000, userMs: 2_500, systemMs: 500, ...none })).toBeCloseTo(1.5);
+    expect(coresUsed({ wallMs: 0, userMs: 1, systemMs: 0, ...none })).toBe(0);
+  });
+});
+
+describe('byName', () => {
+  it('sums what each thread spent between two readings by its name; a new thread counts from zero', () => {
+    const from = new Map([
+      [11, { name: 'MergeMutate', ms: 100 }],
+      [12, { name: 'MergeMutate', ms: 50 }],
+      [13, { name: 'node', ms: 70 }],
+    ]);
+    const to = new Map([
+      [11, { name: 'MergeMutate', ms: 400 }],
+      [12, { name: 'MergeMutate', ms: 150 }],
+      [13, { name: 'node', ms: 70 }],
+      [14, { name: 'ThreadPool', ms: 30 }],
+    ]);
+    expect(byName(from, to)).toEqual({ MergeMutate: 400, ThreadPool: 30 });
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import type { CpuWindow } from './pipeline-protocol';
@@ -25,10 +25,12 @@ export async function startCpuWindow(cpuProfileFile?: string): Promise<RunningCp
   const wallFrom = process.hrtime.bigint();
   const cpuFrom = process.cpuUsage();
   const mainFrom = mainThreadCpuMs();
+  const threadsFrom = threadCpuMs();
   return {
     async stop() {
       const cpu = process.cpuUsage(cpuFrom);
       const mainTo = mainThreadCpuMs();
+      const threadsTo = threadCpuMs();
       const wallMs = Number(process.hrtime.bigint() - wallFrom) / 1e6;
       if (session !== undefined && cpuProfileFile !== undefined) {
         const { profile } = await session.post('Profiler.stop');
@@ -41,6 +43,7 @@ export async function startCpuWindow(cpuProfileFile?: string): Promise<RunningCp
         userMs: cpu.user / 1_000,
         systemMs: cpu.system / 1_000,
         mainThreadMs: mainFrom === null || mainTo === null ? null : mainTo - mainFrom,
+        otherThreadsMs: threadsFrom === null || threadsTo === null ? null : byName(threadsFrom, threadsTo),
       };
     },
   };
@@ -56,16 +59,57 @@ const MS_PER_TICK = 10;
  * how long the main thread was ready to run but had no core.
  */
 function mainThreadCpuMs(): number | null {
+  return taskCpuMs(process.pid)?.ms ?? null;
+}
+
+/** A thread's name (its `comm`, e.g. chDB's MergeMutate) and CPU time so far; null when unreadable. */
+function taskCpuMs(tid: number): { name: string; ms: number } | null {
   let stat: string;
   try {
-    stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
   } catch {
     return null;
   }
   // Fields 14 and 15 (utime, stime) counted from 1; the command name (field 2) may hold spaces, so
   // count from the ")" that ends it, which is followed by field 3.
+  const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
+  return { name, ms: (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK };
+}
+
+/** Every thread of the process but the main one, by thread id; null off Linux. */
+function threadCpuMs(): Map<number, { name: string; ms: number }> | null {
+  let tids: number[];
+  try {
+    tids = readdirSync('/proc/self/task').map(Number);
+  } catch {
+    return null;
+  }
+  const threads = new Map<number, { name: string; ms: number }>();
+  for (const tid of tids) {
+    const thread = tid === process.pid ? null : taskCpuMs(tid);
+    if (thread !== null) threads.set(tid, thread);
+  }
+  return threads;
+}
+
+/**
+ * CPU time spent between two readings by the threads other than the main one, summed by thread name:
+ * chDB names its pools (MergeMutate: background merges of parts; ThreadPool: inserts and queries),
+ * while Node's own threads (worker threads such as the archive's, V8's GC and compiler helpers,
+ * libuv's pool) are all `node`. A thread that started within the window counts from zero; one that
+ * ended within it is missing (the pipeline's threads live through the window).
+ */
+export function byName(
+  from: ReadonlyMap<number, { name: string; ms: number }>,
+  to: ReadonlyMap<number, { name: string; ms: number }>,
+): Record<string, number> {
+  const totals: Record<string, number> = {};
+  for (const [tid, { name, ms }] of to) {
+    const spent = ms - (from.get(tid)?.ms ?? 0);
+    if (spent > 0) totals[name] = (totals[name] ?? 0) + spent;
+  }
+  return totals;
 }
 
 /** Cores the process kept busy on average over the window: CPU time over wall time (0 for no time). */

@@ -26,6 +26,8 @@ export const CpuWindowSchema = z.object({
   userMs: z.number().nonnegative(),
   systemMs: z.number().nonnegative(),
   mainThreadMs: z.number().nonnegative().nullable(),
+  /** CPU time of the other threads by thread name (see cpu-window.ts); null off Linux. */
+  otherThreadsMs: z.record(z.string(), z.number().nonnegative()).nullable(),
 });
 export type CpuWindow = z.infer<typeof CpuWindowSchema>;
 

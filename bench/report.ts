@@ -39,6 +39,8 @@ export interface BenchFigures {
       cpuMs: number;
       /** Of cpuMs, the main thread's (the event loop's); null off Linux. */
       mainThreadCpuMs: number | null;
+      /** Of cpuMs, the other threads' by thread name (chDB's pools, Node's `node` threads); null off Linux. */
+      otherThreadsCpuMs: Record<string, number> | null;
       coresUsed: number;
     };
   };
@@ -132,6 +134,7 @@ export function benchTable(f: BenchFigures): string {
       '',
       '',
     ],
+    ...otherThreadRows(cpu.otherThreadsCpuMs),
     ['cores used (CPU time / wall time)', `${formatNumber(cpu.coresUsed)} of ${f.machine.cpus}`, '', ''],
   ];
   const w = f.workload;
@@ -153,4 +156,13 @@ export function profileTable(profile: ProfileSummary & { file?: string }): strin
       profile.top.map((t) => [`${formatNumber(t.selfMs)} ms`, `${formatNumber(t.selfPercent)} %`, t.name]),
     ),
   ].join('\n');
+}
+
+/** The other threads' CPU time by name, most first, those of at least 0.1 s (none off Linux). */
+function otherThreadRows(byName: Record<string, number> | null): string[][] {
+  if (byName === null) return [];
+  return Object.entries(byName)
+    .filter(([, ms]) => ms >= 100)
+    .sort(([, a], [, b]) => b - a)
+    .map(([name, ms]) => [`    ${name} threads`, `${formatNumber(ms / 1_000)} s`, '', '']);
 }

@@ -472,6 +472,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
           cpuSystemMs: cpuWindow.systemMs,
           cpuMs: cpuWindow.userMs + cpuWindow.systemMs,
           mainThreadCpuMs: cpuWindow.mainThreadMs,
+          otherThreadsCpuMs: cpuWindow.otherThreadsMs,
           coresUsed: coresUsed(cpuWindow),
         },
       },
