@@ -1,6 +1,9 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** Task directories are named `<sub-topology>_<partition>`: nothing else there is ever deleted. */
+const TASK_ID = /^\d+_\d+$/;
+
 /**
  * Kafka Streams' state directory cleaner (`state.cleanup.delay.ms`): the directory of a task this
  * instance no longer owns (`<stateDir>/<application>/<instance>/<task>`) is deleted once it has
@@ -9,9 +12,6 @@ import { join } from 'node:path';
  * the first `clean` that found the task unowned (after a restart, from the first call again:
  * a directory may be kept up to one delay longer, never deleted early).
  */
-/** Task directories are named `<sub-topology>_<partition>`: nothing else there is ever deleted. */
-const TASK_ID = /^\d+_\d+$/;
-
 export class StateDirectoryCleaner {
   private readonly unownedSince = new Map<string, number>();
 
