@@ -1,5 +1,8 @@
 import { BatchingSink, itemsBetween, type BufferedItem, type SinkBatches } from './batching-sink';
+import { TopologyBuilder } from './dsl/topology-builder';
 import { SinkBufferFullError, TopologyDefinitionError } from './errors';
+import { stringSerde } from './serde';
+import { TopologyTestDriver } from './testing/topology-test-driver';
 import type { SourceRange, StreamRecord } from './processor/record';
 
 /**
@@ -7,7 +10,7 @@ import type { SourceRange, StreamRecord } from './processor/record';
  * what it was handed per flush; `failures` makes the next writes throw, as an external system that
  * is down would.
  */
-class RecordingSink extends BatchingSink<null, string, string> {
+class RecordingSink extends BatchingSink<unknown, string, string> {
   readonly written: SinkBatches<string>[] = [];
   failures = 0;
   attempts = 0;
@@ -16,7 +19,7 @@ class RecordingSink extends BatchingSink<null, string, string> {
     super({ name: 'recording', maxBufferedItems, itemsName: 'letters' });
   }
 
-  protected toItems(record: StreamRecord<null, string>): readonly string[] {
+  protected toItems(record: StreamRecord<unknown, string>): readonly string[] {
     if (record.value === 'boom') throw new Error('cannot map boom');
     return record.value === '' ? [] : record.value.split(',');
   }
@@ -234,5 +237,32 @@ describe('itemsBetween', () => {
     expect(pairs(itemsBetween(items, 0n, 100n))).toHaveLength(5);
     expect(itemsBetween(items, 6n, 7n)).toEqual([]);
     expect(pairs(itemsBetween(items, 8n, 8n))).toEqual([[8, 'i4']]);
+  });
+});
+
+describe('BatchingSink in a topology', () => {
+  it('dead-letters a record whose items cannot be made (mapped while it is processed) and writes the others', async () => {
+    const sink = new RecordingSink();
+    const builder = new TopologyBuilder();
+    builder
+      .stream<string, string>('src', 'in', { keySerde: stringSerde(), valueSerde: stringSerde() })
+      .toSink('to-sink', sink);
+    const driver = new TopologyTestDriver(builder.build(), { applicationId: 'app' });
+    const input = driver.createInputTopic('in', { keySerde: stringSerde(), valueSerde: stringSerde() });
+    const dlq = driver.createOutputTopic(driver.dlqTopic, {
+      keySerde: stringSerde(),
+      valueSerde: stringSerde(),
+    });
+    input.pipe('k', 'x', 1);
+    input.pipe('k', 'boom', 2);
+    input.pipe('k', 'y,z', 3);
+    await driver.commit();
+    expect(dlq.readRecords().map((r) => r.value)).toEqual(['boom']);
+    expect(sink.written.flatMap((b) => b.ranged.flatMap((r) => r.items.map((i) => i.item)))).toEqual([
+      'x',
+      'y',
+      'z',
+    ]);
+    driver.close();
   });
 });
