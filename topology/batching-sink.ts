@@ -1,5 +1,6 @@
+import { lowerBoundBy } from '../common/lower-bound';
 import { SinkBufferFullError, TopologyDefinitionError } from './errors';
-import type { SourcePosition, SourceRange, StreamRecord } from './processor/record';
+import { partitionId, type SourcePosition, type SourceRange, type StreamRecord } from './processor/record';
 import type { Sink } from './sink';
 
 /** A buffered item and the offset of the input record it was mapped from. */
@@ -107,7 +108,7 @@ export abstract class BatchingSink<K, V, Item> implements Sink<K, V> {
         `${this.name}: ${this.count} ${this.itemsName} buffered, bound ${this.maxBufferedItems}; cannot add ${items.length} before a flush`,
       );
     }
-    const key = partitionKey(source.topic, source.partition);
+    const key = partitionId(source.topic, source.partition);
     let buffer = this.buffers.get(key);
     if (buffer === undefined) {
       buffer = { topic: source.topic, partition: source.partition, items: [] };
@@ -140,7 +141,7 @@ export abstract class BatchingSink<K, V, Item> implements Sink<K, V> {
     type Cover = { range: SourceRange; first: bigint; last: bigint; items: BufferedItem<Item>[] };
     const covers = new Map<string, Cover[]>();
     for (const range of ranges) {
-      const key = partitionKey(range.topic, range.partition);
+      const key = partitionId(range.topic, range.partition);
       let list = covers.get(key);
       if (list === undefined) covers.set(key, (list = []));
       list.push({ range, first: BigInt(range.firstOffset), last: BigInt(range.lastOffset), items: [] });
@@ -171,25 +172,10 @@ export function itemsBetween<Item>(
   first: bigint,
   last: bigint,
 ): BufferedItem<Item>[] {
-  return items.slice(lowerBound(items, first), lowerBound(items, last + 1n));
-}
-
-/** The index of the first item at or after `offset`. */
-function lowerBound<Item>(items: readonly BufferedItem<Item>[], offset: bigint): number {
-  let low = 0;
-  let high = items.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if ((items[mid] as BufferedItem<Item>).offset < offset) low = mid + 1;
-    else high = mid;
-  }
-  return low;
+  const offsetOf = (buffered: BufferedItem<Item>): bigint => buffered.offset;
+  return items.slice(lowerBoundBy(items, first, offsetOf), lowerBoundBy(items, last + 1n, offsetOf));
 }
 
 function compare(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
 }

@@ -19,6 +19,7 @@ export type {
 } from './processor/processor';
 export {
   HEADER,
+  partitionId,
   type StreamRecord,
   type Headers,
   type RawRecord,

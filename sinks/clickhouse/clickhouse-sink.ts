@@ -5,6 +5,7 @@ import type { Alert, LogRecord, SpanRecord } from '../../processors/records';
 import {
   BatchingSink,
   itemsBetween,
+  partitionId,
   type BufferedItem,
   type RangeBatch,
   type SinkBatches,
@@ -149,7 +150,7 @@ export class ClickHouseSink<K, V, Row extends object> extends BatchingSink<K, V,
       // What the ledger holds past each range: its entries that end after it, unless this flush
       // shortened one (a truncation), which the next flush reads again.
       for (const [i, { range }] of ranged.entries()) {
-        const key = partitionKey(range.topic, range.partition);
+        const key = partitionId(range.topic, range.partition);
         const last = BigInt(range.lastOffset);
         if (writes.some((w) => w.range === range && w.segment.kind === 'truncate')) this.known.delete(key);
         else this.known.set(key, { from: last + 1n, entries: (known[i] ?? []).filter((e) => e.last > last) });
@@ -163,7 +164,7 @@ export class ClickHouseSink<K, V, Row extends object> extends BatchingSink<K, V,
   /** For each range, the ledger's writes that may overlap it: cached, or read for all misses at once. */
   private async knownWrites(ranges: readonly SourceRange[]): Promise<(readonly LedgerEntry[])[]> {
     const cached = ranges.map((range) => {
-      const entry = this.known.get(partitionKey(range.topic, range.partition));
+      const entry = this.known.get(partitionId(range.topic, range.partition));
       return entry !== undefined && entry.from <= BigInt(range.firstOffset) ? entry.entries : undefined;
     });
     const misses = ranges.filter((_, i) => cached[i] === undefined);
@@ -174,7 +175,9 @@ export class ClickHouseSink<K, V, Row extends object> extends BatchingSink<K, V,
         first: BigInt(range.firstOffset),
       })),
     );
-    return cached.map((entries, i) => entries ?? read[misses.indexOf(ranges[i] as SourceRange)] ?? []);
+    // The misses were read in range order: each uncached range takes the next answer.
+    let next = 0;
+    return cached.map((entries) => entries ?? read[next++] ?? []);
   }
 
   /** Plans each range against the known writes and writes it; returns the writes made. */
@@ -237,10 +240,6 @@ interface Write<Row> {
   readonly range: SourceRange;
   readonly segment: Exclude<Segment, { kind: 'skip' }>;
   readonly rows: Row[];
-}
-
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
 }
 
 type TableSinkOptions = Omit<ClickHouseSinkOptions<never, never, object>, 'table' | 'toRows'>;

@@ -1,5 +1,5 @@
 import { DeserializationError } from '../errors';
-import type { Headers, ProducedRecord } from './record';
+import { partitionId, type Headers, type ProducedRecord } from './record';
 
 /**
  * Repartition records travel in batches: the records one input record sends to the same partition of
@@ -45,7 +45,7 @@ export class RepartitionBatcher {
   constructor(private readonly maxBytes = MAX_BATCH_BYTES) {}
 
   add(topic: string, partition: number, item: BatchItem): void {
-    const id = `${topic}\u0000${partition}`;
+    const id = partitionId(topic, partition);
     const bytes = itemBytes(item);
     let batch = this.open.get(id);
     if (batch !== undefined && batch.bytes + bytes > this.maxBytes) {

@@ -1,5 +1,5 @@
 import type { ProducedRecord } from '../processor/record';
-import { producedBytes } from '../processor/record';
+import { partitionId, producedBytes } from '../processor/record';
 
 /**
  * Splits a run's records into consecutive sends in which every partition's batch stays within
@@ -42,7 +42,7 @@ class SendUsage {
     const explicit =
       record.partition === undefined
         ? (this.maxPartition.get(record.topic) ?? 0)
-        : (this.byPartition.get(`${record.topic}\u0000${record.partition}`) ?? 0);
+        : (this.byPartition.get(partitionId(record.topic, record.partition)) ?? 0);
     return loose + explicit + bytes;
   }
 
@@ -51,7 +51,7 @@ class SendUsage {
       this.unpartitioned.set(record.topic, (this.unpartitioned.get(record.topic) ?? 0) + bytes);
       return;
     }
-    const id = `${record.topic}\u0000${record.partition}`;
+    const id = partitionId(record.topic, record.partition);
     const total = (this.byPartition.get(id) ?? 0) + bytes;
     this.byPartition.set(id, total);
     this.maxPartition.set(record.topic, Math.max(this.maxPartition.get(record.topic) ?? 0, total));

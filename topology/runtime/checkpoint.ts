@@ -6,7 +6,7 @@ import type {
   SourcePosition,
   SourceRange,
 } from '../processor/record';
-import { materialize, recordBytes } from '../processor/record';
+import { materialize, partitionId, recordBytes } from '../processor/record';
 import type { StreamTask, TaskCollector } from '../processor/stream-task';
 import { isPreparing, type Sink } from '../sink';
 import { StreamsRuntimeError } from '../errors';
@@ -149,7 +149,7 @@ export class Checkpoint implements TaskCollector {
     this.touch();
     this.tasks.add(task);
     this.bytesHeld += recordBytes(raw);
-    const id = `${raw.topic}\u0000${raw.partition}`;
+    const id = partitionId(raw.topic, raw.partition);
     const next = BigInt(raw.offset) + 1n;
     const range = this.partitions.get(id);
     if (range === undefined) {
@@ -174,7 +174,7 @@ export class Checkpoint implements TaskCollector {
 
   /** Moves a partition's committed position past offsets without records (transaction markers). */
   skipTo(topic: string, partition: number, nextOffset: bigint): void {
-    const range = this.partitions.get(`${topic}\u0000${partition}`);
+    const range = this.partitions.get(partitionId(topic, partition));
     if (range !== undefined && nextOffset > range.nextOffset) range.nextOffset = nextOffset;
   }
 
