@@ -32,6 +32,7 @@ import { evaluateCorrelation, evaluateLog, initialAlertState, type Alert } from 
 import { hivePartition } from '../../sinks/archive/layout';
 import { HEADER } from '../../topology';
 import { correlate, decodeLanded, type DecodedTelemetry } from '../support/demo-telemetry';
+import { correlatorQuietMs } from '../support/pipeline-harness';
 import { readTopic } from '../support/topology-kafka';
 import { waitFor as waitUntil } from '../support/wait-for';
 
@@ -73,10 +74,7 @@ const bucket = config.archive.s3?.bucket ?? '';
 const registryUrl = config.schemaRegistry.url;
 const schemaRegistry = new SchemaRegistry({ host: registryUrl });
 
-/** How long after its last record the correlator may still emit (trace-correlator.ts's wall-clock rule). */
-const CORRELATOR_QUIET_MS =
-  (config.correlation.windowSeconds + config.correlation.graceSeconds) * 1_000 +
-  2 * Math.max(1_000, Math.min(config.correlation.windowSeconds * 1_000, 10_000));
+const CORRELATOR_QUIET_MS = correlatorQuietMs(config);
 
 const nanos = (t: HrTime): string => (BigInt(t[0]) * 1_000_000_000n + BigInt(t[1])).toString();
 const millis = (t: HrTime): number => t[0] * 1_000 + Math.floor(t[1] / 1_000_000);

@@ -5,7 +5,7 @@ import { runBacktest } from '../../app/backtest/run-backtest';
 import { DEMO_PHASES, startDemoProducers } from '../../app/demo/demo-producers';
 import { kafkaClient } from '../../app/stacklens-app';
 import { parseAlertRulesText } from '../../processors/alerts';
-import { startPipelineHarness, type PipelineHarness } from '../support/pipeline-harness';
+import { correlatorQuietMs, startPipelineHarness, type PipelineHarness } from '../support/pipeline-harness';
 
 /**
  * `stacklens rules backtest` over the demo's history: the live pipeline processed an incident; the
@@ -82,15 +82,18 @@ describe('rules backtest', () => {
       return { ends, tables, groups };
     };
     try {
-      // Quiet: what the pipeline still had to write (late correlations) is written before the snapshot;
-      // settled once twelve polls in a row (about 3 s) see the same topics and tables.
+      // Quiet: what the pipeline still had to write (the correlator closes the last traces up to
+      // correlatorQuietMs after its last record, by the wall clock, and their alerts are committed
+      // after that) is written before the snapshot: settled once the topics and tables have stayed
+      // the same for twice that long. (Twelve polls, about 3 s, were once shorter than that on a
+      // loaded CI machine: the late trace alerts then landed during the backtest.)
+      const quietMs = 2 * correlatorQuietMs(harness.config);
       let last = '';
-      let same = 0;
+      let changedAt = Date.now();
       await harness.waitFor('the topics and tables to settle', async () => {
         const now = JSON.stringify(await snapshot());
-        same = now === last ? same + 1 : 0;
-        last = now;
-        return same >= 12;
+        if (now !== last) [last, changedAt] = [now, Date.now()];
+        return Date.now() - changedAt >= quietMs;
       });
       const before = await snapshot();
 

@@ -13,6 +13,7 @@ import { withLocalStackDefaults } from '../../infra/local-stack-env';
 import { localS3ClientConfig } from '../../infra/services/s3';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
 import type { StackLensTopics } from '../../app/pipeline/stacklens-topology';
+import { correlationCheckIntervalMs } from '../../app/pipeline/trace-correlator';
 import { HEADER } from '../../topology';
 import { waitFor as waitUntil } from './wait-for';
 
@@ -74,6 +75,16 @@ export function deadLettersOf(
 
 /** Largest produce request sent at once (kept under the broker's default 1 MiB message limit). */
 const SEND_BYTES = 800 * 1024;
+
+/**
+ * How long after the last record it read the trace correlator may still emit: its wall-clock rule
+ * (trace-correlator.ts) closes the last traces once stream time has stood still for window + grace,
+ * seen at checks every correlationCheckIntervalMs, the first of which starts the count.
+ */
+export function correlatorQuietMs(config: StackLensConfig): number {
+  const { windowSeconds, graceSeconds } = config.correlation;
+  return (windowSeconds + graceSeconds) * 1_000 + 2 * correlationCheckIntervalMs(windowSeconds * 1_000);
+}
 
 export async function startPipelineHarness(
   name: string,
