@@ -6,14 +6,32 @@ import { readCpuProfile, summarizeCpuProfile } from './cpu-profile';
 import { Worker } from 'node:worker_threads';
 import { byName, coresUsed, startCpuWindow } from './cpu-window';
 
-/** Keeps this thread busy until the process has spent `ms` more of CPU time (a condition, not a clock). */
+/**
+ * CPU time this thread has spent so far, in ms. On Linux it is the thread's own time
+ * (/proc/thread-self/stat, 10 ms ticks), since process.cpuUsage() counts every thread of the process:
+ * a burn that waited on it would end early whenever the process's other threads (GC helpers, another
+ * worker) were busy, as on a loaded machine. Elsewhere it falls back to the process's time. Kept as
+ * source text so that the worker thread below runs the same function.
+ */
+const threadCpuMsSource = `function threadCpuMs() {
+  try {
+    const stat = require('node:fs').readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  }
+}`;
+const threadCpuMs = new Function(`${threadCpuMsSource}; return threadCpuMs;`)() as () => number;
+
+/** Keeps this thread busy until it has spent `ms` more of its own CPU time (a condition, not a clock). */
 function burn(ms: number): number {
-  const from = process.cpuUsage();
+  const from = threadCpuMs();
   let x = 0;
   for (;;) {
     for (let i = 0; i < 100_000; i++) x += Math.sqrt(i);
-    const spent = process.cpuUsage(from);
-    if ((spent.user + spent.system) / 1_000 >= ms) return x;
+    if (threadCpuMs() - from >= ms) return x;
   }
 }
 
@@ -51,9 +69,12 @@ describe('startCpuWindow', () => {
     // until the window is read: /proc forgets a thread that has exited.
     const worker = new Worker(
       `const { parentPort } = require('node:worker_threads');
-       const from = process.cpuUsage(); let x = 0;
+       ${threadCpuMsSource}
+       const from = threadCpuMs(); let x = 0;
        for (;;) { for (let i = 0; i < 100000; i++) x += Math.sqrt(i);
-         const s = process.cpuUsage(from); if ((s.user + s.system) / 1000 >= 100) break; }
+         if (threadCpuMs() - from >= 100) break; }
+       // A listener keeps the port, and so the thread, alive until terminate().
+       parentPort.on('message', () => {});
        parentPort.postMessage(x);`,
       { eval: true },
     );
