@@ -111,6 +111,7 @@ describe('benchTable', () => {
         mainThreadCpuMs: 1_800,
         otherThreadsCpuMs: { node: 200, MergeMutate: 950, ThreadPool: 40 },
         coresUsed: 1.2,
+        stackCpuMs: { s3: 100, kafka: 1_400 },
       },
     },
     broker: {
@@ -161,6 +162,21 @@ describe('benchTable', () => {
     });
     expect(offLinux).toMatch(/main thread \+ other threads\s+n\/a/);
     expect(offLinux).not.toContain('MergeMutate');
+  });
+
+  it('shows the local stack’s CPU time over the same window by service, most first, and its cores', () => {
+    const table = benchTable(figures);
+    expect(table).toMatch(
+      /local stack CPU time in the window\s+1\.50 s\s+kafka\s+1\.40 s\s+s3\s+0\.10 s\s+cores used by the stack\s+0\.60/,
+    );
+    const noStack = benchTable({
+      ...figures,
+      pipeline: {
+        ...figures.pipeline,
+        throughputWindow: { ...figures.pipeline.throughputWindow, stackCpuMs: {} },
+      },
+    });
+    expect(noStack).not.toContain('local stack');
   });
 });
 

@@ -64,9 +64,22 @@ function mainThreadCpuMs(): number | null {
 
 /** A thread's name (its `comm`, e.g. chDB's MergeMutate) and CPU time so far; null when unreadable. */
 function taskCpuMs(tid: number): { name: string; ms: number } | null {
+  return statCpuMs(`/proc/self/task/${tid}/stat`);
+}
+
+/**
+ * Another process's CPU time so far (every thread of it: user + system), e.g. the local broker's;
+ * null when it cannot be read (not Linux, no such process).
+ */
+export function processCpuMs(pid: number): number | null {
+  return statCpuMs(`/proc/${pid}/stat`)?.ms ?? null;
+}
+
+/** The name and CPU time (user + system) in a /proc stat file; null when unreadable. */
+function statCpuMs(file: string): { name: string; ms: number } | null {
   let stat: string;
   try {
-    stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    stat = readFileSync(file, 'utf8');
   } catch {
     return null;
   }

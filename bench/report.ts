@@ -42,6 +42,11 @@ export interface BenchFigures {
       /** Of cpuMs, the other threads' by thread name (chDB's pools, Node's `node` threads); null off Linux. */
       otherThreadsCpuMs: Record<string, number> | null;
       coresUsed: number;
+      /**
+       * The local stack's processes over the same window, by service (kafka, schema-registry, s3): they
+       * run on the same cores, and every record the pipeline writes or reads costs the broker CPU.
+       */
+      stackCpuMs: Record<string, number>;
     };
   };
   broker: BrokerBaseline;
@@ -136,6 +141,7 @@ export function benchTable(f: BenchFigures): string {
     ],
     ...otherThreadRows(cpu.otherThreadsCpuMs),
     ['cores used (CPU time / wall time)', `${formatNumber(cpu.coresUsed)} of ${f.machine.cpus}`, '', ''],
+    ...stackRows(cpu.stackCpuMs, cpu.wallMs),
   ];
   const w = f.workload;
   return [
@@ -165,4 +171,16 @@ function otherThreadRows(byName: Record<string, number> | null): string[][] {
     .filter(([, ms]) => ms >= 100)
     .sort(([, a], [, b]) => b - a)
     .map(([name, ms]) => [`    ${name} threads`, `${formatNumber(ms / 1_000)} s`, '', '']);
+}
+
+/** The local stack's CPU time in the window, per service, and the cores it used (none when unknown). */
+function stackRows(byService: Record<string, number>, wallMs: number): string[][] {
+  const entries = Object.entries(byService).sort(([, a], [, b]) => b - a);
+  if (entries.length === 0) return [];
+  const total = entries.reduce((sum, [, ms]) => sum + ms, 0);
+  return [
+    ['local stack CPU time in the window', `${formatNumber(total / 1_000)} s`, '', ''],
+    ...entries.map(([name, ms]) => [`  ${name}`, `${formatNumber(ms / 1_000)} s`, '', '']),
+    ['  cores used by the stack', `${formatNumber(wallMs > 0 ? total / wallMs : 0)}`, '', ''],
+  ];
 }

@@ -34,6 +34,7 @@ import { coresUsed } from './cpu-window';
 import { BenchError } from './errors';
 import { PipelineChild } from './pipeline-child';
 import type { BenchFigures } from './report';
+import { readStackCpu, stackCpuBetween } from './stack-cpu';
 import { percentile, perSecond } from './stats';
 import { buildWorkload, createProbeFactory, PRODUCED_AT_ATTRIBUTE, type Workload } from './workload';
 
@@ -385,6 +386,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
         ? undefined
         : join(options.profileDir, `throughput-${runId}.cpuprofile`);
     await child.startProfile(timeoutMs, cpuProfileFile);
+    const stackCpuFrom = await readStackCpu(deps.settings, deps.logger);
     const producedFromMs = Date.now();
     progress(
       `throughput: producing ${messages} messages (${(workload.bytes / 1e6).toFixed(1)} MB) to ${topics.logs}, ${topics.traces}`,
@@ -410,6 +412,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
       progress,
     });
     const cpuWindow = await child.stopProfile(timeoutMs);
+    const stackCpuMs = stackCpuBetween(stackCpuFrom, await readStackCpu(deps.settings, deps.logger));
     const profile =
       cpuProfileFile === undefined
         ? undefined
@@ -474,6 +477,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
           mainThreadCpuMs: cpuWindow.mainThreadMs,
           otherThreadsCpuMs: cpuWindow.otherThreadsMs,
           coresUsed: coresUsed(cpuWindow),
+          stackCpuMs,
         },
       },
       broker,
