@@ -1,4 +1,4 @@
-import { archivedMessages } from './archive-coverage';
+import { archivedMessages, minuteFolders } from './archive-coverage';
 import { benchOptions, BenchOptionsError } from './bench-options';
 import { CpuProfileError, summarizeCpuProfile } from './cpu-profile';
 import { benchTable, formatNumber, formatTable, profileTable, type BenchFigures } from './report';
@@ -191,6 +191,18 @@ describe('profileTable', () => {
     expect(lines[0]).toBe('pipeline CPU profile of the throughput window (/tmp/p/throughput-r.cpuprofile)');
     expect(lines[1]).toBe('main thread: 3.00 s busy, 1.00 s idle (75.0 % busy)');
     expect(lines.at(-1)).toMatch(/1,500 ms\s+50\.0 %\s+decode \(processors\/otlp\/decode\.js:10\)/);
+  });
+});
+
+describe('minuteFolders', () => {
+  it('gives the folder of every minute from the first time to the last, across an hour and a day', () => {
+    const from = Date.parse('2026-12-31T23:58:30Z');
+    expect(minuteFolders(from, Date.parse('2027-01-01T00:00:00Z'))).toEqual([
+      'year=2026/month=12/day=31/hour=23/minute=58/',
+      'year=2026/month=12/day=31/hour=23/minute=59/',
+      'year=2027/month=01/day=01/hour=00/minute=00/',
+    ]);
+    expect(minuteFolders(from, from)).toEqual(['year=2026/month=12/day=31/hour=23/minute=58/']);
   });
 });
 
