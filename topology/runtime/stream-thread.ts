@@ -187,7 +187,7 @@ export class StreamThread {
         void this.serial
           .run(async () => {
             if (this.deps.isRunning() && this.checkpoints.open.age() >= options.commitIntervalMs) {
-              await this.checkpoints.commit();
+              this.checkpoints.commitWhenFree();
             }
           })
           .catch((error: unknown) => this.deps.fail(error))
@@ -319,7 +319,7 @@ export class StreamThread {
     const open = this.checkpoints.open;
     const caughtUp = Number(batch.offsetLag()) <= 1 && open.inFlightRecords <= EAGER_COMMIT_MAX_RECORDS;
     if (atEnd || caughtUp || open.age() >= commitIntervalMs) {
-      if (!(await this.checkpoints.commit())) return;
+      if (!this.checkpoints.commitWhenFree()) return;
     }
     if (atEnd) this.deps.consumer.pause([{ topic, partitions: [partition] }]);
   }
