@@ -16,7 +16,7 @@ class HeldCommitter implements Committer {
   async connect(): Promise<void> {}
   async disconnect(): Promise<void> {}
   async commit(
-    _records: unknown[],
+    _records: readonly unknown[],
     offsets: readonly OffsetToCommit[],
     stillMember: () => Promise<void>,
   ): Promise<ReadonlyMap<string, bigint>> {
@@ -52,6 +52,7 @@ async function until(condition: () => boolean): Promise<void> {
 function committerWith(committer: HeldCommitter): { checkpoints: CheckpointCommitter; serial: SerialQueue } {
   const options = resolveOptions({
     applicationId: 'app',
+    instanceId: 'test',
     brokers: ['127.0.0.1:9'],
     logger: createLogger({ level: 'silent', format: 'json' }),
     registry: new Registry(),
