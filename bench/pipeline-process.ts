@@ -5,10 +5,13 @@
  * (see ./pipeline-protocol.ts).
  */
 import { startApiServer } from '../app/api-server';
-import { kafkaClient, startStackLens, type RunningStackLens } from '../app/stacklens-app';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { kafkaClient, startStackLens } from '../app/stacklens-app';
 import { stackLensTopics } from '../app/topics';
 import { createLogger } from '../common/logger';
 import { loadConfig } from '../config/config';
+import { table } from '../api/query/sql';
+import { createQueryClickHouse } from '../sinks/clickhouse/client';
 import { TABLES } from '../sinks/clickhouse/migrations';
 import { startCpuWindow, type RunningCpuWindow } from './cpu-window';
 import { BenchError } from './errors';
@@ -22,9 +25,13 @@ function tell(message: ChildMessage): Promise<void> {
   });
 }
 
-async function rowCounts(pipeline: RunningStackLens): Promise<{ logs: number; spans: number }> {
-  const result = await pipeline.clickhouse.query({
-    query: `SELECT (SELECT count() FROM ${TABLES.logs}) AS logs, (SELECT count() FROM ${TABLES.traces}) AS spans`,
+async function rowCounts(
+  clickhouse: ClickHouseClient,
+  database: string,
+): Promise<{ logs: number; spans: number }> {
+  // A query client resolves no default database (see createQueryClickHouse): names are qualified.
+  const result = await clickhouse.query({
+    query: `SELECT (SELECT count() FROM ${table(database, TABLES.logs)}) AS logs, (SELECT count() FROM ${table(database, TABLES.traces)}) AS spans`,
     format: 'JSONEachRow',
   });
   const [row] = await result.json<{ logs: string | number; spans: string | number }>();
@@ -41,6 +48,18 @@ async function main(): Promise<void> {
     name: 'stacklens-bench',
   });
   const pipeline = await startStackLens({ config, logger, instanceId: config.kafka.applicationId });
+  // The benchmark's count queries (every 200 ms) on a client of their own, as the API's are: on the
+  // sinks' client (on chDB, one engine session running one statement at a time) each one queued
+  // between the sinks' inserts and delayed the commits being measured.
+  const counts = createQueryClickHouse({
+    url: config.clickhouse.url,
+    username: config.clickhouse.user,
+    password: config.clickhouse.password,
+    database: config.clickhouse.database,
+    chdbPath: config.clickhouse.chdbPath,
+    maxOpenConnections: 1,
+    requestTimeoutMs: 60_000,
+  });
   const api = await startApiServer({
     config: { ...config, http: { ...config.http, host: '127.0.0.1', port: 0 } },
     logger,
@@ -64,7 +83,10 @@ async function main(): Promise<void> {
   process.on('message', (raw: unknown) => {
     const message = ParentMessageSchema.parse(raw);
     if (message.type === 'counts') {
-      rowCounts(pipeline).then((counts) => void tell({ type: 'counts', id: message.id, ...counts }), fail);
+      rowCounts(counts, config.clickhouse.database).then(
+        (counts) => void tell({ type: 'counts', id: message.id, ...counts }),
+        fail,
+      );
     } else if (message.type === 'profile-start') {
       if (window !== undefined) return fail(new BenchError('profile-start while a window is open'));
       window = startCpuWindow(message.cpuProfileFile);
@@ -77,6 +99,7 @@ async function main(): Promise<void> {
     } else {
       (async () => {
         await api.close();
+        await counts.close();
         await pipeline.stop();
         await tell({ type: 'stopped', maxRssKb: process.resourceUsage().maxRSS });
         process.exit(0);
