@@ -1,6 +1,6 @@
 import { RecordLimitsError } from '../errors';
 import type { OtlpAnyValue, OtlpKeyValue } from '../otlp/types';
-import { anyValueToJs, anyValueToString, InvalidFieldError } from '../otlp/values';
+import { anyValueToJs, anyValueToString, emptyAttributes, InvalidFieldError } from '../otlp/values';
 import type { Attributes } from '../records';
 
 /**
@@ -280,8 +280,8 @@ export function boundAttributes(
   field: string,
   truncations: Truncations,
 ): BoundedAttributes {
-  const out = Object.create(null) as Attributes;
-  const sizes = new Map<string, number>();
+  const out = emptyAttributes();
+  let count = 0;
   let bytes = 0;
   if (values == null) return { value: out, bytes };
   if (!Array.isArray(values)) throw new InvalidFieldError(`${field} must be an array`);
@@ -293,8 +293,11 @@ export function boundAttributes(
       truncations.drop(field);
       continue;
     }
-    const previous = sizes.get(key);
-    if (previous === undefined && sizes.size >= limits.maxAttributes) {
+    // A later duplicate replaces the earlier entry (rare: its size is worked out again, rather than
+    // keeping every entry's size in a map for every record).
+    const earlier = out[key];
+    const previous = earlier === undefined ? undefined : keyBytes + jsonBytes(earlier) + ENTRY_OVERHEAD;
+    if (previous === undefined && count >= limits.maxAttributes) {
       truncations.drop(field);
       continue;
     }
@@ -312,7 +315,7 @@ export function boundAttributes(
     );
     const entry = keyBytes + fitted.bytes + ENTRY_OVERHEAD;
     bytes += entry - (previous ?? 0);
-    sizes.set(key, entry);
+    if (previous === undefined) count += 1;
     out[key] = fitted.value;
   }
   return { value: out, bytes };

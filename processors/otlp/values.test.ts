@@ -1,6 +1,7 @@
 import type { LongLike } from './types';
 import {
   anyValueToString,
+  emptyAttributes,
   idToHex,
   InvalidFieldError,
   nanosDiff,
@@ -80,5 +81,18 @@ describe('anyValueToString / toAttributes', () => {
     ]);
     expect(Object.keys(attrs)).toEqual(['__proto__', 'a']);
     expect(attrs.a).toBe('2');
+  });
+
+  it('reads no key it was not given: no Object.prototype member shows through an attribute map', () => {
+    const attrs = toAttributes([{ key: 'toString', value: { stringValue: 't' } }]);
+    expect(attrs.toString).toBe('t');
+    for (const key of ['constructor', 'hasOwnProperty', 'valueOf', '__proto__', '__defineGetter__']) {
+      expect(attrs[key]).toBeUndefined();
+      expect(key in attrs).toBe(false);
+    }
+    const empty = emptyAttributes();
+    empty.__proto__ = 'p';
+    expect({ ...empty }).toEqual({ ['__proto__']: 'p' });
+    expect(JSON.stringify(empty)).toBe('{"__proto__":"p"}');
   });
 });

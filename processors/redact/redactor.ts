@@ -1,6 +1,7 @@
 import { PatternConfigError } from '../errors';
 import type { Attributes, CustomAttributes, LogRecord, SpanRecord } from '../records';
 import { CUSTOM_ATTRIBUTE_KEYS } from '../records';
+import { emptyAttributes } from '../otlp/values';
 import { luhnValid } from './luhn';
 
 export const REDACTED = '[REDACTED]';
@@ -264,7 +265,7 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
       const r = redactAttribute(key, attributes[key]!);
       if (r.count === 0) continue;
       count += r.count;
-      if (copy === undefined) copy = Object.assign(Object.create(null) as Attributes, attributes);
+      if (copy === undefined) copy = Object.assign(emptyAttributes(), attributes);
       copy[key] = r.value;
     }
     return { value: copy ?? attributes, count };
