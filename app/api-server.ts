@@ -11,6 +11,7 @@ import type { Logger } from '../common/logger';
 import type { StackLensConfig } from '../config/config';
 import { createQueryClickHouse } from '../sinks/clickhouse/client';
 import { murmur2Partitioner } from '../topology';
+import { clickHouseOptions } from './clickhouse-options';
 import { defaultConsoleDir } from './console-dir';
 import {
   archiveProbe,
@@ -137,11 +138,7 @@ export async function startApiServer(deps: ApiServerDeps): Promise<ApiServer> {
   };
   // The API's own ClickHouse client: its queries never wait behind the pipeline's writes.
   const queries = createQueryClickHouse({
-    url: config.clickhouse.url,
-    username: config.clickhouse.user,
-    password: config.clickhouse.password,
-    database: config.clickhouse.database,
-    chdbPath: config.clickhouse.chdbPath,
+    ...clickHouseOptions(config),
     maxOpenConnections: limits.maxConcurrentQueries,
     requestTimeoutMs: (DEFAULT_LIMITS.queryTimeoutSeconds + 10) * 1_000,
   });

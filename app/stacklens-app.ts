@@ -29,6 +29,7 @@ import { registerProductSerdes } from '../sinks/kafka/product-serdes';
 import { ensureTopics, productTopicSpecs } from '../sinks/kafka/topics';
 import { kafkajsLogCreator, StreamsApp, type Serde, type Topology } from '../topology';
 import { ArchiveThread } from './archive-thread';
+import { clickHouseOptions } from './clickhouse-options';
 import { stackLensTopics } from './topics';
 import { DEFAULT_DRAIN_SETTINGS, DEFAULT_PATTERN_ANOMALY_SETTINGS } from '../processors/patterns';
 import type { LogPatternSettings } from './pipeline/log-patterns';
@@ -169,13 +170,7 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     await admin.disconnect();
   }
 
-  const clickhouse = await createClickHouse({
-    url: config.clickhouse.url,
-    username: config.clickhouse.user,
-    password: config.clickhouse.password,
-    database: config.clickhouse.database,
-    chdbPath: config.clickhouse.chdbPath,
-  });
+  const clickhouse = await createClickHouse(clickHouseOptions(config));
   await migrate(clickhouse, { retention: config.clickhouse.retentionDays, logger });
   log.info({ database: config.clickhouse.database }, 'ClickHouse tables ready');
 

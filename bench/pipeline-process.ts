@@ -5,6 +5,7 @@
  * (see ./pipeline-protocol.ts).
  */
 import { startApiServer } from '../app/api-server';
+import { clickHouseOptions } from '../app/clickhouse-options';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { kafkaClient, startStackLens } from '../app/stacklens-app';
 import { stackLensTopics } from '../app/topics';
@@ -52,11 +53,7 @@ async function main(): Promise<void> {
   // sinks' client (on chDB, one engine session running one statement at a time) each one queued
   // between the sinks' inserts and delayed the commits being measured.
   const counts = createQueryClickHouse({
-    url: config.clickhouse.url,
-    username: config.clickhouse.user,
-    password: config.clickhouse.password,
-    database: config.clickhouse.database,
-    chdbPath: config.clickhouse.chdbPath,
+    ...clickHouseOptions(config),
     maxOpenConnections: 1,
     requestTimeoutMs: 60_000,
   });

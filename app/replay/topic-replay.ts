@@ -10,6 +10,7 @@ import { registerProductSerdes } from '../../sinks/kafka/product-serdes';
 import { StreamsApp, type BoundedProgress } from '../../topology';
 import { correlationCheckIntervalMs } from '../pipeline/trace-correlator';
 import { buildPipelineTopology } from '../stacklens-app';
+import { clickHouseOptions } from '../clickhouse-options';
 import { stackLensTopics } from '../topics';
 import type { ReplayRequest } from './replay-arguments';
 
@@ -53,15 +54,7 @@ export async function startTopicReplay(options: TopicReplayOptions): Promise<Run
   const { config, logger, request, applicationId } = options;
   const log = logger.child({ component: 'replay', application: applicationId });
   const owned = options.clickhouse === undefined;
-  const clickhouse =
-    options.clickhouse ??
-    (await createClickHouse({
-      url: config.clickhouse.url,
-      username: config.clickhouse.user,
-      password: config.clickhouse.password,
-      database: config.clickhouse.database,
-      chdbPath: config.clickhouse.chdbPath,
-    }));
+  const clickhouse = options.clickhouse ?? (await createClickHouse(clickHouseOptions(config)));
   const close = async (): Promise<void> => {
     if (owned) await clickhouse.close();
   };
