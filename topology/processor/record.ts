@@ -71,12 +71,12 @@ export interface SourcePosition {
   readonly offset: string;
 }
 
-/** A contiguous range of input offsets whose effects a sink flush covers (both ends inclusive). */
 /** One string per topic partition, to key maps by partition (topic names cannot hold NUL). */
 export function partitionId(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
+/** A contiguous range of input offsets whose effects a sink flush covers (both ends inclusive). */
 export interface SourceRange {
   readonly topic: string;
   readonly partition: number;
