@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { createClient } from '@clickhouse/client';
-import { drainPending } from 'chdb';
-import { createChdbConnection } from 'chdb/connection';
+import type * as ChdbEngine from 'chdb';
+import type * as ChdbConnections from 'chdb/connection';
 
 /** The connection contract of the installed @clickhouse/client (`createClient({ connection })`). */
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
@@ -12,17 +12,48 @@ type ConnCommandParams = Parameters<ClientConnection['command']>[0];
 type ConnPingParams = Parameters<ClientConnection['ping']>[0];
 
 /**
+ * How the engine runs, given when it starts (the first session of the process; later sessions'
+ * arguments are ignored, verified with chdb 3.4).
+ *
+ * Merges run at nice 10: they are background work, and on a busy host they otherwise take the CPU
+ * from the inserts a commit waits for. Measured on the 2-core bench host: commit flushes took 13–19 ms
+ * once the throughput phase's merges were done and 100–170 ms while they ran (README, Performance).
+ */
+const ENGINE_ARGS = ['--os_threads_nice_value_merge_mutate=10'];
+
+/**
+ * chDB's library maps ~150 MiB into the process as it loads (measured: 39 → 191 MiB RSS on
+ * `require('chdb')`), so it is loaded on first use: a deployment with CLICKHOUSE_URL never pays it.
+ */
+function chdb(): { engine: typeof ChdbEngine; connections: typeof ChdbConnections } {
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded on first use, see above */
+  return {
+    engine: require('chdb') as typeof ChdbEngine,
+    connections: require('chdb/connection') as typeof ChdbConnections,
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+/**
  * Opens chDB's data directory as a connection for @clickhouse/client, with call-scoped settings: one
  * engine session, which runs one statement at a time. A process may open several on the SAME path (the
  * sinks' and the API's), and those run side by side. Throws synchronously when the directory is locked
  * by another process or another directory is open.
  */
 export function openChdbConnection(path: string): ClientConnection {
-  // chdb declares the contract with its own copy of @clickhouse/client-common (1.23.0), while
-  // @clickhouse/client 1.23.1 vendors a newer copy whose settings list differs; the methods are the
-  // same, which is what chdb's own compatibility suite checks. Hence the one cast.
-  const chdb = createChdbConnection({ path }) as unknown as ClientConnection;
-  return new CallScopedSettingsConnection(chdb);
+  const { engine, connections } = chdb();
+  // chdb/connection does not pass engine arguments through, so a plain session starts the engine
+  // with them (or joins the running one) first; the connection's own session then joins it.
+  const starter = new engine.Session(path, { connectionArgs: ENGINE_ARGS });
+  try {
+    // chdb declares the contract with its own copy of @clickhouse/client-common (1.23.0), while
+    // @clickhouse/client 1.23.1 vendors a newer copy whose settings list differs; the methods are the
+    // same, which is what chdb's own compatibility suite checks. Hence the one cast.
+    const connection = connections.createChdbConnection({ path }) as unknown as ClientConnection;
+    return new CallScopedSettingsConnection(connection, engine.drainPending);
+  } finally {
+    starter.close();
+  }
 }
 
 /**
@@ -49,7 +80,10 @@ class CallScopedSettingsConnection implements ClientConnection {
   private engineSettings: Promise<ReadonlySet<string>> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly inner: ClientConnection) {}
+  constructor(
+    private readonly inner: ClientConnection,
+    private readonly drainPending: () => Promise<void>,
+  ) {}
 
   query(params: ConnQueryParams): ReturnType<ClientConnection['query']> {
     return this.serialized(async () => this.inner.query(await this.scoped(params)));
@@ -75,7 +109,7 @@ class CallScopedSettingsConnection implements ClientConnection {
   close(): Promise<void> {
     return this.serialized(async () => {
       await this.inner.close();
-      await drainPending();
+      await this.drainPending();
     });
   }
 

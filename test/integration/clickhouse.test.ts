@@ -34,6 +34,14 @@ describe('ClickHouse client on chDB', () => {
     ).toEqual([{ database: 'stacklens_test' }]);
   });
 
+  it('runs merges at a lower priority than inserts and queries (the engine starts with nice 10 for them)', async () => {
+    expect(
+      await rows('SELECT value FROM system.server_settings WHERE name = {name:String}', {
+        name: 'os_threads_nice_value_merge_mutate',
+      }),
+    ).toEqual([{ value: '10' }]);
+  });
+
   it('round-trips DateTime64(9), Map(LowCardinality(String), String) and LowCardinality through JSONEachRow', async () => {
     await ch.command({
       query: `CREATE TABLE events (
