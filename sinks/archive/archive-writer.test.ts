@@ -118,6 +118,41 @@ describe('ArchiveWriter on the file system', () => {
     ).toBe(0);
   });
 
+  it('holds each request gzipped, and writes their gzip members as the gzip of the merged request', async () => {
+    const requests = [
+      { resourceSpans: [{ schemaUrl: 'a', scopeSpans: [{ spans: [{ name: 'x'.repeat(4_000) }] }] }] },
+      {},
+      { resourceSpans: [{ schemaUrl: 'b' }, { schemaUrl: 'c' }] },
+    ];
+    const merged = { resourceSpans: requests.flatMap((r) => r.resourceSpans ?? []) };
+
+    const json = new ArchiveWriter(new FileSystemArchiveStore(dir));
+    const held = json.encode('traces', requests[0]!);
+    expect(held).toBeInstanceOf(Uint8Array);
+    expect(held.length).toBeLessThan(200);
+    expect(gunzipSync(held).toString('utf8')).toBe(JSON.stringify(requests[0]!.resourceSpans).slice(1, -1));
+    const key = await json.write({ signal: 'traces', source, timeMs: 0, requests });
+    expect(gunzipSync(readFileSync(join(dir, ...key.split('/')))).toString('utf8')).toBe(
+      JSON.stringify(merged),
+    );
+    const empty = await json.write({ signal: 'logs', source, timeMs: 1, requests: [{}] });
+    expect(gunzipSync(readFileSync(join(dir, ...empty.split('/')))).toString('utf8')).toBe(
+      '{"resourceLogs":[]}',
+    );
+
+    const proto = new ArchiveWriter(new FileSystemArchiveStore(dir), '', {
+      marshaler: 'otlp_proto',
+      compression: 'gzip',
+    });
+    const binary = await proto.write({ signal: 'traces', source, timeMs: 2, requests });
+    expect(
+      Buffer.compare(
+        gunzipSync(readFileSync(join(dir, ...binary.split('/')))),
+        Buffer.from(otlpJsonTracesToProto(merged)),
+      ),
+    ).toBe(0);
+  });
+
   it('lists keys under a prefix at any depth, like S3, and gets objects back', async () => {
     const store = new FileSystemArchiveStore(dir);
     await store.put('logs/a/t-0-1-2.json.gz', Buffer.from('one'));

@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { gzip, gzipSync } from 'node:zlib';
 import type { OtlpJsonLogsRequest, OtlpJsonTracesRequest } from '../../processors/otlp/otlp-json-types';
 import { otlpJsonLogsToProto, otlpJsonTracesToProto } from '../../processors/otlp/to-otlp-proto';
 import type { SourceRange } from '../source-range';
@@ -20,8 +20,11 @@ export type ArchiveBatch =
  * One export request in the archive's marshaling, without its envelope: for OTLP/JSON its resource
  * entries as JSON text (the array's items, joined by commas); for OTLP/proto the request's bytes,
  * whose concatenation with the others' IS the merged request (a repeated field's elements encode one
- * after another). An archive sink holds this between flushes rather than the request's object graph,
- * which takes several times the memory.
+ * after another). Under gzip compression, those bytes gzipped on their own: concatenated gzip members
+ * ARE the gzip of the concatenated texts (RFC 1952 §2.2, read as one by gunzip, Go, Python and Node).
+ * An archive sink holds this between flushes rather than the request's object graph, which takes
+ * several times the memory; compressed, a tenth of the text (the archive thread held 150–220 MiB of
+ * text in the benchmark before).
  */
 export type EncodedRequest = string | Uint8Array;
 
@@ -59,12 +62,19 @@ export class ArchiveWriter {
       signal === 'logs'
         ? (request as OtlpJsonLogsRequest).resourceLogs
         : (request as OtlpJsonTracesRequest).resourceSpans;
+    let encoded: EncodedRequest;
     if (this.format.marshaler === 'otlp_json') {
-      return entries === undefined || entries.length === 0 ? '' : JSON.stringify(entries).slice(1, -1);
+      encoded = entries === undefined || entries.length === 0 ? '' : JSON.stringify(entries).slice(1, -1);
+    } else {
+      encoded =
+        signal === 'logs'
+          ? otlpJsonLogsToProto({ resourceLogs: (entries ?? []) as OtlpJsonLogsRequest['resourceLogs'] })
+          : otlpJsonTracesToProto({
+              resourceSpans: (entries ?? []) as OtlpJsonTracesRequest['resourceSpans'],
+            });
     }
-    return signal === 'logs'
-      ? otlpJsonLogsToProto({ resourceLogs: (entries ?? []) as OtlpJsonLogsRequest['resourceLogs'] })
-      : otlpJsonTracesToProto({ resourceSpans: (entries ?? []) as OtlpJsonTracesRequest['resourceSpans'] });
+    // An empty request stays empty: it adds no entry (nor separator) to the merged request.
+    return this.format.compression === 'gzip' && encoded.length > 0 ? gzipSync(encoded) : encoded;
   }
 
   /** Returns the key written. */
@@ -83,9 +93,11 @@ export class ArchiveWriter {
       format: this.format,
     });
     const json = this.format.marshaler === 'otlp_json';
-    const encoded = json ? mergeJson(batch) : Buffer.concat(batch.requests as readonly Uint8Array[]);
     const gzipped = this.format.compression === 'gzip';
-    await this.store.put(key, gzipped ? await gzipAsync(encoded) : encoded, {
+    let body: Buffer;
+    if (gzipped) body = json ? await mergeGzippedJson(batch) : Buffer.concat(nonEmpty(batch.requests));
+    else body = json ? mergeJson(batch) : Buffer.concat(batch.requests as readonly Uint8Array[]);
+    await this.store.put(key, body, {
       contentType: json ? 'application/json' : 'application/x-protobuf',
       contentEncoding: gzipped ? 'gzip' : 'identity',
     });
@@ -95,7 +107,27 @@ export class ArchiveWriter {
 
 /** The same text as JSON.stringify of the merged request, from the requests' encoded entries. */
 function mergeJson(batch: EncodedBatch): Buffer {
-  const field = batch.signal === 'logs' ? 'resourceLogs' : 'resourceSpans';
+  const { open, close } = envelope(batch);
   const entries = (batch.requests as readonly string[]).filter((text) => text !== '').join(',');
-  return Buffer.from(`{"${field}":[${entries}]}`, 'utf8');
+  return Buffer.from(`${open}${entries}${close}`, 'utf8');
+}
+
+/** mergeJson's text, gzipped: the requests' gzip members between members for the envelope and commas. */
+async function mergeGzippedJson(batch: EncodedBatch): Promise<Buffer> {
+  const { open, close } = envelope(batch);
+  const [head, comma, tail] = await Promise.all([open, ',', close].map((text) => gzipAsync(text)));
+  const members: Uint8Array[] = [head!];
+  for (const [i, request] of nonEmpty(batch.requests).entries())
+    members.push(...(i > 0 ? [comma!] : []), request);
+  members.push(tail!);
+  return Buffer.concat(members);
+}
+
+function envelope(batch: EncodedBatch): { open: string; close: string } {
+  return { open: `{"${batch.signal === 'logs' ? 'resourceLogs' : 'resourceSpans'}":[`, close: ']}' };
+}
+
+/** Gzipped requests are bytes; an empty one (no entries) stayed empty. */
+function nonEmpty(requests: readonly EncodedRequest[]): Uint8Array[] {
+  return requests.filter((r): r is Uint8Array => typeof r !== 'string' && r.length > 0);
 }
