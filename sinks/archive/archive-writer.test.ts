@@ -1,10 +1,11 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { constants, gunzipSync, inflateRawSync } from 'node:zlib';
 import { ExportTraceServiceRequest } from '../../processors/otlp/proto';
 import { otlpJsonTracesToProto } from '../../processors/otlp/to-otlp-proto';
 import { ArchiveWriter } from './archive-writer';
+import type { GzipPiece } from './gzip-pieces';
 import { FileSystemArchiveStore, InvalidArchiveKeyError } from './store';
 
 const source = { topic: 'otel-traces', partition: 0, firstOffset: '7', lastOffset: '8' };
@@ -118,39 +119,41 @@ describe('ArchiveWriter on the file system', () => {
     ).toBe(0);
   });
 
-  it('holds each request gzipped, and writes their gzip members as the gzip of the merged request', async () => {
+  it('holds each request compressed, and writes ONE gzip member of the merged request', async () => {
     const requests = [
       { resourceSpans: [{ schemaUrl: 'a', scopeSpans: [{ spans: [{ name: 'x'.repeat(4_000) }] }] }] },
       {},
       { resourceSpans: [{ schemaUrl: 'b' }, { schemaUrl: 'c' }] },
     ];
     const merged = { resourceSpans: requests.flatMap((r) => r.resourceSpans ?? []) };
+    /** The text of the file's LAST gzip member is as long as all of it only when there is one member. */
+    const oneMember = (file: Buffer): string => {
+      const text = gunzipSync(file).toString('utf8');
+      expect(file.readUInt32LE(file.length - 4)).toBe(Buffer.byteLength(text));
+      return text;
+    };
 
     const json = new ArchiveWriter(new FileSystemArchiveStore(dir));
-    const held = json.encode('traces', requests[0]!);
-    expect(held).toBeInstanceOf(Uint8Array);
-    expect(held.length).toBeLessThan(200);
-    expect(gunzipSync(held).toString('utf8')).toBe(JSON.stringify(requests[0]!.resourceSpans).slice(1, -1));
+    const held = json.encode('traces', requests[0]!) as GzipPiece;
+    expect(held.deflated.length).toBeLessThan(200);
+    // A piece ends without the final block: inflate it as far as it goes.
+    expect(inflateRawSync(held.deflated, { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8')).toBe(
+      JSON.stringify(requests[0]!.resourceSpans).slice(1, -1),
+    );
+    expect(json.encode('traces', requests[1]!)).toBeUndefined();
     const key = await json.write({ signal: 'traces', source, timeMs: 0, requests });
-    expect(gunzipSync(readFileSync(join(dir, ...key.split('/')))).toString('utf8')).toBe(
-      JSON.stringify(merged),
-    );
+    expect(oneMember(readFileSync(join(dir, ...key.split('/'))))).toBe(JSON.stringify(merged));
     const empty = await json.write({ signal: 'logs', source, timeMs: 1, requests: [{}] });
-    expect(gunzipSync(readFileSync(join(dir, ...empty.split('/')))).toString('utf8')).toBe(
-      '{"resourceLogs":[]}',
-    );
+    expect(oneMember(readFileSync(join(dir, ...empty.split('/'))))).toBe('{"resourceLogs":[]}');
 
     const proto = new ArchiveWriter(new FileSystemArchiveStore(dir), '', {
       marshaler: 'otlp_proto',
       compression: 'gzip',
     });
     const binary = await proto.write({ signal: 'traces', source, timeMs: 2, requests });
-    expect(
-      Buffer.compare(
-        gunzipSync(readFileSync(join(dir, ...binary.split('/')))),
-        Buffer.from(otlpJsonTracesToProto(merged)),
-      ),
-    ).toBe(0);
+    const file = readFileSync(join(dir, ...binary.split('/')));
+    expect(Buffer.compare(gunzipSync(file), Buffer.from(otlpJsonTracesToProto(merged)))).toBe(0);
+    expect(file.readUInt32LE(file.length - 4)).toBe(gunzipSync(file).length);
   });
 
   it('lists keys under a prefix at any depth, like S3, and gets objects back', async () => {

@@ -1,12 +1,9 @@
-import { promisify } from 'node:util';
-import { gzip, gzipSync } from 'node:zlib';
 import type { OtlpJsonLogsRequest, OtlpJsonTracesRequest } from '../../processors/otlp/otlp-json-types';
 import { otlpJsonLogsToProto, otlpJsonTracesToProto } from '../../processors/otlp/to-otlp-proto';
 import type { SourceRange } from '../source-range';
+import { gzipPiece, joinGzipPieces, type GzipPiece } from './gzip-pieces';
 import { archiveKey, DEFAULT_ARCHIVE_FORMAT, type ArchiveFormat } from './layout';
 import type { ArchiveStore } from './store';
-
-const gzipAsync = promisify(gzip);
 
 /**
  * The messages of one Kafka source range, as OTLP/JSON export requests in the canonical JSON mapping
@@ -20,13 +17,12 @@ export type ArchiveBatch =
  * One export request in the archive's marshaling, without its envelope: for OTLP/JSON its resource
  * entries as JSON text (the array's items, joined by commas); for OTLP/proto the request's bytes,
  * whose concatenation with the others' IS the merged request (a repeated field's elements encode one
- * after another). Under gzip compression, those bytes gzipped on their own: concatenated gzip members
- * ARE the gzip of the concatenated texts (RFC 1952 §2.2, read as one by gunzip, Go, Python and Node).
- * An archive sink holds this between flushes rather than the request's object graph, which takes
- * several times the memory; compressed, a tenth of the text (the archive thread held 150–220 MiB of
- * text in the benchmark before).
+ * after another). Under gzip compression, that text compressed as a piece of the object's gzip file
+ * (./gzip-pieces.ts), or nothing for a request without entries. An archive sink holds this between
+ * flushes rather than the request's object graph, which takes several times the memory; compressed,
+ * about a tenth of the text (the archive thread held 150–220 MiB of text in the benchmark before).
  */
-export type EncodedRequest = string | Uint8Array;
+export type EncodedRequest = string | Uint8Array | GzipPiece | undefined;
 
 /** A range's requests, each already encoded (see EncodedRequest). */
 export interface EncodedBatch {
@@ -62,7 +58,7 @@ export class ArchiveWriter {
       signal === 'logs'
         ? (request as OtlpJsonLogsRequest).resourceLogs
         : (request as OtlpJsonTracesRequest).resourceSpans;
-    let encoded: EncodedRequest;
+    let encoded: string | Uint8Array;
     if (this.format.marshaler === 'otlp_json') {
       encoded = entries === undefined || entries.length === 0 ? '' : JSON.stringify(entries).slice(1, -1);
     } else {
@@ -73,8 +69,9 @@ export class ArchiveWriter {
               resourceSpans: (entries ?? []) as OtlpJsonTracesRequest['resourceSpans'],
             });
     }
-    // An empty request stays empty: it adds no entry (nor separator) to the merged request.
-    return this.format.compression === 'gzip' && encoded.length > 0 ? gzipSync(encoded) : encoded;
+    if (this.format.compression === 'none') return encoded;
+    // A request without entries adds no entry (nor separator) to the merged request.
+    return encoded.length === 0 ? undefined : gzipPiece(encoded);
   }
 
   /** Returns the key written. */
@@ -95,7 +92,7 @@ export class ArchiveWriter {
     const json = this.format.marshaler === 'otlp_json';
     const gzipped = this.format.compression === 'gzip';
     let body: Buffer;
-    if (gzipped) body = json ? await mergeGzippedJson(batch) : Buffer.concat(nonEmpty(batch.requests));
+    if (gzipped) body = joinGzipPieces(json ? withJsonEnvelope(batch) : pieces(batch.requests));
     else body = json ? mergeJson(batch) : Buffer.concat(batch.requests as readonly Uint8Array[]);
     await this.store.put(key, body, {
       contentType: json ? 'application/json' : 'application/x-protobuf',
@@ -112,22 +109,21 @@ function mergeJson(batch: EncodedBatch): Buffer {
   return Buffer.from(`${open}${entries}${close}`, 'utf8');
 }
 
-/** mergeJson's text, gzipped: the requests' gzip members between members for the envelope and commas. */
-async function mergeGzippedJson(batch: EncodedBatch): Promise<Buffer> {
+/** mergeJson's text as gzip pieces: the requests' pieces between pieces of the envelope and commas. */
+function withJsonEnvelope(batch: EncodedBatch): GzipPiece[] {
   const { open, close } = envelope(batch);
-  const [head, comma, tail] = await Promise.all([open, ',', close].map((text) => gzipAsync(text)));
-  const members: Uint8Array[] = [head!];
-  for (const [i, request] of nonEmpty(batch.requests).entries())
-    members.push(...(i > 0 ? [comma!] : []), request);
-  members.push(tail!);
-  return Buffer.concat(members);
+  const comma = gzipPiece(',');
+  const out = [gzipPiece(open)];
+  for (const [i, piece] of pieces(batch.requests).entries()) out.push(...(i > 0 ? [comma] : []), piece);
+  out.push(gzipPiece(close));
+  return out;
 }
 
 function envelope(batch: EncodedBatch): { open: string; close: string } {
   return { open: `{"${batch.signal === 'logs' ? 'resourceLogs' : 'resourceSpans'}":[`, close: ']}' };
 }
 
-/** Gzipped requests are bytes; an empty one (no entries) stayed empty. */
-function nonEmpty(requests: readonly EncodedRequest[]): Uint8Array[] {
-  return requests.filter((r): r is Uint8Array => typeof r !== 'string' && r.length > 0);
+/** The pieces of gzipped requests (those without entries have none). */
+function pieces(requests: readonly EncodedRequest[]): GzipPiece[] {
+  return requests.filter((r): r is GzipPiece => typeof r === 'object' && 'deflated' in r);
 }
