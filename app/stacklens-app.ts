@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import {
@@ -26,6 +26,7 @@ import {
 } from '../sinks/clickhouse/clickhouse-sink';
 import { migrate } from '../sinks/clickhouse/migrations';
 import { registerProductSerdes } from '../sinks/kafka/product-serdes';
+import { createSchemaRegistryClient } from '../sinks/kafka/schema-registry-client';
 import { ensureTopics, productTopicSpecs } from '../sinks/kafka/topics';
 import { kafkajsLogCreator, StreamsApp, type Serde, type Topology } from '../topology';
 import { ArchiveThread } from './archive-thread';
@@ -174,7 +175,7 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
   await migrate(clickhouse, { retention: config.clickhouse.retentionDays, logger });
   log.info({ database: config.clickhouse.database }, 'ClickHouse tables ready');
 
-  const schemaRegistry = new SchemaRegistry({ host: config.schemaRegistry.url });
+  const schemaRegistry = createSchemaRegistryClient(config.schemaRegistry);
   const serdes = await registerProductSerdes(schemaRegistry, { prefix: config.topicPrefix });
   log.info('Avro schemas registered');
 

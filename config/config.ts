@@ -175,6 +175,7 @@ const envSchema = z.object({
   STATE_CACHE_MB: integer(16, 1, 16_384, ' of MiB'),
   STATE_CLEANUP_DELAY_MS: integer(600_000, 0, 7 * 86_400_000, ' of milliseconds'),
   SCHEMA_REGISTRY_URL: httpUrl('schema registry').default('http://127.0.0.1:8081/apis/ccompat/v7'),
+  SCHEMA_REGISTRY_TIMEOUT_MS: integer(15_000, 100, 600_000, ' of milliseconds'),
   CLICKHOUSE_URL: optionalHttpUrl('ClickHouse HTTP interface'),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
@@ -321,7 +322,8 @@ export interface StackLensConfig {
     /** How long the state of a task this instance no longer owns stays on disk (Kafka Streams' state.cleanup.delay.ms). */
     stateCleanupDelayMs: number;
   };
-  schemaRegistry: { url: string };
+  /** `requestTimeoutMs` bounds each request; a timed-out or 5xx request is retried (sinks/kafka/schema-registry-client.ts). */
+  schemaRegistry: { url: string; requestTimeoutMs: number };
   /** `url` undefined means the embedded chDB engine at `chdbPath`. */
   clickhouse: {
     url?: string;
@@ -453,7 +455,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       stateCacheBytes: e.STATE_CACHE_MB * 1024 * 1024,
       stateCleanupDelayMs: e.STATE_CLEANUP_DELAY_MS,
     },
-    schemaRegistry: { url: e.SCHEMA_REGISTRY_URL },
+    schemaRegistry: { url: e.SCHEMA_REGISTRY_URL, requestTimeoutMs: e.SCHEMA_REGISTRY_TIMEOUT_MS },
     clickhouse: {
       url: e.CLICKHOUSE_URL,
       user: e.CLICKHOUSE_USER,

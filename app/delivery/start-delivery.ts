@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Partitioners } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../common/logger';
@@ -11,6 +10,7 @@ import { registerAvroSchemaSerde, valueSubject } from '../../sinks/kafka/avro-se
 import { DeadLetterWriter } from '../../sinks/delivery/dead-letters';
 import { deliveryTopicNames, ensureDeliveryTopics } from '../../sinks/delivery/delivery-topics';
 import { DeliveryStateStore } from '../../sinks/delivery/state-store';
+import { createSchemaRegistryClient } from '../../sinks/kafka/schema-registry-client';
 import { ensureTopics, productTopicSpecs } from '../../sinks/kafka/topics';
 import { kafkaClient } from '../stacklens-app';
 import { stackLensTopics } from '../topics';
@@ -57,7 +57,7 @@ export async function startAlertDelivery(options: {
   }
   const alertsTopic = stackLensTopics(config).alerts;
   const alertSerde = await registerAvroSchemaSerde<Alert>(
-    new SchemaRegistry({ host: config.schemaRegistry.url }),
+    createSchemaRegistryClient(config.schemaRegistry),
     valueSubject(alertsTopic),
     ALERT_SCHEMA,
   );

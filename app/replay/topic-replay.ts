@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Registry } from 'prom-client';
 import type { Logger } from '../../common/logger';
@@ -7,6 +6,7 @@ import type { StackLensConfig } from '../../config/config';
 import { createClickHouse } from '../../sinks/clickhouse/client';
 import { migrate } from '../../sinks/clickhouse/migrations';
 import { registerProductSerdes } from '../../sinks/kafka/product-serdes';
+import { createSchemaRegistryClient } from '../../sinks/kafka/schema-registry-client';
 import { StreamsApp, type BoundedProgress } from '../../topology';
 import { correlationCheckIntervalMs } from '../pipeline/trace-correlator';
 import { buildPipelineTopology } from '../stacklens-app';
@@ -60,7 +60,7 @@ export async function startTopicReplay(options: TopicReplayOptions): Promise<Run
   };
   try {
     await migrate(clickhouse, { retention: config.clickhouse.retentionDays, logger });
-    const serdes = await registerProductSerdes(new SchemaRegistry({ host: config.schemaRegistry.url }), {
+    const serdes = await registerProductSerdes(createSchemaRegistryClient(config.schemaRegistry), {
       prefix: config.topicPrefix,
     });
     const topics = { ...stackLensTopics(config), ...options.sources };

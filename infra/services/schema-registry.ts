@@ -129,6 +129,8 @@ function registryEnvironment(settings: StackSettings, tmp: string): Record<strin
     // The packaged pattern prints dates as "2026-11+00-22"; the Kafka client's INFO lines bury the rest.
     QUARKUS_LOG_CONSOLE_FORMAT: '%d{yyyy-MM-dd HH:mm:ss,SSS} %p [%c{3.}] (%t) %m%n',
     QUARKUS_LOG_CATEGORY__ORG_APACHE_KAFKA__LEVEL: 'WARN',
+    // The access log's response_time (otherwise "-"): a slow request can then be told from a late one.
+    QUARKUS_HTTP_RECORD_REQUEST_START_TIME: 'true',
   };
 }
 

@@ -15,6 +15,7 @@ import {
   valueSubject,
 } from '../../sinks/kafka/avro-serde';
 import { registerProductSerdes } from '../../sinks/kafka/product-serdes';
+import { createSchemaRegistryClient } from '../../sinks/kafka/schema-registry-client';
 
 // Against the local stack's Apicurio registry (Confluent-compatible API); subjects carry a per-run prefix.
 const host = schemaRegistryUrl(stackSettingsFromEnv());
@@ -85,7 +86,8 @@ const log: LogRecord = {
 };
 
 describe('Avro serde backed by the schema registry', () => {
-  const registry = new SchemaRegistry({ host });
+  // The app's client (bounded, retried requests); fresh library clients below check wire compatibility.
+  const registry = createSchemaRegistryClient({ url: host, requestTimeoutMs: 15_000 });
 
   it('writes Confluent wire format that SchemaRegistry#decode reads, and reads what SchemaRegistry#encode writes', async () => {
     const subject = valueSubject(`it-avro-${run}-stacklens-alerts`);

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { schemaRegistryUrl } from '../../infra/services/schema-registry';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
 import { ALERT_SCHEMA } from '../../processors/avro/schemas';
 import type { Alert } from '../../processors/records';
 import { registerAvroSchemaSerde, valueSubject, type AvroSerde } from '../../sinks/kafka/avro-serde';
+import { createSchemaRegistryClient } from '../../sinks/kafka/schema-registry-client';
 import { PRODUCT_TOPICS } from '../../sinks/kafka/topics';
 import { BROKERS, produce, testKafka, uniqueName } from './topology-kafka';
 
@@ -58,7 +58,10 @@ export async function deliveryWorld(
   let serde: AvroSerde<Alert> | undefined;
   const alertSerde = async (): Promise<AvroSerde<Alert>> =>
     (serde ??= await registerAvroSchemaSerde<Alert>(
-      new SchemaRegistry({ host: schemaRegistryUrl(stackSettingsFromEnv()) }),
+      createSchemaRegistryClient({
+        url: schemaRegistryUrl(stackSettingsFromEnv()),
+        requestTimeoutMs: 15_000,
+      }),
       valueSubject(alertsTopic),
       ALERT_SCHEMA,
     ));
