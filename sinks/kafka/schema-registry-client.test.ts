@@ -22,7 +22,10 @@ async function scriptedRegistry(
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server };
 }
 
-const schema = { type: SchemaType.AVRO, schema: JSON.stringify({ type: 'record', name: 'A', fields: [] }) } as const;
+const schema = {
+  type: SchemaType.AVRO,
+  schema: JSON.stringify({ type: 'record', name: 'A', fields: [] }),
+} as const;
 const servers: Server[] = [];
 afterEach(async () => {
   for (const server of servers) server.closeAllConnections();
