@@ -114,7 +114,10 @@ function withJsonEnvelope(batch: EncodedBatch): GzipPiece[] {
   const { open, close } = envelope(batch);
   const comma = gzipPiece(',');
   const out = [gzipPiece(open)];
-  for (const [i, piece] of pieces(batch.requests).entries()) out.push(...(i > 0 ? [comma] : []), piece);
+  for (const [i, piece] of pieces(batch.requests).entries()) {
+    if (i > 0) out.push(comma);
+    out.push(piece);
+  }
   out.push(gzipPiece(close));
   return out;
 }

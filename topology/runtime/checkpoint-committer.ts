@@ -100,11 +100,8 @@ export class CheckpointCommitter {
    */
   commitWhenFree(): boolean {
     if (this.commitFailed) return false;
-    if (this.committing === undefined) {
-      void this.commit().catch((error: unknown) => this.deps.fail(error));
-      return true;
-    }
-    this.commitDue = true;
+    if (this.committing === undefined) void this.commit().catch((error: unknown) => this.deps.fail(error));
+    else this.commitDue = true;
     return true;
   }
 
