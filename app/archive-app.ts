@@ -45,6 +45,12 @@ export function buildArchiveTopologyFor(
   });
 }
 
+/**
+ * Bytes an archive fetch waits for (up to ARCHIVE_FLUSH_SECONDS), and the most it takes from one
+ * partition: the same bound, so that one busy partition alone can answer a fetch early.
+ */
+const ARCHIVE_FETCH_BYTES = 4 * 1024 * 1024;
+
 /** The archive application's runtime options: its own group, one checkpoint per ARCHIVE_FLUSH_SECONDS. */
 export function archiveAppOptions(
   config: StackLensConfig,
@@ -59,6 +65,7 @@ export function archiveAppOptions(
     // One checkpoint, so one object per partition, every ARCHIVE_FLUSH_SECONDS or 4 MiB.
     commitIntervalMs: config.archive.flushSeconds * 1_000,
     fetchMaxWaitMs: config.archive.flushSeconds * 1_000,
-    fetchMinBytes: 4 * 1024 * 1024,
+    fetchMinBytes: ARCHIVE_FETCH_BYTES,
+    maxFetchBytesPerPartition: ARCHIVE_FETCH_BYTES,
   };
 }
