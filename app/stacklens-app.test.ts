@@ -2,8 +2,8 @@ import { createClient } from '@clickhouse/client';
 import { createLogger } from '../common/logger';
 import { loadConfig } from '../config/config';
 import type { Alert, LogRecord } from '../processors/records';
-import { describeTopology, jsonSerde } from '../topology';
-import { buildPipelineTopology } from './stacklens-app';
+import { describeTopology, jsonSerde, TopologyDefinitionError } from '../topology';
+import { buildClickHouseTopologyFor, buildPipelineTopology, clickHouseAppOptions } from './stacklens-app';
 
 describe('buildPipelineTopology', () => {
   const logger = createLogger({ level: 'silent', format: 'json' });
@@ -24,11 +24,40 @@ describe('buildPipelineTopology', () => {
       'sl-spans-by-trace-repartition',
       'sl-logs-by-service-repartition',
       'sl-trace-correlations-changelog',
-      'external: clickhouse:otel_logs',
-      'external: clickhouse:stacklens_correlation_parts',
+      'external: clickhouse:stacklens_log_pattern_refs',
     ]) {
       expect(text).toContain(expected);
     }
+    // Each record's and alert's rows are the ClickHouse application's.
+    for (const table of ['otel_logs', 'stacklens_correlation_parts', 'stacklens_alerts']) {
+      expect(text).not.toContain(`external: clickhouse:${table}`);
+    }
+  });
+
+  it("gives each record's rows to the ClickHouse application, which reads the input topics", () => {
+    const config = loadConfig({ APPLICATION_ID: 'sl', TOPIC_PREFIX: 'tenant-a.' });
+    const text = describeTopology(
+      buildClickHouseTopologyFor(config, { clickhouse, alertSerde: serdes.alerts, logger }),
+      'sl-clickhouse',
+    );
+    for (const expected of [
+      'topics: [tenant-a.otel-logs]',
+      'topics: [tenant-a.otel-traces]',
+      'topics: [tenant-a.stacklens-alerts]',
+      'external: clickhouse:otel_logs',
+      'external: clickhouse:otel_traces',
+      'external: clickhouse:stacklens_correlation_parts',
+      'external: clickhouse:stacklens_alerts',
+    ]) {
+      expect(text).toContain(expected);
+    }
+    // Nothing to Kafka (so no transaction is needed), no state.
+    expect(text).not.toMatch(/topic: |changelog|repartition/);
+    expect(clickHouseAppOptions(config, 'host-1')).toMatchObject({
+      applicationId: 'sl-clickhouse',
+      processingGuarantee: 'at_least_once',
+      commitIntervalMs: 1_000,
+    });
   });
 
   it('leaves out the topic outputs a replay must not write', () => {
@@ -39,11 +68,35 @@ describe('buildPipelineTopology', () => {
       logger,
       applicationId: 'sl-replay-1',
       outputs: { enrichedTopic: false, alertsTopic: false },
+      writeRows: true,
     });
     const text = describeTopology(replay, 'sl-replay-1');
     expect(text).not.toContain('stacklens-enriched');
     expect(text).not.toContain('topic: stacklens-alerts');
-    expect(text).toContain('external: clickhouse:stacklens_alerts');
     expect(text).toContain('sl-replay-1-trace-correlations-changelog');
+  });
+
+  it('refuses a topology whose alerts would reach neither the alerts topic nor ClickHouse', () => {
+    const config = loadConfig({ APPLICATION_ID: 'sl' });
+    expect(() =>
+      buildPipelineTopology(config, { clickhouse, serdes, logger, outputs: { alertsTopic: false } }),
+    ).toThrow(TopologyDefinitionError);
+  });
+
+  it("writes each record's and alert's rows itself for a replay", () => {
+    const config = loadConfig({ APPLICATION_ID: 'sl' });
+    const replay = buildPipelineTopology(config, {
+      clickhouse,
+      serdes,
+      logger,
+      applicationId: 'sl-replay-1',
+      outputs: { enrichedTopic: false, alertsTopic: false },
+      writeRows: true,
+    });
+    const text = describeTopology(replay, 'sl-replay-1');
+    expect(text).toContain('external: clickhouse:otel_logs');
+    expect(text).toContain('external: clickhouse:otel_traces');
+    expect(text).toContain('external: clickhouse:stacklens_correlation_parts');
+    expect(text).toContain('external: clickhouse:stacklens_alerts');
   });
 });

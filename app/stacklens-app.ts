@@ -14,7 +14,7 @@ import type { Logger } from '../common/logger';
 import type { StackLensConfig } from '../config/config';
 import { parseAlertRulesText, type AlertRules } from '../processors/alerts';
 import type { Alert, LogRecord } from '../processors/records';
-import { createRecordPipeline } from '../processors/pipeline';
+import { createRecordPipeline, type RecordPipeline } from '../processors/pipeline';
 import { createClickHouse } from '../sinks/clickhouse/client';
 import {
   alertsSink,
@@ -28,23 +28,36 @@ import { migrate } from '../sinks/clickhouse/migrations';
 import { registerProductSerdes } from '../sinks/kafka/product-serdes';
 import { createSchemaRegistryClient } from '../sinks/kafka/schema-registry-client';
 import { ensureTopics, productTopicSpecs } from '../sinks/kafka/topics';
-import { kafkajsLogCreator, StreamsApp, type Serde, type Topology } from '../topology';
+import {
+  kafkajsLogCreator,
+  StreamsApp,
+  type Serde,
+  type StreamsAppOptions,
+  type Topology,
+} from '../topology';
 import { ArchiveThread } from './archive-thread';
 import { clickHouseOptions } from './clickhouse-options';
 import { stackLensTopics } from './topics';
 import { DEFAULT_DRAIN_SETTINGS, DEFAULT_PATTERN_ANOMALY_SETTINGS } from '../processors/patterns';
 import type { LogPatternSettings } from './pipeline/log-patterns';
-import { buildStackLensTopology, type StackLensTopologyOptions } from './pipeline/stacklens-topology';
+import { buildClickHouseTopology } from './pipeline/clickhouse-topology';
+import {
+  buildStackLensTopology,
+  type StackLensSinks,
+  type StackLensTopologyOptions,
+} from './pipeline/stacklens-topology';
 
 /** Everything a running StackLens holds, closed in reverse order by `stop`. */
 export interface RunningStackLens {
   readonly streams: StreamsApp;
+  /** Writes each input record's and alert's rows to ClickHouse as its own application (buildClickHouseTopologyFor). */
+  readonly clickhouseApp: StreamsApp;
   /** The archive runs as its own application in its own thread, committing every ARCHIVE_FLUSH_SECONDS. */
   readonly archive: ArchiveThread;
   readonly clickhouse: ClickHouseClient;
-  /** The pipeline's and the API's metrics; the archive thread's are added by `metrics()`. */
+  /** The pipeline's and the API's metrics; the other applications' are added by `metrics()`. */
   readonly registry: Registry;
-  /** Every metric of the process: the registry's and the archive thread's. */
+  /** Every metric of the process: the registry's, the ClickHouse application's and the archive thread's. */
   metrics(): Promise<MetricObjectWithValues<MetricValue<string>>[]>;
   readonly schemaRegistry: SchemaRegistry;
   /** Settles when the pipeline stops: rejects on a fatal runtime error. */
@@ -69,6 +82,12 @@ export interface PipelineTopologyDeps {
   /** Topics to read instead of the (prefixed) input topics. */
   sources?: { logs: string; traces: string };
   outputs?: StackLensTopologyOptions['outputs'];
+  /**
+   * Write each record's and alert's rows (otel_logs, otel_traces, correlation parts, stacklens_alerts)
+   * in this topology, as a replay does; the live pipeline leaves them to the ClickHouse application
+   * (buildClickHouseTopologyFor).
+   */
+  writeRows?: boolean;
   onRedacted?: (count: number) => void;
 }
 
@@ -83,11 +102,7 @@ export function buildPipelineTopology(config: StackLensConfig, deps: PipelineTop
   return buildStackLensTopology({
     applicationId: deps.applicationId ?? config.kafka.applicationId,
     topics: { ...stackLensTopics(config), ...deps.sources },
-    records: createRecordPipeline({
-      limits: config.records,
-      redaction: config.redaction,
-      inputEncodings: config.inputEncodings,
-    }),
+    records: recordPipeline(config),
     alertRules: loadAlertRules(config.alerts.rulesFile),
     correlation: {
       windowMs,
@@ -95,12 +110,7 @@ export function buildPipelineTopology(config: StackLensConfig, deps: PipelineTop
       retentionMs: 10 * windowMs,
     },
     serdes: { enrichedLog: deps.serdes.enriched, alert: deps.serdes.alerts },
-    sinks: {
-      logs: otelLogsSink(sinkOptions),
-      spans: otelTracesSink(sinkOptions),
-      correlationParts: correlationPartsSink(sinkOptions),
-      alerts: alertsSink(sinkOptions),
-    },
+    sinks: deps.writeRows === true ? rowSinks(sinkOptions) : undefined,
     patterns:
       config.patterns === undefined
         ? undefined
@@ -111,6 +121,56 @@ export function buildPipelineTopology(config: StackLensConfig, deps: PipelineTop
     outputs: deps.outputs,
     onRedacted: deps.onRedacted,
   });
+}
+
+function recordPipeline(config: StackLensConfig): RecordPipeline {
+  return createRecordPipeline({
+    limits: config.records,
+    redaction: config.redaction,
+    inputEncodings: config.inputEncodings,
+  });
+}
+
+/** The ClickHouse sinks of records and alerts, under their default names (their ledger's keys). */
+function rowSinks(options: { client: ClickHouseClient; log: Logger }): StackLensSinks {
+  return {
+    logs: otelLogsSink(options),
+    spans: otelTracesSink(options),
+    correlationParts: correlationPartsSink(options),
+    alerts: alertsSink(options),
+  };
+}
+
+/** The ClickHouse application's topology as configured (./pipeline/clickhouse-topology.ts). */
+export function buildClickHouseTopologyFor(
+  config: StackLensConfig,
+  deps: { clickhouse: ClickHouseClient; alertSerde: Serde<Alert>; logger: Logger },
+): Topology {
+  return buildClickHouseTopology({
+    topics: stackLensTopics(config),
+    records: recordPipeline(config),
+    alertSerde: deps.alertSerde,
+    sinks: rowSinks({ client: deps.clickhouse, log: deps.logger }),
+  });
+}
+
+/**
+ * The ClickHouse application's runtime options: its own group, one checkpoint per
+ * CLICKHOUSE_COMMIT_INTERVAL_MS. At least once is enough: it writes nothing to Kafka, and its sinks
+ * skip what their ledger shows inserted.
+ */
+export function clickHouseAppOptions(
+  config: StackLensConfig,
+  instanceId: string,
+): Omit<StreamsAppOptions, 'logger' | 'registry'> {
+  return {
+    applicationId: `${config.kafka.applicationId}-clickhouse`,
+    brokers: config.kafka.brokers,
+    instanceId,
+    processingGuarantee: 'at_least_once',
+    commitIntervalMs: config.clickhouse.commitIntervalMs,
+    exceptionPolicies: config.kafka.exceptionPolicies,
+  };
 }
 
 /** Drain with the default masks and Drain3's defaults but for what PATTERN_* set. */
@@ -203,28 +263,48 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     registry,
   });
 
+  // Its own client: on chDB its own engine session and statement queue, so the pipeline's inserts
+  // (alerts, patterns), which its commits wait for, never queue behind this application's batches.
+  const rowsClickhouse = await createClickHouse(clickHouseOptions(config));
+  const clickhouseRegistry = new Registry();
+  const clickhouseApp = new StreamsApp(
+    buildClickHouseTopologyFor(config, {
+      clickhouse: rowsClickhouse,
+      alertSerde: serdes.alerts,
+      logger,
+    }),
+    {
+      ...clickHouseAppOptions(config, instanceId),
+      logger,
+      registry: clickhouseRegistry,
+    },
+  );
   const archive = new ArchiveThread(config, instanceId, logger);
   log.info(`topology:\n${streams.describe()}`);
   await streams.start();
+  log.info(`ClickHouse topology:\n${clickhouseApp.describe()}`);
+  await clickhouseApp.start();
   log.info(`archive topology (own thread):\n${await archive.start()}`);
 
   let stopping: Promise<void> | undefined;
   return {
     streams,
+    clickhouseApp,
     archive,
     clickhouse,
     registry,
     metrics: async () =>
       AggregatorRegistry.aggregate([
         await registry.getMetricsAsJSON(),
+        await clickhouseRegistry.getMetricsAsJSON(),
         await archive.metrics(),
       ]).getMetricsAsJSON(),
     schemaRegistry,
-    done: Promise.all([streams.done, archive.done]).then(() => undefined),
+    done: Promise.all([streams.done, clickhouseApp.done, archive.done]).then(() => undefined),
     stop: () =>
       (stopping ??= (async () => {
-        await Promise.all([streams.stop(), archive.stop()]);
-        await clickhouse.close();
+        await Promise.all([streams.stop(), clickhouseApp.stop(), archive.stop()]);
+        await Promise.all([rowsClickhouse.close(), clickhouse.close()]);
       })()),
   };
 }

@@ -183,6 +183,7 @@ const envSchema = z.object({
   CHDB_PATH: optionalString,
   // Retention of the ClickHouse tables, rendered as the Collector exporter's TTL (0 keeps rows forever):
   // one default, and one override per table family.
+  CLICKHOUSE_COMMIT_INTERVAL_MS: integer(1_000, 10, 600_000, ' of milliseconds'),
   CLICKHOUSE_TTL_DAYS: integer(0, 0, MAX_TTL_DAYS, ' of days'),
   CLICKHOUSE_LOGS_TTL_DAYS: optionalInteger(0, MAX_TTL_DAYS, ' of days'),
   CLICKHOUSE_TRACES_TTL_DAYS: optionalInteger(0, MAX_TTL_DAYS, ' of days'),
@@ -331,6 +332,8 @@ export interface StackLensConfig {
     password: string;
     database: string;
     chdbPath: string;
+    /** How often the ClickHouse application inserts what it read and commits (app/pipeline/clickhouse-topology.ts). */
+    commitIntervalMs: number;
     /** Days each table family keeps rows (0: forever), as the Collector exporter's `ttl`. */
     retentionDays: { logs: number; traces: number; correlations: number; alerts: number };
   };
@@ -462,6 +465,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       password: e.CLICKHOUSE_PASSWORD,
       database: e.CLICKHOUSE_DATABASE,
       chdbPath: resolve(cwd, e.CHDB_PATH ?? '.stack/data/chdb'),
+      commitIntervalMs: e.CLICKHOUSE_COMMIT_INTERVAL_MS,
       retentionDays: {
         logs: e.CLICKHOUSE_LOGS_TTL_DAYS ?? e.CLICKHOUSE_TTL_DAYS,
         traces: e.CLICKHOUSE_TRACES_TTL_DAYS ?? e.CLICKHOUSE_TTL_DAYS,

@@ -56,6 +56,8 @@ function pipeline(options: { patterns?: boolean } = {}) {
     alertRules: parseAlertRulesText(readFileSync(join(__dirname, '../../config/alert-rules.json'), 'utf8')),
     correlation: { windowMs: WINDOW_MS, graceMs: GRACE_MS, retentionMs: 10 * WINDOW_MS },
     serdes: { enrichedLog: jsonSerde<LogRecord>(), alert: jsonSerde<Alert>() },
+    // The records' rows in the same topology, as a replay writes them (the live pipeline leaves them
+    // to the ClickHouse application: clickhouse-topology.test.ts).
     sinks,
     patterns: options.patterns === true ? { settings: patternSettings, sinks: patternSinks } : undefined,
     onRedacted: (n) => (redacted += n),

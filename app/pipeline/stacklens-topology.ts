@@ -22,6 +22,7 @@ import type { Alert, Correlation, LogRecord, SpanRecord } from '../../processors
 import {
   bufferSerde,
   HEADER,
+  TopologyDefinitionError,
   keyValueStoreSpec,
   stringSerde,
   TopologyBuilder,
@@ -69,13 +70,12 @@ export interface StackLensTopologyOptions {
   alertRules: AlertRules;
   correlation: { windowMs: number; graceMs: number; retentionMs: number };
   serdes: { enrichedLog: Serde<LogRecord>; alert: Serde<Alert> };
-  sinks: {
-    logs: Sink<string, LogRecord>;
-    spans: Sink<string, SpanRecord>;
-    /** What each log and span adds to its trace's correlation (stacklens_correlation_parts). */
-    correlationParts: Sink<string, CorrelationPart>;
-    alerts: Sink<string, Alert>;
-  };
+  /**
+   * The rows of each record and alert, written by this topology (a replay, which may write alerts it
+   * does not publish); absent in the live pipeline, whose ClickHouse application
+   * (./clickhouse-topology.ts) writes them from the input and alerts topics.
+   */
+  sinks?: StackLensSinks;
   /**
    * Log pattern mining per service (Drain) with its anomaly alerts; absent: no mining. Its sinks get
    * each line's pattern (stacklens_log_pattern_refs) and each pattern's closed buckets
@@ -96,6 +96,19 @@ export interface StackLensTopologyOptions {
   outputs?: { enrichedTopic?: boolean; alertsTopic?: boolean };
 }
 
+/** The ClickHouse rows of every log and span: otel_logs, otel_traces and their correlation parts. */
+export interface RecordSinks {
+  logs: Sink<string, LogRecord>;
+  spans: Sink<string, SpanRecord>;
+  /** What each log and span adds to its trace's correlation (stacklens_correlation_parts). */
+  correlationParts: Sink<string, CorrelationPart>;
+}
+
+/** What the pipeline's outputs become in ClickHouse, but for the patterns (see `patterns.sinks`). */
+export interface StackLensSinks extends RecordSinks {
+  alerts: Sink<string, Alert>;
+}
+
 type Raw = Buffer | null;
 type Decoded<T> = { ok: T } | { error: RecordError };
 /** A decoded batch of logs also gives the log rules their inputs (withAlertCounts). */
@@ -104,24 +117,28 @@ type DecodedLogItem = Decoded<LogRecord> | { rule: LogRuleInput };
 /**
  * The StackLens pipeline as a topology:
  *
- *   otel-logs   → decode/normalize/redact/enrich → otel_logs (ClickHouse), stacklens-enriched
- *                 ├→ correlation part → stacklens_correlation_parts
+ *   otel-logs   → decode/normalize/redact/enrich → stacklens-enriched
  *                 ├→ by service  → [repartition] → match/threshold alert rules ─┐
  *                 │  (per batch: the logs that may raise an alert, counts of the others)
- *                 └→ by trace_id → [repartition] ─┐                             ├→ stacklens-alerts,
- *   otel-traces → decode/…  → otel_traces         │                             │  stacklens_alerts
- *                 ├→ correlation part → stacklens_correlation_parts             │
+ *                 └→ by trace_id → [repartition] ─┐                             ├→ stacklens-alerts
+ *   otel-traces → decode/…                        │                             │
  *                 └→ by trace_id → [repartition] ─┴→ trace correlator → trace alert rules
  *
- * A trace's correlation is the merge of its parts in ClickHouse (the stacklens_correlations view):
- * every record adds its part as it is processed, late or not, whatever the correlator still holds.
- * The correlator decides when a trace is complete enough to evaluate the trace alert rules on.
+ * Each record's rows (otel_logs, otel_traces and its correlation part, see writeRecords) and each
+ * alert's (stacklens_alerts) are written by the ClickHouse application from the input and alerts
+ * topics (./clickhouse-topology.ts), or here with `sinks` (a replay). A trace's correlation is the merge of its parts in ClickHouse (the
+ * stacklens_correlations view): every record adds its part, late or not, whatever the correlator
+ * still holds. The correlator decides when a trace is complete enough to evaluate the trace alert
+ * rules on.
  *
  * A record of a batch that cannot be normalized goes to the DLQ with its reason; the rest of its
  * batch flows on. A whole message that cannot be decoded throws, and the runtime dead-letters it.
  */
 export function buildStackLensTopology(options: StackLensTopologyOptions): Topology {
   const { topics, records, sinks } = options;
+  if (sinks === undefined && options.outputs?.alertsTopic === false) {
+    throw new TopologyDefinitionError('alerts must go to the alerts topic or to a ClickHouse sink');
+  }
   const builder = new TopologyBuilder();
   const raw = { keySerde: bufferSerde(), valueSerde: bufferSerde() };
   const dlqTopic = `${options.applicationId}-dlq`;
@@ -164,17 +181,15 @@ export function buildStackLensTopology(options: StackLensTopologyOptions): Topol
     eventTime((span) => span.start_ms),
   );
 
-  // Materialize every record, with or without a partner.
   const logsByTrace = logs.selectKey('logs-key-by-trace', (r) => r.value.trace_id);
-  logsByTrace.toSink('logs-to-clickhouse', sinks.logs);
+  const spansByTrace = spans.selectKey('spans-key-by-trace', (r) => r.value.trace_id);
+  if (sinks !== undefined) writeRecords(logsByTrace, spansByTrace, sinks);
   if (options.outputs?.enrichedTopic !== false) {
     logsByTrace.to('logs-to-enriched-topic', topics.enriched, {
       keySerde: stringSerde(),
       valueSerde: options.serdes.enrichedLog,
     });
   }
-  const spansByTrace = spans.selectKey('spans-key-by-trace', (r) => r.value.trace_id);
-  spansByTrace.toSink('spans-to-clickhouse', sinks.spans);
 
   // Log rules: per service, so each service's counters live in one task. The repartition topics carry
   // only what the sub-topology reading them uses, in a compact binary form (internal-serdes.ts).
@@ -197,22 +212,13 @@ export function buildStackLensTopology(options: StackLensTopologyOptions): Topol
   writeAlerts(logAlerts, 'log-alerts', options);
   if (options.patterns !== undefined) mineLogPatterns(builder, logs, options.patterns, options);
 
-  // Each record's part of its trace's correlation, written where the record is read: keyed by the
-  // record, a part written again (replay, retry) collapses with the first.
+  // The windowed join of logs and spans by trace_id, for the trace alert rules.
   const correlationLogs = logsByTrace
     .filter('logs-with-trace', (r) => r.value.trace_id !== '')
     .mapValues('logs-for-correlation', (log) => toCorrelationLog(log));
-  correlationLogs
-    .mapValues('log-correlation-parts', (log) => logPart(log))
-    .toSink('log-parts-to-clickhouse', sinks.correlationParts);
   const correlationSpans = spansByTrace
     .filter('spans-with-trace', (r) => r.value.trace_id !== '')
     .mapValues('spans-for-correlation', (span) => toCorrelationSpan(span));
-  correlationSpans
-    .mapValues('span-correlation-parts', (span) => spanPart(span))
-    .toSink('span-parts-to-clickhouse', sinks.correlationParts);
-
-  // The windowed join of logs and spans by trace_id, for the trace alert rules.
   const logInputs = correlationLogs
     .repartition('logs-by-trace', { keySerde: stringSerde(), valueSerde: correlationLogSerde() })
     .mapValues<CorrelationInput>('logs-as-correlation-input', (log) => ({ kind: 'log', log }));
@@ -284,6 +290,29 @@ function mineLogPatterns(
   );
 }
 
+/**
+ * Materializes every record, with or without a partner: its row, and its part of its trace's
+ * correlation. Parts are written where the record is read: keyed by the record, a part written again
+ * (replay, retry) collapses with the first. The live pipeline's ClickHouse application and a replay
+ * both write them here, so their rows cannot differ.
+ */
+export function writeRecords(
+  logs: KStream<string, LogRecord>,
+  spans: KStream<string, SpanRecord>,
+  sinks: RecordSinks,
+): void {
+  logs.toSink('logs-to-clickhouse', sinks.logs);
+  spans.toSink('spans-to-clickhouse', sinks.spans);
+  logs
+    .filter('logs-with-trace-for-parts', (r) => r.value.trace_id !== '')
+    .mapValues('log-correlation-parts', (log) => logPart(toCorrelationLog(log)))
+    .toSink('log-parts-to-clickhouse', sinks.correlationParts);
+  spans
+    .filter('spans-with-trace-for-parts', (r) => r.value.trace_id !== '')
+    .mapValues('span-correlation-parts', (span) => spanPart(toCorrelationSpan(span)))
+    .toSink('span-parts-to-clickhouse', sinks.correlationParts);
+}
+
 function decodedBatch<T>(good: T[], bad: RecordError[]): Decoded<T>[] {
   const out: Decoded<T>[] = good.map((ok) => ({ ok }));
   for (const error of bad) out.push({ error });
@@ -330,7 +359,7 @@ function writeAlerts(
   name: string,
   options: Pick<StackLensTopologyOptions, 'topics' | 'serdes' | 'sinks' | 'outputs'>,
 ): void {
-  alerts.toSink(`${name}-to-clickhouse`, options.sinks.alerts);
+  if (options.sinks !== undefined) alerts.toSink(`${name}-to-clickhouse`, options.sinks.alerts);
   if (options.outputs?.alertsTopic === false) return;
   alerts.to(`${name}-to-topic`, options.topics.alerts, {
     keySerde: stringSerde(),

@@ -8,7 +8,8 @@ import { describeTopology, jsonSerde } from '../../topology';
 import { CollectingSink } from '../../topology/testing';
 import { buildStackLensTopology, type StackLensTopologyOptions } from '../pipeline/stacklens-topology';
 
-// A replay builds the live topology with its output topics turned off (stacklens-topology.ts `outputs`).
+// A replay builds the live topology with its output topics turned off (stacklens-topology.ts `outputs`),
+// writing each record's and alert's rows itself (`sinks`): no ClickHouse application runs beside it.
 function topologyText(outputs: StackLensTopologyOptions['outputs']): string {
   const topology = buildStackLensTopology({
     applicationId: 'sl-replay-x',

@@ -48,7 +48,8 @@ export interface RunningReplay {
  *   otel_traces); correlation parts and alerts collapse by trace and record / alert id
  *   (ReplacingMergeTree);
  * - no enriched-topic records, and alerts on the alerts topic only with `request.alerts`;
- * - no archive application: the archive already holds this input.
+ * - no archive application: the archive already holds this input; no ClickHouse application either:
+ *   the replay writes each record's and alert's rows itself (`writeRows`), under the same sinks.
  */
 export async function startTopicReplay(options: TopicReplayOptions): Promise<RunningReplay> {
   const { config, logger, request, applicationId } = options;
@@ -71,6 +72,7 @@ export async function startTopicReplay(options: TopicReplayOptions): Promise<Run
       applicationId,
       sources: options.sources,
       outputs: { enrichedTopic: false, alertsTopic: request.alerts },
+      writeRows: true,
     });
     const windowMs = config.correlation.windowSeconds * 1_000;
     const graceMs = config.correlation.graceSeconds * 1_000;
