@@ -5,7 +5,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { clickHouseOptions } from '../../app/clickhouse-options';
+import { loadConfig } from '../../config/config';
 import { withLocalStackDefaults } from '../../infra/local-stack-env';
+import { createClickHouse } from '../../sinks/clickhouse/client';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
 import { contentTypeHeader } from '../support/otlp-fixtures';
 import { waitFor } from '../support/wait-for';
@@ -248,6 +251,37 @@ describe('correlations across kill -9 restarts of stacklens run', () => {
     const alerts = await traceErrors();
     expect(new Set(alerts.map((a) => a.related_trace_id))).toEqual(failing);
     expect(alerts).toHaveLength(failing.size); // one per trace: re-evaluations replaced their alert
+
+    // Every log and span once in its table across the kills: the ClickHouse application resumes from
+    // its own commits, and its sinks' ledger skips what an earlier run had inserted. A graceful stop
+    // commits what was processed; then chDB's directory is free for this process.
+    const exited = new Promise((resolve) => child!.once('exit', resolve));
+    child!.kill('SIGTERM');
+    await exited;
+    const clickhouse = await createClickHouse(clickHouseOptions(loadConfig(env)));
+    try {
+      const counted = async (sql: string) =>
+        (
+          await (
+            await clickhouse.query({ query: sql, format: 'JSONEachRow' })
+          ).json<{ n: string; unique: string }>()
+        )[0];
+      const where = `WHERE startsWith(TraceId, '${run}')`;
+      expect(
+        await counted(`SELECT count() AS n, uniqExact(StackLensRecordId) AS unique FROM otel_logs ${where}`),
+      ).toEqual({
+        n: String(3 * produced),
+        unique: String(3 * produced),
+      });
+      expect(
+        await counted(`SELECT count() AS n, uniqExact(TraceId, SpanId) AS unique FROM otel_traces ${where}`),
+      ).toEqual({
+        n: String(3 * produced),
+        unique: String(3 * produced),
+      });
+    } finally {
+      await clickhouse.close();
+    }
     // Figures, not asserted: the machine is shared.
     console.info(
       `${produced} traces, 2 SIGKILLs: correlations complete ${correlationsAfterMs} ms and trace alerts ${alertsAfterMs} ms after the input stopped (window 5 s + grace 2 s)`,
