@@ -31,7 +31,7 @@ export async function runStackLens(options: RunOptions): Promise<void> {
     clickhouse: pipeline.clickhouse,
     kafka: kafkaClient(config, logger, `${config.kafka.applicationId}-api`),
     schemaRegistry: pipeline.schemaRegistry,
-    pipelineProblem: () => pipeline.streams.problem(),
+    pipelineProblem: () => pipeline.problem(),
     topics,
   });
 

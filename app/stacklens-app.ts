@@ -60,6 +60,11 @@ export interface RunningStackLens {
   /** Every metric of the process: the registry's, the ClickHouse application's and the archive thread's. */
   metrics(): Promise<MetricObjectWithValues<MetricValue<string>>[]>;
   readonly schemaRegistry: SchemaRegistry;
+  /**
+   * What keeps the pipeline or the ClickHouse application from doing its job (StreamsApp.problem),
+   * undefined when nothing: the readiness probe's `pipeline` check.
+   */
+  problem(): string | undefined;
   /** Settles when the pipeline stops: rejects on a fatal runtime error. */
   readonly done: Promise<void>;
   stop(): Promise<void>;
@@ -300,6 +305,10 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
         await archive.metrics(),
       ]).getMetricsAsJSON(),
     schemaRegistry,
+    problem: () => {
+      const rows = clickhouseApp.problem();
+      return streams.problem() ?? (rows === undefined ? undefined : `ClickHouse application: ${rows}`);
+    },
     done: Promise.all([streams.done, clickhouseApp.done, archive.done]).then(() => undefined),
     stop: () =>
       (stopping ??= (async () => {

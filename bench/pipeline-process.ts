@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     clickhouse: pipeline.clickhouse,
     kafka: kafkaClient(config, logger, `${config.kafka.applicationId}-api`),
     schemaRegistry: pipeline.schemaRegistry,
-    pipelineProblem: () => pipeline.streams.problem(),
+    pipelineProblem: () => pipeline.problem(),
     topics: stackLensTopics(config),
   });
 

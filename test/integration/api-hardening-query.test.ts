@@ -129,7 +129,7 @@ describe('REST query guardrails, with the pipeline running', () => {
       clickhouse: app.clickhouse,
       kafka: kafkaClient(config, logger, `${appId}-api`),
       schemaRegistry: app.schemaRegistry,
-      pipelineProblem: () => app!.streams.problem(),
+      pipelineProblem: () => app!.problem(),
       topics,
     });
   }, 180_000);

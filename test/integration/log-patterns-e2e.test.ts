@@ -31,7 +31,7 @@ describe('log pattern anomalies of the demo incident', () => {
       clickhouse: app.clickhouse,
       kafka: kafkaClient(config, logger, `${harness.appId}-api`),
       schemaRegistry: app.schemaRegistry,
-      pipelineProblem: () => app.streams.problem(),
+      pipelineProblem: () => app.problem(),
       topics,
     });
   }, 180_000);

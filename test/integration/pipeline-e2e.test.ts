@@ -278,7 +278,7 @@ describe('StackLens end to end on the local stack', () => {
       clickhouse: app.clickhouse,
       kafka: kafkaClient(config, logger, `${appId}-api`),
       schemaRegistry: app.schemaRegistry,
-      pipelineProblem: () => app!.streams.problem(),
+      pipelineProblem: () => app!.problem(),
       topics,
     });
 

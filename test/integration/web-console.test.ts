@@ -71,7 +71,7 @@ beforeAll(async () => {
       logLevel: logLevel.NOTHING,
     }),
     schemaRegistry: h.app.schemaRegistry,
-    pipelineProblem: () => h.app.streams.problem(),
+    pipelineProblem: () => h.app.problem(),
     topics: h.topics,
     consoleDir,
   });
