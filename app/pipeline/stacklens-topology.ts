@@ -126,10 +126,10 @@ type DecodedLogItem = Decoded<LogRecord> | { rule: LogRuleInput };
  *
  * Each record's rows (otel_logs, otel_traces and its correlation part, see writeRecords) and each
  * alert's (stacklens_alerts) are written by the ClickHouse application from the input and alerts
- * topics (./clickhouse-topology.ts), or here with `sinks` (a replay). A trace's correlation is the merge of its parts in ClickHouse (the
- * stacklens_correlations view): every record adds its part, late or not, whatever the correlator
- * still holds. The correlator decides when a trace is complete enough to evaluate the trace alert
- * rules on.
+ * topics (./clickhouse-topology.ts), or here with `sinks` (a replay). A trace's correlation is the
+ * merge of its parts in ClickHouse (the stacklens_correlations view): every record adds its part,
+ * late or not, whatever the correlator still holds. The correlator decides when a trace is complete
+ * enough to evaluate the trace alert rules on.
  *
  * A record of a batch that cannot be normalized goes to the DLQ with its reason; the rest of its
  * batch flows on. A whole message that cannot be decoded throws, and the runtime dead-letters it.
