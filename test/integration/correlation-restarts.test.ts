@@ -110,10 +110,20 @@ describe('correlations across kill -9 restarts of stacklens run', () => {
       stdio: ['ignore', out, out],
     });
     closeSync(out);
-    await waitFor(
-      'stacklens run to serve its API',
-      async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.ok === true,
-      120_000,
+    const started = child;
+    await diagnosed(
+      waitFor(
+        'stacklens run to serve its API',
+        async () => {
+          if (started.exitCode !== null || started.signalCode !== null) {
+            throw new Error(
+              `stacklens run exited (${started.exitCode ?? started.signalCode}) before serving`,
+            );
+          }
+          return (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.ok === true;
+        },
+        120_000,
+      ),
     );
   }
 
