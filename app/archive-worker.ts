@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Registry } from 'prom-client';
 import { createLogger } from '../common/logger';
-import { StreamsApp } from '../topology';
+import { startRetrying, StreamsApp } from '../topology';
 import { createArchiveStore } from '../sinks/archive/store';
 import { StackLensError } from '../common/errors';
 import {
@@ -25,11 +25,12 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: log.level, format: config.log.format, name: log.name });
   const registry = new Registry();
   const store = createArchiveStore({ s3: s3ArchiveOptions(config), dir: config.archive.dir });
-  const app = new StreamsApp(buildArchiveTopologyFor(config, store, logger), {
-    ...archiveAppOptions(config, instanceId),
-    logger,
-    registry,
-  });
+  const topology = buildArchiveTopologyFor(config, store, logger);
+  // Messages (a stop, metrics) wait in the port until the listener below is attached.
+  const app = await startRetrying(
+    () => new StreamsApp(topology, { ...archiveAppOptions(config, instanceId), logger, registry }),
+    { log: logger },
+  );
   app.done.catch((error: unknown) =>
     tell({ type: 'failed', message: error instanceof Error ? error.message : String(error) }),
   );
@@ -48,7 +49,6 @@ async function main(): Promise<void> {
           tell({ type: 'failed', message: error instanceof Error ? error.message : String(error) }),
       );
   });
-  await app.start();
   tell({ type: 'started', describe: app.describe() });
 }
 

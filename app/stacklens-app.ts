@@ -30,6 +30,7 @@ import { createSchemaRegistryClient } from '../sinks/kafka/schema-registry-clien
 import { ensureTopics, productTopicSpecs } from '../sinks/kafka/topics';
 import {
   kafkajsLogCreator,
+  startRetrying,
   StreamsApp,
   type Serde,
   type StreamsAppOptions,
@@ -252,7 +253,7 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
   });
 
   const instanceId = options.instanceId ?? config.kafka.instanceId;
-  const streams = new StreamsApp(topology, {
+  const pipelineOptions: StreamsAppOptions = {
     applicationId: config.kafka.applicationId,
     brokers: config.kafka.brokers,
     instanceId,
@@ -266,29 +267,29 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     maxTaskIdleMs: config.kafka.maxTaskIdleMs,
     logger,
     registry,
-  });
-
+  };
   // Its own client: on chDB its own engine session and statement queue, so the pipeline's inserts
   // (alerts, patterns), which its commits wait for, never queue behind this application's batches.
   const rowsClickhouse = await createClickHouse(clickHouseOptions(config));
   const clickhouseRegistry = new Registry();
-  const clickhouseApp = new StreamsApp(
-    buildClickHouseTopologyFor(config, {
-      clickhouse: rowsClickhouse,
-      alertSerde: serdes.alerts,
-      logger,
-    }),
-    {
-      ...clickHouseAppOptions(config, instanceId),
-      logger,
-      registry: clickhouseRegistry,
-    },
-  );
+  const rowsTopology = buildClickHouseTopologyFor(config, {
+    clickhouse: rowsClickhouse,
+    alertSerde: serdes.alerts,
+    logger,
+  });
   const archive = new ArchiveThread(config, instanceId, logger);
+  const streams = await startRetrying(() => new StreamsApp(topology, pipelineOptions), { log });
   log.info(`topology:\n${streams.describe()}`);
-  await streams.start();
+  const clickhouseApp = await startRetrying(
+    () =>
+      new StreamsApp(rowsTopology, {
+        ...clickHouseAppOptions(config, instanceId),
+        logger,
+        registry: clickhouseRegistry,
+      }),
+    { log },
+  );
   log.info(`ClickHouse topology:\n${clickhouseApp.describe()}`);
-  await clickhouseApp.start();
   log.info(`archive topology (own thread):\n${await archive.start()}`);
 
   let stopping: Promise<void> | undefined;

@@ -61,6 +61,7 @@ export {
   RecordHandlingFailedError,
 } from './errors';
 export { StreamsApp } from './runtime/streams-app';
+export { startRetrying, type Startable } from './runtime/start-retrying';
 export type { StreamsAppOptions, ProcessingGuarantee } from './runtime/options';
 export type { ExceptionPolicy, ExceptionPolicies } from './processor/exception-policy';
 export type { BoundedProgress, BoundPosition } from './runtime/bounds';

@@ -42,6 +42,18 @@ const REBALANCE = new Set([
   'UNKNOWN_MEMBER_ID',
 ]);
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+/**
+ * What a busy broker answers for a while about topics and groups it has just created or taken
+ * over: their partitions or coordinator are not ready on it yet.
+ */
+const NOT_READY_YET = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+  'GROUP_LOAD_IN_PROGRESS',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR_FOR_GROUP',
+]);
 
 /** Another producer took our transactional id: this instance is a zombie. */
 export function isFencingError(error: unknown): boolean {
@@ -54,4 +66,9 @@ export function isRebalanceError(error: unknown): boolean {
 
 export function isTooLargeError(error: unknown): boolean {
   return errorTypes(error).some((t) => TOO_LARGE.has(t));
+}
+
+/** The broker does not serve a topic or group it has just created yet: trying again later may work. */
+export function isNotReadyYetError(error: unknown): boolean {
+  return errorTypes(error).some((t) => NOT_READY_YET.has(t));
 }
