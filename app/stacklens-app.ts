@@ -278,8 +278,8 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     logger,
   });
   const archive = new ArchiveThread(config, instanceId, logger);
+  // Each application logs its topology as it starts (StreamsApp.start).
   const streams = await startRetrying(() => new StreamsApp(topology, pipelineOptions), { log });
-  log.info(`topology:\n${streams.describe()}`);
   const clickhouseApp = await startRetrying(
     () =>
       new StreamsApp(rowsTopology, {
@@ -289,7 +289,6 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
       }),
     { log },
   );
-  log.info(`ClickHouse topology:\n${clickhouseApp.describe()}`);
   log.info(`archive topology (own thread):\n${await archive.start()}`);
 
   let stopping: Promise<void> | undefined;
