@@ -60,7 +60,8 @@ describe('buildPipelineTopology', () => {
     });
   });
 
-  it('leaves out the topic outputs a replay must not write', () => {
+  /** A replay's topology: no topic outputs, every row written by itself. */
+  function replayTopologyText(): string {
     const config = loadConfig({ APPLICATION_ID: 'sl' });
     const replay = buildPipelineTopology(config, {
       clickhouse,
@@ -70,7 +71,11 @@ describe('buildPipelineTopology', () => {
       outputs: { enrichedTopic: false, alertsTopic: false },
       writeRows: true,
     });
-    const text = describeTopology(replay, 'sl-replay-1');
+    return describeTopology(replay, 'sl-replay-1');
+  }
+
+  it('leaves out the topic outputs a replay must not write', () => {
+    const text = replayTopologyText();
     expect(text).not.toContain('stacklens-enriched');
     expect(text).not.toContain('topic: stacklens-alerts');
     expect(text).toContain('sl-replay-1-trace-correlations-changelog');
@@ -84,16 +89,7 @@ describe('buildPipelineTopology', () => {
   });
 
   it("writes each record's and alert's rows itself for a replay", () => {
-    const config = loadConfig({ APPLICATION_ID: 'sl' });
-    const replay = buildPipelineTopology(config, {
-      clickhouse,
-      serdes,
-      logger,
-      applicationId: 'sl-replay-1',
-      outputs: { enrichedTopic: false, alertsTopic: false },
-      writeRows: true,
-    });
-    const text = describeTopology(replay, 'sl-replay-1');
+    const text = replayTopologyText();
     expect(text).toContain('external: clickhouse:otel_logs');
     expect(text).toContain('external: clickhouse:otel_traces');
     expect(text).toContain('external: clickhouse:stacklens_correlation_parts');
