@@ -99,6 +99,8 @@ describe('benchTable', () => {
     pipeline: {
       elapsedMs: 2_000,
       clickhouseElapsedMs: 1_500,
+      archiveElapsedMs: 1_700,
+      committedElapsedMs: 2_000,
       recordsPerSecond: 50,
       messagesPerSecond: 5,
       megabytesPerSecond: 0.5,
@@ -138,6 +140,10 @@ describe('benchTable', () => {
     expect(table).toMatch(/alert latency p99 \(10\.0\/s\)\s+n\/a/);
     expect(table).toContain('2 of 3');
     expect(table).toMatch(/peak RSS\s+300 MiB/);
+    // Which application the throughput waited for.
+    expect(table).toMatch(
+      /pipeline committed all\s+2\.00 s\s+ClickHouse holds all\s+1\.50 s\s+archive covers all\s+1\.70 s/,
+    );
   });
 
   it('shows the pipeline’s CPU time over the throughput window and the cores it used', () => {

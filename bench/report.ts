@@ -21,6 +21,10 @@ export interface BenchFigures {
     elapsedMs: number;
     /** From the first record produced until the last one is in ClickHouse (otel_logs + otel_traces). */
     clickhouseElapsedMs: number;
+    /** From the first record produced until the archive objects cover every input message. */
+    archiveElapsedMs: number;
+    /** From the first record produced until the pipeline has committed every input message. */
+    committedElapsedMs: number;
     recordsPerSecond: number;
     messagesPerSecond: number;
     megabytesPerSecond: number;
@@ -115,6 +119,10 @@ export function benchTable(f: BenchFigures): string {
       `${formatNumber(f.broker.fetchMs / 1_000)} s`,
       '',
     ],
+    // Which of the three applications the throughput waited for.
+    ['  pipeline committed all', `${formatNumber(f.pipeline.committedElapsedMs / 1_000)} s`, '', ''],
+    ['  ClickHouse holds all', `${formatNumber(f.pipeline.clickhouseElapsedMs / 1_000)} s`, '', ''],
+    ['  archive covers all', `${formatNumber(f.pipeline.archiveElapsedMs / 1_000)} s`, '', ''],
     [`alert latency p50 (${formatNumber(f.latency.ratePerSecond)}/s)`, or(f.latency.p50Ms, 'ms'), '', ''],
     [`alert latency p99 (${formatNumber(f.latency.ratePerSecond)}/s)`, or(f.latency.p99Ms, 'ms'), '', ''],
     ['alerts received', `${f.latency.received} of ${f.latency.probes}`, '', ''],

@@ -123,6 +123,8 @@ async function until(what: string, timeoutMs: number, check: () => Promise<boole
 interface Throughput {
   elapsedMs: number;
   clickhouseElapsedMs: number;
+  archiveElapsedMs: number;
+  committedElapsedMs: number;
   records: number;
 }
 
@@ -217,6 +219,8 @@ async function measureThroughput(options: {
   return {
     elapsedMs: Math.max(done.clickhouse!, done.archive!, done.committed!) - options.producedFromMs,
     clickhouseElapsedMs: done.clickhouse! - options.producedFromMs,
+    archiveElapsedMs: done.archive! - options.producedFromMs,
+    committedElapsedMs: done.committed! - options.producedFromMs,
     records,
   };
 }
@@ -465,6 +469,8 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
       pipeline: {
         elapsedMs: throughput.elapsedMs,
         clickhouseElapsedMs: throughput.clickhouseElapsedMs,
+        archiveElapsedMs: throughput.archiveElapsedMs,
+        committedElapsedMs: throughput.committedElapsedMs,
         recordsPerSecond,
         messagesPerSecond: recordsPerSecond / recordsPerMessage,
         megabytesPerSecond: (recordsPerSecond * bytesPerRecord) / 1e6,
