@@ -53,7 +53,19 @@ function serializedBytes(value: unknown): number {
 
 describe('jsonBytes / fitString', () => {
   it('counts what JSON.stringify makes of a string', () => {
-    for (const s of ['plain', 'quote " and \\', '\u0001\n\t', 'é€😀', '\ud800 lone', '']) {
+    const printable = Array.from({ length: 0x5f }, (_, i) => String.fromCharCode(0x20 + i)).join('');
+    for (const s of [
+      'plain',
+      printable,
+      `${printable}\u007f`,
+      'quote " and \\',
+      'ends in a quote"',
+      '\u0001\n\t',
+      'line\n',
+      'é€😀',
+      '\ud800 lone',
+      '',
+    ]) {
       expect(jsonBytes(s)).toBe(serializedBytes(s) - 2);
     }
   });
@@ -61,6 +73,8 @@ describe('jsonBytes / fitString', () => {
   it('cuts to the longest prefix that fits, never inside a surrogate pair', () => {
     expect(fitString('abc😀d', 5)).toEqual({ value: 'abc', bytes: 3, cutFrom: 8 });
     expect(fitString('abc', 3)).toEqual({ value: 'abc', bytes: 3 });
+    expect(fitString('abcd', 3)).toEqual({ value: 'abc', bytes: 3, cutFrom: 4 });
+    expect(fitString('a"b', 2)).toEqual({ value: 'a', bytes: 1, cutFrom: 4 });
   });
 });
 
