@@ -53,6 +53,17 @@ describe('redactText', () => {
   it('counts every replacement', () => {
     expect(text('a@b.io c@d.io 123-45-6789').count).toBe(3);
   });
+
+  it('gives a repeated value the same result every time, remembered or not', () => {
+    const fresh = createRedactor();
+    const long = `${'x '.repeat(200)}mail bob@example.com`;
+    for (let round = 0; round < 2; round++) {
+      expect(fresh.redactText('mail bob@example.com')).toEqual({ value: 'mail [REDACTED:email]', count: 1 });
+      expect(fresh.redactText(long)).toEqual({ value: `${'x '.repeat(200)}mail [REDACTED:email]`, count: 1 });
+      // More distinct values than the cache holds, so the second round runs after it was cleared.
+      for (let i = 0; i < 12_000; i++) expect(fresh.redactText(`user${i}@example.com`).count).toBe(1);
+    }
+  });
 });
 
 describe('redactAttributes', () => {

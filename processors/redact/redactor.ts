@@ -69,6 +69,11 @@ const CUT_LOOKBACK = 256;
 
 /** Keys longer than this are judged but not remembered, so the verdict cache stays small. */
 const CACHED_KEY_LIMIT = 256;
+/**
+ * Attribute values up to this length have their redaction remembered: most repeat from record to
+ * record (methods, routes, status codes, host and pod names), and the detectors cost ~1 µs a value.
+ */
+const CACHED_TEXT_LIMIT = 256;
 
 export interface Redacted<T> {
   /** The input itself when nothing was redacted, else a copy (inputs are never mutated). */
@@ -131,7 +136,7 @@ function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
 
-const KEY_CACHE_LIMIT = 10_000;
+const VERDICT_CACHE_ENTRIES = 10_000;
 
 /**
  * The built-in detectors applied to record text, exported so a test can count their steps on hostile
@@ -166,7 +171,7 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
       const w = words(key);
       verdict = !w.some((x) => DESCRIPTIVE_WORDS.has(x)) && sensitive.some((s) => containsSequence(w, s));
       if (key.length <= CACHED_KEY_LIMIT) {
-        if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
+        if (keyCache.size >= VERDICT_CACHE_ENTRIES) keyCache.clear();
         keyCache.set(key, verdict);
       }
     }
@@ -186,7 +191,18 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
    * `[TRUNCATED:<n> characters not scanned]`, counted as one replacement. Only text over the cap pays for
    * the cut; the pipeline's normalized records are within it by default.
    */
+  // Results for short texts, bounded as the key verdicts are (cleared when full).
+  const textCache = new Map<string, { value: string; count: number }>();
   function redactText(text: string): { value: string; count: number } {
+    if (text.length <= CACHED_TEXT_LIMIT) {
+      let result = textCache.get(text);
+      if (result === undefined) {
+        result = redactScanned(text);
+        if (textCache.size >= VERDICT_CACHE_ENTRIES) textCache.clear();
+        textCache.set(text, result);
+      }
+      return result;
+    }
     if (text.length <= maxInputChars) return redactScanned(text);
     let cut = maxInputChars;
     for (let i = maxInputChars; i > maxInputChars - CUT_LOOKBACK; i--) {
