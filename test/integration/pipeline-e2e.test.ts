@@ -712,10 +712,13 @@ describe('StackLens end to end on the local stack', () => {
       'every alert stored',
       async () => (await count('SELECT count() AS n FROM stacklens_alerts FINAL')) >= expected.alertIds.size,
     );
-    await waitFor(
-      'both applications caught up',
-      async () => (await caughtUp(admin, appId)) && (await caughtUp(admin, `${appId}-archive`)),
-    );
+    // The pipeline, the ClickHouse application and the archive: every consumer group of the input.
+    const groups = [appId, `${appId}-clickhouse`, `${appId}-archive`];
+    const allCaughtUp = async () => {
+      for (const group of groups) if (!(await caughtUp(admin, group))) return false;
+      return true;
+    };
+    await waitFor('every application caught up', allCaughtUp);
     const snapshot = async () => ({
       logs: await count('SELECT count() AS n FROM otel_logs'),
       spans: await count('SELECT count() AS n FROM otel_traces'),
@@ -730,10 +733,10 @@ describe('StackLens end to end on the local stack', () => {
     await api?.close();
     api = undefined;
     await app!.stop();
-    // The same offsets again: without their consumer groups, both applications start over from the
-    // beginning of every topic they read (the repartition topics too, from their low watermark: what
+    // The same offsets again: without their consumer groups, every application starts over from the
+    // beginning of every topic it reads (the repartition topics too, from their low watermark: what
     // the first run had not purged yet arrives twice, once as it was, once as the replay writes it).
-    await admin.deleteGroups([appId, `${appId}-archive`]);
+    await admin.deleteGroups(groups);
     app = watch(await startStackLens({ config, logger, instanceId: `${appId}-b` }));
     const inputMessages = produced.length + 1; // + the dead-lettered one
     const consumed = async (application: string) =>
@@ -744,14 +747,11 @@ describe('StackLens end to end on the local stack', () => {
     const total =
       (await readTopic(kafka, topics.logs)).length + (await readTopic(kafka, topics.traces)).length;
     expect(total).toBeGreaterThanOrEqual(inputMessages);
-    await waitFor(
-      'the replay of every input message by both applications',
-      async () => (await consumed(appId)) >= total && (await consumed(`${appId}-archive`)) >= total,
-    );
-    await waitFor(
-      'both applications committed the replay',
-      async () => (await caughtUp(admin, appId)) && (await caughtUp(admin, `${appId}-archive`)),
-    );
+    await waitFor('the replay of every input message by every application', async () => {
+      for (const group of groups) if ((await consumed(group)) < total) return false;
+      return true;
+    });
+    await waitFor('every application committed the replay', allCaughtUp);
     // The correlator emits up to window + grace + two checks after the last record it read (its
     // wall-clock rule): only then can the replay's correlations and trace alerts all have been written.
     const lastRead = { at: Date.now(), consumed: -1 };

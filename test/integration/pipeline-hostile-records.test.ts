@@ -187,7 +187,10 @@ describe('hostile records through the running pipeline', () => {
     ]);
     validSpans = producedSpans.slice(0, -1);
     spanWithEvents = producedSpans.at(-1)!;
-    await h.waitFor('the pipeline and the archive to commit every input message', () => h.caughtUp());
+    await h.waitFor(
+      'the pipeline, the ClickHouse application and the archive to commit every input message',
+      () => h.caughtUp(),
+    );
   }, 300_000);
 
   afterAll(async () => h?.stop(), 120_000);

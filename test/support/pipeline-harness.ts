@@ -39,7 +39,10 @@ export interface PipelineHarness {
   waitFor(what: string, condition: () => Promise<boolean> | boolean, timeoutMs?: number): Promise<void>;
   /** The archive objects this run wrote so far (gzip OTLP/JSON), by key. */
   archivedDocuments(): Promise<Map<string, unknown>>;
-  /** Whether the pipeline's and the archive's groups have committed the end of every input partition. */
+  /**
+   * Whether the pipeline's, the ClickHouse application's and the archive's groups have committed the
+   * end of every input partition: then every input record's rows are in ClickHouse and archived.
+   */
   caughtUp(): Promise<boolean>;
   stop(): Promise<void>;
 }
@@ -285,7 +288,11 @@ export async function startPipelineHarness(
     query: async <T>(sql: string) =>
       (await app.clickhouse.query({ query: sql, format: 'JSONEachRow' })).json<T>(),
     waitFor,
-    caughtUp: async () => (await groupCaughtUp(appId)) && (await groupCaughtUp(`${appId}-archive`)),
+    caughtUp: async () => {
+      for (const group of [appId, `${appId}-clickhouse`, `${appId}-archive`])
+        if (!(await groupCaughtUp(group))) return false;
+      return true;
+    },
     stop,
   };
 }
