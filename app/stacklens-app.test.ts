@@ -24,14 +24,12 @@ describe('buildPipelineTopology', () => {
       'sl-spans-by-trace-repartition',
       'sl-logs-by-service-repartition',
       'sl-trace-correlations-changelog',
-      'external: clickhouse:stacklens_log_pattern_refs',
+      'topic: tenant-a.stacklens-log-patterns',
     ]) {
       expect(text).toContain(expected);
     }
-    // Each record's and alert's rows are the ClickHouse application's.
-    for (const table of ['otel_logs', 'stacklens_correlation_parts', 'stacklens_alerts']) {
-      expect(text).not.toContain(`external: clickhouse:${table}`);
-    }
+    // Every row is the ClickHouse application's: the pipeline's commit waits for Kafka only.
+    expect(text).not.toContain('external: clickhouse');
   });
 
   it("gives each record's rows to the ClickHouse application, which reads the input topics", () => {
@@ -44,10 +42,13 @@ describe('buildPipelineTopology', () => {
       'topics: [tenant-a.otel-logs]',
       'topics: [tenant-a.otel-traces]',
       'topics: [tenant-a.stacklens-alerts]',
+      'topics: [tenant-a.stacklens-log-patterns]',
       'external: clickhouse:otel_logs',
       'external: clickhouse:otel_traces',
       'external: clickhouse:stacklens_correlation_parts',
       'external: clickhouse:stacklens_alerts',
+      'external: clickhouse:stacklens_log_pattern_refs',
+      'external: clickhouse:stacklens_log_patterns',
     ]) {
       expect(text).toContain(expected);
     }
@@ -78,6 +79,7 @@ describe('buildPipelineTopology', () => {
     const text = replayTopologyText();
     expect(text).not.toContain('stacklens-enriched');
     expect(text).not.toContain('topic: stacklens-alerts');
+    expect(text).not.toContain('stacklens-log-patterns');
     expect(text).toContain('sl-replay-1-trace-correlations-changelog');
   });
 
@@ -88,11 +90,13 @@ describe('buildPipelineTopology', () => {
     ).toThrow(TopologyDefinitionError);
   });
 
-  it("writes each record's and alert's rows itself for a replay", () => {
+  it("writes each record's, alert's and pattern's rows itself for a replay", () => {
     const text = replayTopologyText();
     expect(text).toContain('external: clickhouse:otel_logs');
     expect(text).toContain('external: clickhouse:otel_traces');
     expect(text).toContain('external: clickhouse:stacklens_correlation_parts');
     expect(text).toContain('external: clickhouse:stacklens_alerts');
+    expect(text).toContain('external: clickhouse:stacklens_log_pattern_refs');
+    expect(text).toContain('external: clickhouse:stacklens_log_patterns');
   });
 });

@@ -117,13 +117,7 @@ export function buildPipelineTopology(config: StackLensConfig, deps: PipelineTop
     },
     serdes: { enrichedLog: deps.serdes.enriched, alert: deps.serdes.alerts },
     sinks: deps.writeRows === true ? rowSinks(sinkOptions) : undefined,
-    patterns:
-      config.patterns === undefined
-        ? undefined
-        : {
-            settings: logPatternSettings(config.patterns),
-            sinks: { refs: logPatternRefsSink(sinkOptions), buckets: logPatternsSink(sinkOptions) },
-          },
+    patterns: config.patterns === undefined ? undefined : { settings: logPatternSettings(config.patterns) },
     outputs: deps.outputs,
     onRedacted: deps.onRedacted,
   });
@@ -137,13 +131,15 @@ function recordPipeline(config: StackLensConfig): RecordPipeline {
   });
 }
 
-/** The ClickHouse sinks of records and alerts, under their default names (their ledger's keys). */
+/** The ClickHouse sinks of records, alerts and patterns, under their default names (their ledger's keys). */
 function rowSinks(options: { client: ClickHouseClient; log: Logger }): StackLensSinks {
   return {
     logs: otelLogsSink(options),
     spans: otelTracesSink(options),
     correlationParts: correlationPartsSink(options),
     alerts: alertsSink(options),
+    patternRefs: logPatternRefsSink(options),
+    patternBuckets: logPatternsSink(options),
   };
 }
 

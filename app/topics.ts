@@ -5,5 +5,11 @@ import type { StackLensTopics } from './pipeline/stacklens-topology';
 /** The topics StackLens reads and writes, with TOPIC_PREFIX applied. */
 export function stackLensTopics(config: StackLensConfig): StackLensTopics {
   const names = productTopicNames(config.topicPrefix);
-  return { logs: names.otelLogs, traces: names.otelTraces, enriched: names.enriched, alerts: names.alerts };
+  return {
+    logs: names.otelLogs,
+    traces: names.otelTraces,
+    enriched: names.enriched,
+    alerts: names.alerts,
+    patterns: names.logPatterns,
+  };
 }

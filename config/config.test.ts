@@ -181,6 +181,7 @@ describe('loadConfig', () => {
       otelTraces: { partitions: 3, retentionHours: 168 },
       enriched: { partitions: 3, retentionHours: 72 },
       alerts: { partitions: 1, retentionHours: 720 },
+      logPatterns: { partitions: 3, retentionHours: 72 },
     });
     const config = loadConfig(
       { TOPIC_OTEL_LOGS_PARTITIONS: '12', TOPIC_ALERTS_RETENTION_HOURS: '24' },

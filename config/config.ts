@@ -273,6 +273,8 @@ const envSchema = z.object({
   TOPIC_ENRICHED_RETENTION_HOURS: integer(3 * 24, 1, MAX_RETENTION_HOURS, ' of hours'),
   TOPIC_ALERTS_PARTITIONS: integer(1, 1, 10_000),
   TOPIC_ALERTS_RETENTION_HOURS: integer(30 * 24, 1, MAX_RETENTION_HOURS, ' of hours'),
+  TOPIC_LOG_PATTERNS_PARTITIONS: integer(3, 1, 10_000),
+  TOPIC_LOG_PATTERNS_RETENTION_HOURS: integer(3 * 24, 1, MAX_RETENTION_HOURS, ' of hours'),
   // Bounds of one normalized record, so that any record fits every internal topic (defaults and why:
   // DEFAULT_RECORD_LIMITS in processors/normalize/limits.ts); sizes are bytes of the JSON form.
   RECORD_MAX_BODY_BYTES: integer(256 * 1024, 1024, 768 * 1024, ' of bytes'),
@@ -416,7 +418,7 @@ export interface StackLensConfig {
   records: RecordLimits;
   /** Longest text redaction scans (REDACT_MAX_INPUT_CHARS); the rest is truncated and marked. */
   redaction: { maxInputChars: number };
-  /** Prepended to the product topics' names (otel-logs, otel-traces, stacklens-enriched, stacklens-alerts). */
+  /** Prepended to the product topics' names (otel-logs, otel-traces, stacklens-*). */
   topicPrefix: string;
   /** The product topics' sizing, keyed like PRODUCT_TOPICS in sinks/kafka/topics.ts. */
   topics: {
@@ -424,6 +426,7 @@ export interface StackLensConfig {
     otelTraces: TopicSettings;
     enriched: TopicSettings;
     alerts: TopicSettings;
+    logPatterns: TopicSettings;
   };
 }
 
@@ -546,6 +549,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       },
       enriched: { partitions: e.TOPIC_ENRICHED_PARTITIONS, retentionHours: e.TOPIC_ENRICHED_RETENTION_HOURS },
       alerts: { partitions: e.TOPIC_ALERTS_PARTITIONS, retentionHours: e.TOPIC_ALERTS_RETENTION_HOURS },
+      logPatterns: {
+        partitions: e.TOPIC_LOG_PATTERNS_PARTITIONS,
+        retentionHours: e.TOPIC_LOG_PATTERNS_RETENTION_HOURS,
+      },
     },
   };
 }

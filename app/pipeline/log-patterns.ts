@@ -32,10 +32,10 @@ export interface LogPatternSettings {
   maxBodyChars: number;
 }
 
-export type PatternOutput =
-  | { kind: 'ref'; ref: PatternRef }
-  | { kind: 'bucket'; bucket: PatternBucket }
-  | { kind: 'alert'; alert: Alert };
+/** A row of the pattern tables, as the miner emits it and `stacklens-log-patterns` carries it (JSON). */
+export type PatternRow = { kind: 'ref'; ref: PatternRef } | { kind: 'bucket'; bucket: PatternBucket };
+
+export type PatternOutput = PatternRow | { kind: 'alert'; alert: Alert };
 
 /** A service's miner and when the service was first seen (for the new-pattern warm-up). */
 export interface ServiceMiner {

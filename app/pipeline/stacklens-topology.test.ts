@@ -27,6 +27,7 @@ const topics = {
   traces: 'otel-traces',
   enriched: 'stacklens-enriched',
   alerts: 'stacklens-alerts',
+  patterns: 'stacklens-log-patterns',
 };
 const WINDOW_MS = 60_000;
 const GRACE_MS = 30_000;
@@ -47,6 +48,8 @@ function pipeline(options: { patterns?: boolean } = {}) {
     spans: new CollectingSink<string, SpanRecord>('otel_traces'),
     correlationParts: new CollectingSink<string, CorrelationPart>('stacklens_correlation_parts'),
     alerts: new CollectingSink<string, Alert>('stacklens_alerts'),
+    patternRefs: patternSinks.refs,
+    patternBuckets: patternSinks.buckets,
   };
   let redacted = 0;
   const topology = buildStackLensTopology({
@@ -59,7 +62,7 @@ function pipeline(options: { patterns?: boolean } = {}) {
     // The records' rows in the same topology, as a replay writes them (the live pipeline leaves them
     // to the ClickHouse application: clickhouse-topology.test.ts).
     sinks,
-    patterns: options.patterns === true ? { settings: patternSettings, sinks: patternSinks } : undefined,
+    patterns: options.patterns === true ? { settings: patternSettings } : undefined,
     onRedacted: (n) => (redacted += n),
   });
   const driver = new TopologyTestDriver(topology, { applicationId: 'sl' });

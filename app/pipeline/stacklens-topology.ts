@@ -23,6 +23,7 @@ import {
   bufferSerde,
   HEADER,
   TopologyDefinitionError,
+  jsonSerde,
   keyValueStoreSpec,
   stringSerde,
   TopologyBuilder,
@@ -47,6 +48,7 @@ import {
   logPatternStoreSpecs,
   type LogPatternSettings,
   type PatternOutput,
+  type PatternRow,
 } from './log-patterns';
 import {
   correlationCheckIntervalMs,
@@ -60,6 +62,8 @@ export interface StackLensTopics {
   traces: string;
   enriched: string;
   alerts: string;
+  /** The pattern miner's rows (PatternRow, JSON), which the ClickHouse application writes. */
+  patterns: string;
 }
 
 export interface StackLensTopologyOptions {
@@ -77,14 +81,10 @@ export interface StackLensTopologyOptions {
    */
   sinks?: StackLensSinks;
   /**
-   * Log pattern mining per service (Drain) with its anomaly alerts; absent: no mining. Its sinks get
-   * each line's pattern (stacklens_log_pattern_refs) and each pattern's closed buckets
-   * (stacklens_log_patterns).
+   * Log pattern mining per service (Drain) with its anomaly alerts; absent: no mining. Its rows (each
+   * line's pattern, each pattern's closed buckets) go to `sinks` when given, else to `topics.patterns`.
    */
-  patterns?: {
-    settings: LogPatternSettings;
-    sinks: { refs: Sink<string, PatternRef>; buckets: Sink<string, PatternBucket> };
-  };
+  patterns?: { settings: LogPatternSettings };
   /** Called with the number of values PII redaction replaced in each message (for a counter). */
   onRedacted?: (count: number) => void;
   /** Bound of the per-task trace store: open traces plus those kept for late updates. */
@@ -104,8 +104,14 @@ export interface RecordSinks {
   correlationParts: Sink<string, CorrelationPart>;
 }
 
-/** What the pipeline's outputs become in ClickHouse, but for the patterns (see `patterns.sinks`). */
-export interface StackLensSinks extends RecordSinks {
+/** The ClickHouse rows of the pattern miner: stacklens_log_pattern_refs and stacklens_log_patterns. */
+export interface PatternSinks {
+  patternRefs: Sink<string, PatternRef>;
+  patternBuckets: Sink<string, PatternBucket>;
+}
+
+/** What the pipeline's outputs become in ClickHouse. */
+export interface StackLensSinks extends RecordSinks, PatternSinks {
   alerts: Sink<string, Alert>;
 }
 
@@ -271,18 +277,20 @@ function mineLogPatterns(
     () => new LogPatternMiner(patterns.settings),
     { stores: [LOG_PATTERN_MINERS_STORE, LOG_PATTERN_STATS_STORE] },
   );
-  const [refs, buckets, alerts] = outputs.branch(
+  const [rows, alerts] = outputs.branch(
     'log-pattern-outputs',
-    (r) => r.value.kind === 'ref',
-    (r) => r.value.kind === 'bucket',
+    (r) => r.value.kind !== 'alert',
     () => true,
   );
-  refs!
-    .mapValues('log-pattern-refs', (v) => (v as Extract<PatternOutput, { kind: 'ref' }>).ref)
-    .toSink('log-pattern-refs-to-clickhouse', patterns.sinks.refs);
-  buckets!
-    .mapValues('log-pattern-buckets', (v) => (v as Extract<PatternOutput, { kind: 'bucket' }>).bucket)
-    .toSink('log-pattern-buckets-to-clickhouse', patterns.sinks.buckets);
+  const patternRows = rows!.mapValues('log-pattern-rows', (v) => v as PatternRow);
+  // Live, the rows travel to the ClickHouse application with the pipeline's transaction, so its
+  // commit never waits for ClickHouse (alert latency); a replay, which has the sinks, writes them.
+  if (options.sinks !== undefined) writePatternRows(patternRows, options.sinks);
+  else
+    patternRows.to('log-pattern-rows-to-topic', options.topics.patterns, {
+      keySerde: stringSerde(),
+      valueSerde: jsonSerde<PatternRow>(),
+    });
   writeAlerts(
     alerts!.mapValues('log-pattern-alert', (v) => (v as Extract<PatternOutput, { kind: 'alert' }>).alert),
     'log-pattern-alerts',
@@ -311,6 +319,24 @@ export function writeRecords(
     .filter('spans-with-trace-for-parts', (r) => r.value.trace_id !== '')
     .mapValues('span-correlation-parts', (span) => spanPart(toCorrelationSpan(span)))
     .toSink('span-parts-to-clickhouse', sinks.correlationParts);
+}
+
+/**
+ * Writes the pattern miner's rows: the ClickHouse application (from `stacklens-log-patterns`) and a
+ * replay (from the miner) both write them here. Both tables collapse a row written again.
+ */
+export function writePatternRows(rows: KStream<string, PatternRow>, sinks: PatternSinks): void {
+  const [refs, buckets] = rows.branch(
+    'pattern-rows-split',
+    (r) => r.value.kind === 'ref',
+    () => true,
+  );
+  refs!
+    .mapValues('log-pattern-refs', (v) => (v as Extract<PatternRow, { kind: 'ref' }>).ref)
+    .toSink('log-pattern-refs-to-clickhouse', sinks.patternRefs);
+  buckets!
+    .mapValues('log-pattern-buckets', (v) => (v as Extract<PatternRow, { kind: 'bucket' }>).bucket)
+    .toSink('log-pattern-buckets-to-clickhouse', sinks.patternBuckets);
 }
 
 function decodedBatch<T>(good: T[], bad: RecordError[]): Decoded<T>[] {

@@ -3,6 +3,12 @@ import { join } from 'node:path';
 import { parseAlertRulesText } from '../../processors/alerts';
 import { createRecordPipeline } from '../../processors/pipeline';
 import type { CorrelationPart } from '../../processors/correlate';
+import {
+  DEFAULT_DRAIN_SETTINGS,
+  DEFAULT_PATTERN_ANOMALY_SETTINGS,
+  type PatternBucket,
+  type PatternRef,
+} from '../../processors/patterns';
 import type { Alert, LogRecord, SpanRecord } from '../../processors/records';
 import { describeTopology, jsonSerde } from '../../topology';
 import { CollectingSink } from '../../topology/testing';
@@ -18,6 +24,7 @@ function topologyText(outputs: StackLensTopologyOptions['outputs']): string {
       traces: 'otel-traces',
       enriched: 'stacklens-enriched',
       alerts: 'stacklens-alerts',
+      patterns: 'stacklens-log-patterns',
     },
     records: createRecordPipeline(),
     alertRules: parseAlertRulesText(readFileSync(join(__dirname, '../../config/alert-rules.json'), 'utf8')),
@@ -28,6 +35,15 @@ function topologyText(outputs: StackLensTopologyOptions['outputs']): string {
       spans: new CollectingSink<string, SpanRecord>('clickhouse:otel_traces'),
       correlationParts: new CollectingSink<string, CorrelationPart>('clickhouse:stacklens_correlation_parts'),
       alerts: new CollectingSink<string, Alert>('clickhouse:stacklens_alerts'),
+      patternRefs: new CollectingSink<string, PatternRef>('clickhouse:stacklens_log_pattern_refs'),
+      patternBuckets: new CollectingSink<string, PatternBucket>('clickhouse:stacklens_log_patterns'),
+    },
+    patterns: {
+      settings: {
+        drain: DEFAULT_DRAIN_SETTINGS,
+        anomalies: DEFAULT_PATTERN_ANOMALY_SETTINGS,
+        maxBodyChars: 1_024,
+      },
     },
     outputs,
   });
@@ -45,7 +61,11 @@ describe('the StackLens topology for a replay', () => {
     const text = topologyText({ enrichedTopic: false, alertsTopic: false });
     expect(text).not.toContain('stacklens-enriched');
     expect(text).not.toContain('stacklens-alerts');
+    // The pattern rows too: the replay writes them itself (live, they go to the ClickHouse application).
+    expect(text).not.toContain('stacklens-log-patterns');
     for (const sink of [
+      'log-pattern-refs-to-clickhouse',
+      'log-pattern-buckets-to-clickhouse',
       'logs-to-clickhouse',
       'spans-to-clickhouse',
       'log-parts-to-clickhouse',

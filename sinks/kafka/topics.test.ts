@@ -10,6 +10,7 @@ describe('productTopicSpecs', () => {
       { topic: 'otel-traces', partitions: 3, retentionMs: 7 * 24 * HOUR_MS },
       { topic: 'stacklens-enriched', partitions: 3, retentionMs: 3 * 24 * HOUR_MS },
       { topic: 'stacklens-alerts', partitions: 1, retentionMs: 30 * 24 * HOUR_MS },
+      { topic: 'stacklens-log-patterns', partitions: 3, retentionMs: 3 * 24 * HOUR_MS },
     ]);
   });
 

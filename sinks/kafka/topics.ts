@@ -14,6 +14,11 @@ export const PRODUCT_TOPICS = {
   enriched: 'stacklens-enriched',
   /** Alert events, Avro (schemas/alert.avsc). */
   alerts: 'stacklens-alerts',
+  /**
+   * The log pattern miner's rows, JSON, keyed by service: each line's pattern and each pattern's
+   * closed buckets (app/pipeline/log-patterns.ts PatternRow), for the ClickHouse application.
+   */
+  logPatterns: 'stacklens-log-patterns',
 } as const;
 
 export type ProductTopicKey = keyof typeof PRODUCT_TOPICS;
