@@ -1,6 +1,6 @@
 import { KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from 'kafkajs';
 import { createLogger } from '../../common/logger';
-import { startRetrying, type Startable } from './start-retrying';
+import { retryWhileNotReady, startRetrying, type Startable } from './start-retrying';
 
 const log = createLogger({ level: 'silent', format: 'json' });
 
@@ -62,5 +62,49 @@ describe('startRetrying', () => {
     const { create, events } = scripted([...errors]);
     await expect(startRetrying(create, { log, attempts: 3, backoffMs: 1 })).rejects.toBe(errors[2]);
     expect(events.filter((e) => e.startsWith('start'))).toHaveLength(3);
+  });
+});
+
+describe('retryWhileNotReady', () => {
+  it('tries again while the broker is not the leader yet, then answers', async () => {
+    const failures = [protocolError('NOT_LEADER_FOR_PARTITION', 6), protocolError('LEADER_NOT_AVAILABLE', 5)];
+    const retried: number[] = [];
+    let calls = 0;
+    const answer = await retryWhileNotReady(
+      async () => {
+        calls++;
+        const failure = failures.shift();
+        if (failure !== undefined) throw failure;
+        return 'offsets';
+      },
+      { backoffMs: 1, onRetry: (_error, attempt) => retried.push(attempt) },
+    );
+    expect(answer).toBe('offsets');
+    expect(calls).toBe(3);
+    expect(retried).toEqual([1, 2]);
+  });
+
+  it('throws any other error at once, and the last one after its attempts', async () => {
+    const fatal = protocolError('TOPIC_AUTHORIZATION_FAILED', 29);
+    let calls = 0;
+    await expect(
+      retryWhileNotReady(async () => {
+        calls++;
+        throw fatal;
+      }),
+    ).rejects.toBe(fatal);
+    expect(calls).toBe(1);
+    const notLeader = protocolError('NOT_LEADER_FOR_PARTITION', 6);
+    calls = 0;
+    await expect(
+      retryWhileNotReady(
+        async () => {
+          calls++;
+          throw notLeader;
+        },
+        { attempts: 3, backoffMs: 1 },
+      ),
+    ).rejects.toBe(notLeader);
+    expect(calls).toBe(3);
   });
 });

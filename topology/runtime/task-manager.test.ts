@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Admin } from 'kafkajs';
+import { KafkaJSProtocolError, type Admin } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { createLogger, type Logger } from '../../common/logger';
 import { TopologyMetrics } from '../metrics';
@@ -320,7 +320,12 @@ describe('TaskManager partition groups', () => {
   const RIGHT = 'tm-right';
 
   /** One sub-topology reading two topics (a join), two partitions each. */
-  function twoInputs(watermarks: Record<string, { high: number; low: number }>, committedLeft: string) {
+  function twoInputs(
+    watermarks: Record<string, { high: number; low: number }>,
+    committedLeft: string,
+    /** Errors the first lookups fail with, in turn. */
+    lookupFailures: unknown[] = [],
+  ) {
     const log = createLogger({ level: 'silent', format: 'text' });
     const builder = new TopologyBuilder();
     builder
@@ -353,6 +358,8 @@ describe('TaskManager partition groups', () => {
           })),
         fetchTopicOffsets: async (topic) => {
           lookups.push(topic);
+          const failure = lookupFailures.shift();
+          if (failure !== undefined) throw failure;
           return [0, 1].map((partition) => {
             const marks = watermarks[`${topic}|${partition}`] ?? { high: 0, low: 0 };
             return {
@@ -395,6 +402,20 @@ describe('TaskManager partition groups', () => {
     expect(group?.readyToProcess(0)).toBe(false);
     group?.updateLag(RIGHT, 0);
     expect(group?.readyToProcess(0)).toBe(true);
+  });
+
+  it('looks a lag up again when the broker is not yet the leader of a topic just created', async () => {
+    const notLeader = new KafkaJSProtocolError(
+      Object.assign(new Error('This server is not the leader for that topic-partition'), {
+        type: 'NOT_LEADER_FOR_PARTITION',
+        code: 6,
+        retriable: true,
+      }),
+    );
+    const { manager, lookups } = twoInputs({ [`${RIGHT}|0`]: { high: 3, low: 1 } }, '-1', [notLeader]);
+    const task = await manager.taskFor(LEFT, 0, async () => undefined);
+    expect(lookups.sort()).toEqual([LEFT, LEFT, RIGHT]);
+    expect(manager.groupOf(task)?.synchronizes).toBe(true);
   });
 
   it('an empty partition known caught up from the lookup holds nothing back (max.task.idle.ms 0)', async () => {
