@@ -75,6 +75,7 @@ describe('ensureTopics', () => {
       [`${prefix}otel-traces`]: { partitions: 3, retentionMs: 7 * DAY_MS },
       [`${prefix}stacklens-enriched`]: { partitions: 3, retentionMs: 3 * DAY_MS },
       [`${prefix}stacklens-alerts`]: { partitions: 1, retentionMs: 30 * DAY_MS },
+      [`${prefix}stacklens-log-patterns`]: { partitions: 3, retentionMs: 3 * DAY_MS },
     });
 
     const second = await ensureTopics(admin, specs);
