@@ -75,9 +75,9 @@ export interface StackLensTopologyOptions {
   correlation: { windowMs: number; graceMs: number; retentionMs: number };
   serdes: { enrichedLog: Serde<LogRecord>; alert: Serde<Alert> };
   /**
-   * The rows of each record and alert, written by this topology (a replay, which may write alerts it
-   * does not publish); absent in the live pipeline, whose ClickHouse application
-   * (./clickhouse-topology.ts) writes them from the input and alerts topics.
+   * The rows of each record, alert and mined pattern, written by this topology (a replay, which may
+   * write alerts it does not publish); absent in the live pipeline, whose ClickHouse application
+   * (./clickhouse-topology.ts) writes them from the input, alerts and patterns topics.
    */
   sinks?: StackLensSinks;
   /**

@@ -184,6 +184,8 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
       `maxInputChars must be a whole number of at least 1024, got ${maxInputChars}`,
     );
 
+  // Results for short texts, bounded as the key verdicts are (cleared when full).
+  const textCache = new Map<string, { value: string; count: number }>();
   /**
    * Text longer than the cap is truncated and marked, never passed on unscanned: the regexes see only
    * its first `maxInputChars` code units (cut back to a whitespace within CUT_LOOKBACK, so a secret
@@ -191,8 +193,6 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
    * `[TRUNCATED:<n> characters not scanned]`, counted as one replacement. Only text over the cap pays for
    * the cut; the pipeline's normalized records are within it by default.
    */
-  // Results for short texts, bounded as the key verdicts are (cleared when full).
-  const textCache = new Map<string, { value: string; count: number }>();
   function redactText(text: string): { value: string; count: number } {
     if (text.length <= CACHED_TEXT_LIMIT) {
       let result = textCache.get(text);
