@@ -1,6 +1,5 @@
 import type { Admin } from 'kafkajs';
 import { StreamsRuntimeError } from '../errors';
-import { retryWhileNotReady } from './start-retrying';
 
 /** Where a bounded run starts or ends on every partition: an offset, or the first offset at/after a time. */
 export type BoundPosition = { readonly offset: bigint } | { readonly timestampMs: number };
@@ -195,8 +194,7 @@ async function offsetsAt(
 export async function highWatermarks(admin: Admin, topics: readonly string[]): Promise<Map<string, bigint>> {
   const result = new Map<string, bigint>();
   for (const topic of topics) {
-    for (const p of await retryWhileNotReady(() => admin.fetchTopicOffsets(topic)))
-      result.set(key(topic, p.partition), BigInt(p.high));
+    for (const p of await admin.fetchTopicOffsets(topic)) result.set(key(topic, p.partition), BigInt(p.high));
   }
   return result;
 }

@@ -3,7 +3,6 @@ import type { Logger } from '../../common/logger';
 import type { TopologyMetrics } from '../metrics';
 import type { StreamTask } from '../processor/stream-task';
 import { changelogTopicName, type StateStore } from '../state/store';
-import { retryWhileNotReady } from './start-retrying';
 
 interface ChangelogPartition {
   readonly topic: string;
@@ -158,7 +157,7 @@ export class ChangelogRestorer {
     );
     const watermarks = new Map<string, { low: number; high: number }>();
     for (const topic of new Set(wanted.map((w) => w.topic))) {
-      for (const o of await retryWhileNotReady(() => this.admin.fetchTopicOffsets(topic))) {
+      for (const o of await this.admin.fetchTopicOffsets(topic)) {
         watermarks.set(`${topic}|${o.partition}`, { low: Number(o.low), high: Number(o.high) });
       }
     }

@@ -1,3 +1,4 @@
+import type { Admin } from 'kafkajs';
 import type { Logger } from '../../common/logger';
 import { isNotReadyYetError } from './kafka-errors';
 
@@ -39,6 +40,24 @@ export async function retryWhileNotReady<T>(
       backoffMs *= 2;
     }
   }
+}
+
+/** The admin calls that look a topic's offsets up, which every part of the runtime makes. */
+type OffsetLookups = Pick<Admin, 'fetchTopicOffsets' | 'fetchTopicOffsetsByTimestamp'>;
+
+/**
+ * `admin` with its offset lookups retried while the broker is not ready (retryWhileNotReady): tasks
+ * are created, changelogs restored and bounded runs planned right after their topics were created,
+ * when a lookup can meet a partition whose leader has not settled yet. kafkajs's admin refreshes its
+ * metadata on every call, so a retry reaches the new leader.
+ */
+export function withOffsetLookupRetries<A extends OffsetLookups>(admin: A): A {
+  return {
+    ...admin,
+    fetchTopicOffsets: (topic: string) => retryWhileNotReady(() => admin.fetchTopicOffsets(topic)),
+    fetchTopicOffsetsByTimestamp: (topic: string, timestamp?: number) =>
+      retryWhileNotReady(() => admin.fetchTopicOffsetsByTimestamp(topic, timestamp)),
+  };
 }
 
 export interface StartRetryingOptions {

@@ -11,6 +11,7 @@ import { murmur2Partitioner } from '../processor/partitioning';
 import { RepartitionPurger } from './repartition-purger';
 import { ChangelogRestorer } from './restorer';
 import { StreamThread } from './stream-thread';
+import { withOffsetLookupRetries } from './start-retrying';
 import { kafkajsLogCreator } from './kafkajs-log';
 import { StreamsRuntimeError } from '../errors';
 import { taskAssignor } from './task-assignor';
@@ -114,7 +115,7 @@ export class StreamsApp {
       { guarantee: processingGuarantee, instance: this.options.instanceId },
       `topology\n${this.describe()}`,
     );
-    const admin = this.kafka.admin();
+    const admin = withOffsetLookupRetries(this.kafka.admin());
     this.admin = admin;
     await admin.connect();
     const plan = await planAndCreateTopics(admin, this.topology, this.options);

@@ -8,6 +8,7 @@ import { TopologyMetrics } from '../metrics';
 import type { StreamTask } from '../processor/stream-task';
 import { joinWindows, keyValueStoreSpec, TopologyBuilder } from '../index';
 import { repartitionTopicName, type Topology } from '../topology';
+import { withOffsetLookupRetries } from './start-retrying';
 import { Checkpoint } from './checkpoint';
 import { GroupMembership } from './group-membership';
 import { resolveOptions } from './options';
@@ -346,7 +347,10 @@ describe('TaskManager partition groups', () => {
     const manager = new TaskManager({
       createTask: taskCreator(t, plan, log),
       restorer: { restore: async () => undefined },
-      admin: {
+      // As StreamsApp gives it: offset lookups retried while the broker is not ready.
+      admin: withOffsetLookupRetries<
+        Pick<Admin, 'fetchOffsets' | 'fetchTopicOffsets' | 'fetchTopicOffsetsByTimestamp'>
+      >({
         fetchOffsets: async ({ topics }): Promise<Offsets> =>
           (topics ?? []).map((topic) => ({
             topic,
@@ -370,7 +374,10 @@ describe('TaskManager partition groups', () => {
             };
           });
         },
-      },
+        fetchTopicOffsetsByTimestamp: async () => {
+          throw new Error('a task looks offsets up by position only');
+        },
+      }),
       applicationId: APP,
       plan,
       membership: new GroupMembership(),

@@ -11,7 +11,6 @@ import type { ResolvedOptions } from './options';
 import { PartitionGroup, type PartitionGroupOptions } from './partition-group';
 import type { PartitionPlan } from './partition-plan';
 import type { ChangelogRestorer } from './restorer';
-import { retryWhileNotReady } from './start-retrying';
 import { committedPositions } from './stream-time';
 
 /** Creates the task of a sub-topology for one partition (Kafka Streams' ActiveTaskCreator). */
@@ -244,8 +243,7 @@ export class TaskManager {
     const topics = new Set(synchronized.flatMap(({ task }) => task.sourceTopics()));
     const watermarks = new Map<string, { high: bigint; low: bigint }>();
     for (const topic of topics) {
-      // Tasks are created as partitions are assigned, often right after their topics were created.
-      for (const p of await retryWhileNotReady(() => this.deps.admin.fetchTopicOffsets(topic))) {
+      for (const p of await this.deps.admin.fetchTopicOffsets(topic)) {
         watermarks.set(`${topic}|${p.partition}`, { high: BigInt(p.high), low: BigInt(p.low) });
       }
     }
