@@ -1,3 +1,4 @@
+import { localClickHouseUrl } from './services/clickhouse';
 import { kafkaBootstrap } from './services/kafka';
 import {
   LOCAL_S3_ACCESS_KEY_ID,
@@ -18,7 +19,9 @@ export function usesLocalStack(env: NodeJS.ProcessEnv): boolean {
 
 /**
  * The environment as the local stack completes it: every endpoint the user did not set points at
- * the stack's service. Variables the user set are kept, so one service can still be external.
+ * the stack's service. Variables the user set are kept, so one service can still be external; a
+ * CHDB_PATH of the user's own asks for the embedded engine in that directory instead of the stack's
+ * ClickHouse.
  */
 export function withLocalStackDefaults(env: NodeJS.ProcessEnv, settings: StackSettings): NodeJS.ProcessEnv {
   const defaults: Record<string, string> = {
@@ -29,15 +32,20 @@ export function withLocalStackDefaults(env: NodeJS.ProcessEnv, settings: StackSe
     AWS_ACCESS_KEY_ID: LOCAL_S3_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY: LOCAL_S3_SECRET_ACCESS_KEY,
   };
+  if (!isSet(env.CHDB_PATH)) defaults.CLICKHOUSE_URL = localClickHouseUrl(settings);
   const completed: NodeJS.ProcessEnv = { ...env };
   for (const [name, value] of Object.entries(defaults)) {
     if (completed[name] === undefined || completed[name]?.trim() === '') completed[name] = value;
   }
   // The S3 keys belong to the local S3 server: keep a user's own pair together rather than mixing.
-  if (env.S3_ENDPOINT !== undefined && env.S3_ENDPOINT.trim() !== '') {
+  if (isSet(env.S3_ENDPOINT)) {
     completed.AWS_ACCESS_KEY_ID = env.AWS_ACCESS_KEY_ID;
     completed.AWS_SECRET_ACCESS_KEY = env.AWS_SECRET_ACCESS_KEY;
     completed.S3_BUCKET = env.S3_BUCKET;
   }
   return completed;
+}
+
+function isSet(value: string | undefined): boolean {
+  return value !== undefined && value.trim() !== '';
 }

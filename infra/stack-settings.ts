@@ -13,7 +13,7 @@ export interface StackSettings {
   dir: string;
   /** Downloaded distributions (jars, tarballs, binaries), kept across `stack down --wipe`. */
   cacheDir: string;
-  /** Service data (Kafka logs, S3 objects, chDB files). */
+  /** Service data (Kafka logs, S3 objects, ClickHouse's chDB files). */
   dataDir: string;
   /** One log file per service. */
   logDir: string;
@@ -26,6 +26,8 @@ export interface StackSettings {
   /** Apicurio serves its health checks on a separate management port that cannot be switched off. */
   registryManagementPort: number;
   s3Port: number;
+  /** The local ClickHouse's HTTP interface (ClickHouse's own default port). */
+  clickhousePort: number;
 }
 
 export function stackSettingsFromEnv(
@@ -45,6 +47,7 @@ export function stackSettingsFromEnv(
     registryPort: port(env, 'STACK_REGISTRY_PORT', 8081),
     registryManagementPort: port(env, 'STACK_REGISTRY_MANAGEMENT_PORT', 8082),
     s3Port: port(env, 'STACK_S3_PORT', 8333),
+    clickhousePort: port(env, 'STACK_CLICKHOUSE_PORT', 8123),
   };
 }
 

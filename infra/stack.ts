@@ -1,17 +1,19 @@
 import { rmSync } from 'node:fs';
 import type { Logger } from '../common/logger';
 import type { ServiceStatus, StackContext, StackService } from './service';
+import { clickHouseService } from './services/clickhouse';
 import { kafkaService } from './services/kafka';
 import { s3Service } from './services/s3';
 import { schemaRegistryService } from './services/schema-registry';
 import { stackSettingsFromEnv, type StackSettings } from './stack-settings';
 
 /** Start order matters: the registry stores its schemas in Kafka (kafkasql storage). */
-const SERVICES: readonly StackService[] = [kafkaService, schemaRegistryService, s3Service];
+const SERVICES: readonly StackService[] = [kafkaService, schemaRegistryService, s3Service, clickHouseService];
 
 /**
  * The local stack: real Kafka, schema registry and S3 servers, installed from the package registries
- * into `.stack/` and run on 127.0.0.1. ClickHouse needs no server here: the app embeds chDB.
+ * into `.stack/` and run on 127.0.0.1, and ClickHouse: chDB behind ClickHouse's HTTP interface in a
+ * process of its own.
  */
 export class LocalStack {
   private readonly ctx: StackContext;

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { clickHouseOptions } from '../../app/clickhouse-options';
 import { loadConfig } from '../../config/config';
 import { withLocalStackDefaults } from '../../infra/local-stack-env';
+import { freePort } from '../../infra/process';
 import { createClickHouse } from '../../sinks/clickhouse/client';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
 import { contentTypeHeader } from '../support/otlp-fixtures';
@@ -34,15 +34,6 @@ const logDir = mkdtempSync(join(tmpdir(), `stacklens-${appId}-logs-`));
 const logFile = join(logDir, 'run.log');
 const settings = stackSettingsFromEnv();
 const CLI = join(__dirname, '../../cli/stacklens.ts');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 const ns = (ms: number) => `${BigInt(ms) * 1_000_000n}`;
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
