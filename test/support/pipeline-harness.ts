@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Kafka, logLevel, type Admin, type Consumer, type IHeaders, type Producer } from 'kafkajs';
+import { clickHouseOptions } from '../../app/clickhouse-options';
 import { startStackLens, type RunningStackLens } from '../../app/stacklens-app';
 import { stackLensTopics } from '../../app/topics';
 import { createLogger, type Logger } from '../../common/logger';
@@ -14,12 +12,13 @@ import { localS3ClientConfig } from '../../infra/services/s3';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
 import type { StackLensTopics } from '../../app/pipeline/stacklens-topology';
 import { correlationCheckIntervalMs } from '../../app/pipeline/trace-correlator';
+import { createClickHouse } from '../../sinks/clickhouse/client';
 import { HEADER } from '../../topology';
 import { waitFor as waitUntil } from './wait-for';
 
 /**
  * A StackLens started through the composition root on the local stack, under its own TOPIC_PREFIX,
- * APPLICATION_ID and chDB folder (as test/integration/pipeline-e2e.test.ts does), with what the
+ * APPLICATION_ID and ClickHouse database on the stack's ClickHouse server, with what the
  * hostile-input tests need around it: a producer that knows each message's offset, the DLQ as
  * read so far, ClickHouse queries, and a check that the pipeline and the archive have committed
  * everything produced. `stop` removes everything the run created.
@@ -94,14 +93,14 @@ export async function startPipelineHarness(
   env: Record<string, string> = {},
 ): Promise<PipelineHarness> {
   const appId = `${name}-${randomUUID().slice(0, 8)}`;
-  const chdbDir = mkdtempSync(join(tmpdir(), `stacklens-${appId}-`));
   const settings = stackSettingsFromEnv();
   const loaded = loadConfig(
     withLocalStackDefaults(
       {
         TOPIC_PREFIX: `${appId}-`,
         APPLICATION_ID: appId,
-        CHDB_PATH: chdbDir,
+        // The stack's ClickHouse server, as `npm start` uses it, in a database of this run's own.
+        CLICKHOUSE_DATABASE: `it_${appId.replace(/-/g, '_')}`,
         CORR_WINDOW_SECONDS: '2',
         CORR_GRACE_SECONDS: '1',
         ARCHIVE_FLUSH_SECONDS: '1',
@@ -268,7 +267,20 @@ export async function startPipelineHarness(
         },
       ],
       ['admin', async () => admin.disconnect()],
-      ['chdb dir', async () => rmSync(chdbDir, { recursive: true, force: true })],
+      [
+        'database',
+        async () => {
+          const clickhouse = await createClickHouse({ ...clickHouseOptions(config), database: 'default' });
+          try {
+            await clickhouse.command({
+              query: 'DROP DATABASE IF EXISTS {db:Identifier}',
+              query_params: { db: config.clickhouse.database },
+            });
+          } finally {
+            await clickhouse.close();
+          }
+        },
+      ],
     ];
     for (const [what, step] of steps) {
       await step().catch((err: unknown) => logger.warn({ err, what }, 'harness cleanup step failed'));
