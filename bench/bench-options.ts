@@ -28,6 +28,12 @@ const BenchOptionsSchema = z
     latencyProbes: z.number().int().min(1).max(10_000).default(150),
     /** Bound on each phase's wait, in seconds. */
     timeoutSeconds: z.number().int().min(10).max(3_600).default(300),
+    /**
+     * Where the pipeline's ClickHouse runs: `server`, chDB in a process of its own behind ClickHouse's
+     * HTTP interface (how the local stack runs it, and where a production ClickHouse is: outside the
+     * StackLens process), started for the run on fresh data; `embedded`, chDB inside the pipeline process.
+     */
+    clickhouse: z.enum(['server', 'embedded']).default('server'),
     /** Folder for a V8 CPU profile of the pipeline process over the throughput window; none when absent. */
     profileDir: z.string().min(1).optional(),
     /** File the figures are written to as JSON; none when absent. */

@@ -40,7 +40,12 @@ describe('percentile', () => {
 describe('benchOptions', () => {
   it('fills in the defaults', () => {
     const options = benchOptions();
-    expect(options).toMatchObject({ spansPerTrace: 5, errorRatio: 0.1, recordsPerBatch: 200 });
+    expect(options).toMatchObject({
+      spansPerTrace: 5,
+      errorRatio: 0.1,
+      recordsPerBatch: 200,
+      clickhouse: 'server',
+    });
     expect(options.profileDir).toBeUndefined();
   });
 
@@ -105,6 +110,7 @@ describe('benchTable', () => {
       messagesPerSecond: 5,
       megabytesPerSecond: 0.5,
       peakRssMiB: 300,
+      clickhouseServerPeakRssMiB: 420,
       throughputWindow: {
         wallMs: 2_500,
         cpuUserMs: 2_000,
@@ -139,7 +145,14 @@ describe('benchTable', () => {
     expect(table).toMatch(/alert latency p50 \(10\.0\/s\)\s+120 ms/);
     expect(table).toMatch(/alert latency p99 \(10\.0\/s\)\s+n\/a/);
     expect(table).toContain('2 of 3');
-    expect(table).toMatch(/peak RSS\s+300 MiB/);
+    expect(table).toMatch(/peak RSS\s+300 MiB\s+ClickHouse server process\s+420 MiB/);
+    const embedded = benchTable({
+      ...figures,
+      options: benchOptions({ clickhouse: 'embedded' }),
+      pipeline: { ...figures.pipeline, clickhouseServerPeakRssMiB: null },
+    });
+    expect(embedded).toMatch(/peak RSS \(chDB embedded\)\s+300 MiB/);
+    expect(embedded).not.toContain('ClickHouse server process');
     // Which application the throughput waited for.
     expect(table).toMatch(
       /pipeline committed all\s+2\.00 s\s+ClickHouse holds all\s+1\.50 s\s+archive covers all\s+1\.70 s/,

@@ -28,8 +28,10 @@ export interface BenchFigures {
     recordsPerSecond: number;
     messagesPerSecond: number;
     megabytesPerSecond: number;
-    /** Peak resident set of the pipeline process (chDB included). */
+    /** Peak resident set of the pipeline process (chDB included when `options.clickhouse` is embedded). */
     peakRssMiB: number;
+    /** Peak resident set of the run's ClickHouse server process; null when embedded (or off Linux). */
+    clickhouseServerPeakRssMiB: number | null;
     /**
      * The pipeline process over the throughput window (from just before the first record is produced
      * until the throughput phase ends): its CPU time on every thread (process.cpuUsage) and wall time
@@ -126,7 +128,22 @@ export function benchTable(f: BenchFigures): string {
     [`alert latency p50 (${formatNumber(f.latency.ratePerSecond)}/s)`, or(f.latency.p50Ms, 'ms'), '', ''],
     [`alert latency p99 (${formatNumber(f.latency.ratePerSecond)}/s)`, or(f.latency.p99Ms, 'ms'), '', ''],
     ['alerts received', `${f.latency.received} of ${f.latency.probes}`, '', ''],
-    ['peak RSS', `${formatNumber(f.pipeline.peakRssMiB)} MiB`, '', ''],
+    [
+      `peak RSS${f.options.clickhouse === 'embedded' ? ' (chDB embedded)' : ''}`,
+      `${formatNumber(f.pipeline.peakRssMiB)} MiB`,
+      '',
+      '',
+    ],
+    ...(f.pipeline.clickhouseServerPeakRssMiB === null
+      ? []
+      : [
+          [
+            '  ClickHouse server process',
+            `${formatNumber(f.pipeline.clickhouseServerPeakRssMiB)} MiB`,
+            '',
+            '',
+          ],
+        ]),
     [
       `CPU time in the ${formatNumber(cpu.wallMs / 1_000)} s throughput window`,
       `${formatNumber(cpu.cpuMs / 1_000)} s`,

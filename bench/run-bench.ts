@@ -31,6 +31,7 @@ import type { BenchOptions } from './bench-options';
 import { runBrokerBaseline } from './broker-baseline';
 import { readCpuProfile, summarizeCpuProfile } from './cpu-profile';
 import { coresUsed } from './cpu-window';
+import { BenchClickHouse } from './clickhouse-server';
 import { BenchError } from './errors';
 import { PipelineChild } from './pipeline-child';
 import type { BenchFigures } from './report';
@@ -340,12 +341,15 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
     ...deps.env,
     TOPIC_PREFIX: `${applicationId}-`,
     APPLICATION_ID: applicationId,
-    CHDB_PATH: join(runDir, 'chdb'),
     ARCHIVE_DIR: base.archive.s3 === undefined ? join(runDir, 'archive') : base.archive.dir,
     ALERT_RULES_FILE: join(runDir, 'alert-rules.json'),
     ARCHIVE_FLUSH_SECONDS: deps.env.ARCHIVE_FLUSH_SECONDS ?? ARCHIVE_FLUSH_SECONDS,
     LOG_LEVEL: deps.env.LOG_LEVEL ?? 'warn',
   };
+  // Fresh data either way: the run's own server, started below, or chDB in the pipeline process.
+  delete env.CLICKHOUSE_URL;
+  if (options.clickhouse === 'embedded') env.CHDB_PATH = join(runDir, 'chdb');
+  // The parent uses no ClickHouse setting: the run's server, when there is one, is the child's alone.
   const config: StackLensConfig = loadConfig(env);
   const topics = stackLensTopics(config);
   const timeoutMs = options.timeoutSeconds * 1_000;
@@ -366,8 +370,14 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
   });
   if (options.profileDir !== undefined) await mkdir(options.profileDir, { recursive: true });
   let child: PipelineChild | undefined;
+  let clickhouse: BenchClickHouse | undefined;
   let succeeded = false;
   try {
+    if (options.clickhouse === 'server') {
+      progress('starting the run’s ClickHouse server (chDB in its own process)');
+      clickhouse = await BenchClickHouse.start(runDir);
+      env.CLICKHOUSE_URL = clickhouse.url;
+    }
     const startedAt = new Date();
     progress(`run ${runId}: generating ${options.traces} traces`);
     const workload = buildWorkload(options, Date.now());
@@ -390,7 +400,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
         ? undefined
         : join(options.profileDir, `throughput-${runId}.cpuprofile`);
     await child.startProfile(timeoutMs, cpuProfileFile);
-    const stackCpuFrom = await readStackCpu(deps.settings, deps.logger);
+    const stackCpuFrom = await readStackCpu(deps.settings, deps.logger, clickhouse?.pid);
     const producedFromMs = Date.now();
     progress(
       `throughput: producing ${messages} messages (${(workload.bytes / 1e6).toFixed(1)} MB) to ${topics.logs}, ${topics.traces}`,
@@ -416,7 +426,10 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
       progress,
     });
     const cpuWindow = await child.stopProfile(timeoutMs);
-    const stackCpuMs = stackCpuBetween(stackCpuFrom, await readStackCpu(deps.settings, deps.logger));
+    const stackCpuMs = stackCpuBetween(
+      stackCpuFrom,
+      await readStackCpu(deps.settings, deps.logger, clickhouse?.pid),
+    );
     const profile =
       cpuProfileFile === undefined
         ? undefined
@@ -441,6 +454,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
       timeoutMs: Math.min(timeoutMs, 60_000),
     });
     const maxRssKb = await child.stop(timeoutMs);
+    const clickhouseRssKb = clickhouse?.peakRssKb() ?? null;
 
     // A lost alert is a finding: the pipeline's log and data are kept to look into it.
     succeeded = latencies.length === options.latencyProbes;
@@ -475,6 +489,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
         messagesPerSecond: recordsPerSecond / recordsPerMessage,
         megabytesPerSecond: (recordsPerSecond * bytesPerRecord) / 1e6,
         peakRssMiB: maxRssKb / 1024,
+        clickhouseServerPeakRssMiB: clickhouseRssKb === null ? null : clickhouseRssKb / 1024,
         throughputWindow: {
           wallMs: cpuWindow.wallMs,
           cpuUserMs: cpuWindow.userMs,
@@ -500,11 +515,12 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
     };
   } finally {
     await child?.kill();
+    await clickhouse?.stop();
     await producer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     store.close();
     await cleanUp(kafka, applicationId, deps.logger);
     if (succeeded) await rm(runDir, { recursive: true, force: true });
-    else progress(`kept ${runDir} (pipeline log, chDB data) for inspection`);
+    else progress(`kept ${runDir} (pipeline and ClickHouse logs, chDB data) for inspection`);
   }
 }

@@ -7,18 +7,24 @@ import { processCpuMs } from './cpu-window';
 export type StackCpuReading = ReadonlyMap<string, { pid: number; ms: number }>;
 
 /**
- * Reads the CPU time of the local stack's processes (Kafka, the schema registry, S3). They share the
+ * Reads the CPU time of the local stack's processes (Kafka, the schema registry, S3, ClickHouse). They share the
  * machine's cores with the pipeline, so what they spend in the throughput window is what the
  * pipeline's records cost the stack (every output, repartition and changelog record is written to
  * and read from the broker) and what the pipeline could not use. Services not running, or not
  * started by this stack (e.g. a remote broker), are left out.
  */
-export async function readStackCpu(settings: StackSettings, log: Logger): Promise<StackCpuReading> {
+export async function readStackCpu(
+  settings: StackSettings,
+  log: Logger,
+  /** The run's own ClickHouse server: read as `clickhouse` instead of the stack's, which it replaces. */
+  clickhousePid?: number,
+): Promise<StackCpuReading> {
   const reading = new Map<string, { pid: number; ms: number }>();
   for (const service of await new LocalStack(log, settings).status()) {
-    if (service.pid === undefined) continue;
-    const ms = processCpuMs(service.pid);
-    if (ms !== null) reading.set(service.name, { pid: service.pid, ms });
+    const pid = service.name === 'clickhouse' ? clickhousePid : service.pid;
+    if (pid === undefined) continue;
+    const ms = processCpuMs(pid);
+    if (ms !== null) reading.set(service.name, { pid, ms });
   }
   return reading;
 }

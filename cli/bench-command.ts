@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { benchOptions, type BenchOptionsInput } from '../bench/bench-options';
 import { benchTable, profileTable } from '../bench/report';
 import { runBench } from '../bench/run-bench';
@@ -39,6 +39,12 @@ export function benchCommand(): Command {
     .option('--latency-rate <n/s>', 'alert probes per second in the latency phase (default 10)', number)
     .option('--latency-probes <n>', 'alert probes in the latency phase (default 150)', number)
     .option('--timeout-seconds <s>', 'bound on each phase (default 300)', number)
+    .addOption(
+      new Option(
+        '--clickhouse <where>',
+        'server: chDB in its own process, as the local stack runs it (default); embedded: chDB inside the pipeline process',
+      ).choices(['server', 'embedded']),
+    )
     .option('--profile <dir>', 'write a V8 CPU profile of the pipeline process into <dir> and summarize it')
     .option('--json <file>', 'also write the figures to <file> as JSON')
     .action(async ({ profile, json, ...rest }: BenchCommandOptions) => {

@@ -46,6 +46,10 @@ describe('runBench', () => {
     expect(f.pipeline.elapsedMs).toBeGreaterThanOrEqual(f.pipeline.clickhouseElapsedMs);
     expect(f.ratio).toBeCloseTo(f.pipeline.messagesPerSecond / f.broker.fetchRecordsPerSecond, 6);
     expect(f.pipeline.peakRssMiB).toBeGreaterThan(0);
+    // ClickHouse is the run's own server process (the default): its memory and CPU are its own.
+    expect(f.options.clickhouse).toBe('server');
+    expect(f.pipeline.clickhouseServerPeakRssMiB).toBeGreaterThan(0);
+    expect(f.pipeline.throughputWindow.stackCpuMs.clickhouse).toBeGreaterThan(0);
     expect(f.latency.received).toBe(5);
     expect(f.latency.p50Ms).toBeGreaterThan(0);
     expect(f.latency.p99Ms).toBeGreaterThanOrEqual(f.latency.p50Ms!);
