@@ -264,8 +264,8 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     logger,
     registry,
   };
-  // Its own client: on chDB its own engine session and statement queue, so the pipeline's inserts
-  // (alerts, patterns), which its commits wait for, never queue behind this application's batches.
+  // Its own client (on chDB its own engine session and statement queue), so the statements of the
+  // process's other client (migrations, the API's readiness checks) never queue behind its batches.
   const rowsClickhouse = await createClickHouse(clickHouseOptions(config));
   const clickhouseRegistry = new Registry();
   const rowsTopology = buildClickHouseTopologyFor(config, {
