@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,11 +11,12 @@ import { byName, coresUsed, startCpuWindow } from './cpu-window';
  * (/proc/thread-self/stat, 10 ms ticks), since process.cpuUsage() counts every thread of the process:
  * a burn that waited on it would end early whenever the process's other threads (GC helpers, another
  * worker) were busy, as on a loaded machine. Elsewhere it falls back to the process's time. Kept as
- * source text so that the worker thread below runs the same function.
+ * source text so that the worker thread below runs the same function; `readFileSync` is passed in,
+ * since a Function built from text sees no module's `require` (it would always fall back).
  */
 const threadCpuMsSource = `function threadCpuMs() {
   try {
-    const stat = require('node:fs').readFileSync('/proc/thread-self/stat', 'utf8');
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
@@ -23,7 +24,9 @@ const threadCpuMsSource = `function threadCpuMs() {
     return (user + system) / 1000;
   }
 }`;
-const threadCpuMs = new Function(`${threadCpuMsSource}; return threadCpuMs;`)() as () => number;
+const threadCpuMs = new Function('readFileSync', `${threadCpuMsSource}; return threadCpuMs;`)(
+  readFileSync,
+) as () => number;
 
 /** Keeps this thread busy until it has spent `ms` more of its own CPU time (a condition, not a clock). */
 function burn(ms: number): number {
@@ -69,6 +72,7 @@ describe('startCpuWindow', () => {
     // until the window is read: /proc forgets a thread that has exited.
     const worker = new Worker(
       `const { parentPort } = require('node:worker_threads');
+       const { readFileSync } = require('node:fs');
        ${threadCpuMsSource}
        const from = threadCpuMs(); let x = 0;
        for (;;) { for (let i = 0; i < 100000; i++) x += Math.sqrt(i);
