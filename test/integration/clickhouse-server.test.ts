@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { ClickHouseError, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { freePort, stopByPidFile } from '../../infra/process';
@@ -34,6 +35,14 @@ async function start(): Promise<void> {
 
 const post = (query: string, body: string | Buffer, headers: Record<string, string> = {}) =>
   fetch(`${url}/?${query}`, { method: 'POST', body, headers });
+
+/** `mib` MiB of spaces, one MiB at a time with a pause between: a client slower than the server. */
+async function* slowBody(mib: number): AsyncGenerator<Buffer> {
+  for (let i = 0; i < mib; i++) {
+    yield Buffer.alloc(1024 * 1024, 32);
+    await delay(5);
+  }
+}
 
 beforeAll(start);
 
@@ -131,8 +140,15 @@ describe('the local ClickHouse server', () => {
     const cases: [Promise<Response>, number, string][] = [
       [post('database=a-b', 'SELECT 1'), 400, 'Invalid database name "a-b"'],
       [post('', ''), 400, 'Empty query'],
+      // Refused while the client is still sending (a slow client, 64 MiB paced over ~0.3 s): it
+      // must still read its 413, not a reset connection.
       [
-        post('query=INSERT%20INTO%20z%20FORMAT%20JSONEachRow', Buffer.alloc(2 * 1024 * 1024, 32)),
+        fetch(`${url}/?query=INSERT%20INTO%20z%20FORMAT%20JSONEachRow`, {
+          method: 'POST',
+          // Node's fetch streams an async iterable body (with duplex: 'half'); the DOM types omit both.
+          body: slowBody(64) as unknown as ReadableStream,
+          duplex: 'half',
+        } as RequestInit),
         413,
         'over 1048576 bytes',
       ],
