@@ -1,13 +1,7 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { runDelivery } from '../app/delivery/run-delivery';
+import { port } from './option-values';
 import { prepareRun } from './run-command';
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535)
-    throw new InvalidArgumentError('must be a port number (0: any free port)');
-  return n;
-}
 
 export function deliverCommand(): Command {
   return new Command('deliver')

@@ -33,7 +33,7 @@ const NON_SETTINGS = new Set(['query', 'query_id', 'database', 'session_id', 'ro
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * Reads one request's URL (and whether it has a body) the way a ClickHouse server does: the SQL is
+ * Reads one request's URL and body the way a ClickHouse server does: the SQL is
  * the `query` parameter followed by the body, or the body alone; `param_<name>` are query parameters
  * in their text form; `database` is the current database; every other parameter is a setting.
  */

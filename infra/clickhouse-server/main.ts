@@ -1,24 +1,19 @@
-import { Command, InvalidArgumentError } from 'commander';
-import { createLogger } from '../../common/logger';
-import { startClickHouseServer } from './server';
-
 /**
  * The local stack's ClickHouse process (infra/services/clickhouse.ts starts it): chDB behind the HTTP
  * interface until SIGTERM or SIGINT, then it closes its engine sessions, so chDB flushes and unlocks
  * its directory.
  */
-function integer(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
-  return n;
-}
+import { Command } from 'commander';
+import { port, positiveInteger } from '../../cli/option-values';
+import { createLogger } from '../../common/logger';
+import { startClickHouseServer } from './server';
 
 const program = new Command('stacklens-clickhouse')
   .requiredOption('--path <dir>', "chDB's data directory")
   .option('--host <host>', 'address to bind', '127.0.0.1')
-  .option('--port <port>', 'port to listen on (0: any free port)', integer, 8123)
-  .option('--sessions <n>', 'engine sessions, each running one statement at a time', integer, 4)
-  .option('--max-body-mib <n>', 'largest request body', integer, 256)
+  .option('--port <port>', 'port to listen on (0: any free port)', port, 8123)
+  .option('--sessions <n>', 'engine sessions, each running one statement at a time', positiveInteger, 4)
+  .option('--max-body-mib <n>', 'largest request body', positiveInteger, 256)
   .action(
     async (opts: { path: string; host: string; port: number; sessions: number; maxBodyMib: number }) => {
       const log = createLogger({ level: 'info', format: 'text', name: 'clickhouse' });
@@ -26,7 +21,7 @@ const program = new Command('stacklens-clickhouse')
         host: opts.host,
         port: opts.port,
         path: opts.path,
-        sessions: Math.max(1, opts.sessions),
+        sessions: opts.sessions,
         maxBodyBytes: opts.maxBodyMib * 1024 * 1024,
         log,
       });

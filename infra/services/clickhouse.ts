@@ -79,32 +79,32 @@ export async function startClickHouseProcess(
     logFile: spec.logFile,
     pidFile: spec.pidFile,
   });
-  const url = `http://${spec.host}:${spec.port}`;
-  await waitUntil(() => isClickHouseUp(url), {
-    what: `ClickHouse (chDB) on ${url}`,
-    timeoutMs: START_TIMEOUT_MS,
-    intervalMs: 200,
-    logFile: spec.logFile,
-    pidFile: spec.pidFile,
-  });
+  await waitUntilUp(`http://${spec.host}:${spec.port}`, spec);
   return pid;
 }
 
-async function isClickHouseUp(url: string): Promise<boolean> {
-  const response = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(2_000) });
-  return response.ok && (await response.text()) === 'Ok.\n';
+/** Waits until the server at `url` answers /ping; fails with its log's tail if its process exits. */
+function waitUntilUp(url: string, files: { logFile: string; pidFile: string }): Promise<void> {
+  return waitUntil(
+    async () => {
+      const response = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(2_000) });
+      return response.ok && (await response.text()) === 'Ok.\n';
+    },
+    {
+      what: `ClickHouse (chDB) on ${url}`,
+      timeoutMs: START_TIMEOUT_MS,
+      intervalMs: 200,
+      logFile: files.logFile,
+      pidFile: files.pidFile,
+    },
+  );
 }
 
 async function start({ settings, log }: StackContext): Promise<void> {
   const paths = clickHousePaths(settings);
   const url = localClickHouseUrl(settings);
   if (runningPid(paths.pidFile) !== undefined) {
-    await waitUntil(() => isClickHouseUp(url), {
-      what: `ClickHouse (chDB) on ${url}`,
-      timeoutMs: START_TIMEOUT_MS,
-      logFile: paths.logFile,
-      pidFile: paths.pidFile,
-    });
+    await waitUntilUp(url, paths);
     return;
   }
   if (await isPortOpen(settings.host, settings.clickhousePort)) {
