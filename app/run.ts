@@ -1,9 +1,10 @@
 import type { Logger } from '../common/logger';
 import type { StackLensConfig } from '../config/config';
+import type { DeliveryRules } from '../processors/delivery';
 import { startApiServer } from './api-server';
 import { startDemoProducers } from './demo/demo-producers';
 import { loadDeliveryRules, startAlertDelivery, type RunningDelivery } from './delivery/start-delivery';
-import { kafkaClient, startStackLens } from './stacklens-app';
+import { kafkaClient, startStackLens, type RunningStackLens } from './stacklens-app';
 import { stackLensTopics } from './topics';
 
 export interface RunOptions {
@@ -22,6 +23,42 @@ export async function runStackLens(options: RunOptions): Promise<void> {
   // Read before anything starts: an unset receiver secret stops the start with its name.
   const deliveryRules = loadDeliveryRules(config, process.env);
   const pipeline = await startStackLens({ config, logger });
+  // What has started, stopped newest first: by `stop`, or at once if a later start fails (an API
+  // port already taken), so the pipeline never runs on without its API.
+  const started: (() => Promise<unknown>)[] = [() => pipeline.stop()];
+  const stop = async (): Promise<void> => {
+    for (const stopOne of started.splice(0).reverse()) await stopOne();
+  };
+  let delivery: RunningDelivery | undefined;
+  try {
+    delivery = await startEdges(options, pipeline, deliveryRules, started);
+  } catch (err) {
+    await stop().catch((stopErr: unknown) =>
+      logger.warn({ err: stopErr }, 'stopping what had started failed'),
+    );
+    throw err;
+  }
+  stopOnSignals(stop, logger);
+  try {
+    await Promise.all([pipeline.done, delivery?.done]);
+  } catch (err) {
+    logger.fatal({ err }, 'the pipeline or alert delivery failed');
+    await stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * The API, alert delivery and, with `--demo`, the mock producers around a started pipeline; each
+ * one's stop goes onto `started` as it starts. Resolves with the delivery when it runs.
+ */
+async function startEdges(
+  options: RunOptions,
+  pipeline: RunningStackLens,
+  deliveryRules: DeliveryRules,
+  started: (() => Promise<unknown>)[],
+): Promise<RunningDelivery | undefined> {
+  const { config, logger } = options;
   const topics = stackLensTopics(config);
   const api = await startApiServer({
     config,
@@ -34,49 +71,35 @@ export async function runStackLens(options: RunOptions): Promise<void> {
     pipelineProblem: () => pipeline.problem(),
     topics,
   });
+  started.push(() => api.close());
 
   // Its own consumer group: delivery reads the alerts the pipeline published and never holds it back.
   let delivery: RunningDelivery | undefined;
-  if (deliveryRules.receivers.size > 0)
-    delivery = await startAlertDelivery({
+  if (deliveryRules.receivers.size > 0) {
+    const running = await startAlertDelivery({
       config,
       rules: deliveryRules,
       logger,
       registry: pipeline.registry,
     });
-  else logger.info('the alert rules file names no receivers: alerts are not delivered');
+    started.push(() => running.stop());
+    delivery = running;
+  } else logger.info('the alert rules file names no receivers: alerts are not delivered');
 
-  let stopDemo = async (): Promise<void> => undefined;
   if (options.demo !== undefined) {
     const producer = kafkaClient(config, logger, `${config.kafka.applicationId}-demo`).producer();
     await producer.connect();
+    started.push(() => producer.disconnect());
     const demo = startDemoProducers({
       producer,
       topics: { logs: topics.logs, traces: topics.traces },
       rate: options.demo.rate,
       log: logger.child({ component: 'demo' }),
     });
-    stopDemo = async () => {
-      await demo.stop();
-      await producer.disconnect();
-    };
+    started.push(() => demo.stop());
     logger.info({ rate: options.demo.rate }, 'demo producers writing to otel-logs and otel-traces');
   }
-
-  const stop = async (): Promise<void> => {
-    await stopDemo();
-    await api.close();
-    await delivery?.stop();
-    await pipeline.stop();
-  };
-  stopOnSignals(stop, logger);
-  try {
-    await Promise.all([pipeline.done, delivery?.done]);
-  } catch (err) {
-    logger.fatal({ err }, 'the pipeline or alert delivery failed');
-    await stop().catch(() => undefined);
-    throw err;
-  }
+  return delivery;
 }
 
 /**

@@ -233,7 +233,29 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     await admin.disconnect();
   }
 
+  // What has started, stopped newest first if a later step fails: a failed start leaves nothing
+  // running (an archive thread or a group member would outlive the error in an embedding process).
+  const started: (() => Promise<unknown>)[] = [];
+  try {
+    return await startComponents(options, registry, redactions, started);
+  } catch (error) {
+    for (const stop of started.reverse()) {
+      await stop().catch((err: unknown) => log.warn({ err }, 'stopping what had started failed'));
+    }
+    throw error;
+  }
+}
+
+async function startComponents(
+  options: StackLensAppOptions,
+  registry: Registry,
+  redactions: Counter,
+  started: (() => Promise<unknown>)[],
+): Promise<RunningStackLens> {
+  const { config, logger } = options;
+  const log = logger.child({ component: 'app' });
   const clickhouse = await createClickHouse(clickHouseOptions(config));
+  started.push(() => clickhouse.close());
   await migrate(clickhouse, { retention: config.clickhouse.retentionDays, logger });
   log.info({ database: config.clickhouse.database }, 'ClickHouse tables ready');
 
@@ -267,6 +289,7 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
   // Its own client (on chDB its own engine session and statement queue), so the statements of the
   // process's other client (migrations, the API's readiness checks) never queue behind its batches.
   const rowsClickhouse = await createClickHouse(clickHouseOptions(config));
+  started.push(() => rowsClickhouse.close());
   const clickhouseRegistry = new Registry();
   const rowsTopology = buildClickHouseTopologyFor(config, {
     clickhouse: rowsClickhouse,
@@ -274,8 +297,10 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     logger,
   });
   const archive = new ArchiveThread(config, instanceId, logger);
+  started.push(() => archive.stop());
   // Each application logs its topology as it starts (StreamsApp.start).
   const streams = await startRetrying(() => new StreamsApp(topology, pipelineOptions), { log });
+  started.push(() => streams.stop());
   const clickhouseApp = await startRetrying(
     () =>
       new StreamsApp(rowsTopology, {
