@@ -9,6 +9,7 @@ import { clickHouseOptions } from '../app/clickhouse-options';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { kafkaClient, startStackLens } from '../app/stacklens-app';
 import { stackLensTopics } from '../app/topics';
+import { boundHeapGrowth } from '../common/heap-growth';
 import { createLogger } from '../common/logger';
 import { loadConfig } from '../config/config';
 import { table } from '../api/query/sql';
@@ -106,6 +107,8 @@ async function main(): Promise<void> {
   await tell({ type: 'ready', port: api.port });
 }
 
+// As `stacklens run` (cli/stacklens.ts): the benchmark measures the process users run.
+boundHeapGrowth();
 main().catch(async (err: unknown) => {
   console.error(err);
   await tell({ type: 'failed', message: err instanceof Error ? err.message : String(err) });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { StackLensError } from '../common/errors';
+import { boundHeapGrowth } from '../common/heap-growth';
 import { replayCommand } from './replay-command';
 import { rulesCommand } from './rules-command';
 import { benchCommand } from './bench-command';
@@ -8,6 +9,8 @@ import { deliverCommand } from './deliver-command';
 import { runCommand } from './run-command';
 import { stackCommand } from './stack-command';
 import { topologyCommand } from './topology-command';
+
+boundHeapGrowth();
 
 const program = new Command('stacklens')
   .description('OpenTelemetry logs and traces from Kafka, correlated, queryable and alertable')
