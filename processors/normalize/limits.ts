@@ -315,13 +315,15 @@ export function boundAttributes(
       truncations.drop(field);
       continue;
     }
-    const rendered = renderAnyValue(kv.value, limits.maxValueDepth, `${field}.${key}`, truncations);
-    const fitted = boundText(
-      rendered,
-      Math.min(limits.maxAttributeValueBytes, room),
-      `${field}.${key}`,
-      truncations,
-    );
+    // A string value (nearly every attribute) needs no rendering, and the field's name is built only
+    // when something is reported: two concatenations per attribute were most of what bounding allocated.
+    const value = kv.value;
+    const rendered =
+      typeof value?.stringValue === 'string'
+        ? value.stringValue
+        : renderAnyValue(value, limits.maxValueDepth, `${field}.${key}`, truncations);
+    const fitted = fitString(rendered, Math.min(limits.maxAttributeValueBytes, room));
+    if (fitted.cutFrom !== undefined) truncations.cut(`${field}.${key}`, fitted.cutFrom);
     const entry = keyBytes + fitted.bytes + ENTRY_OVERHEAD;
     bytes += entry - (previous ?? 0);
     if (previous === undefined) count += 1;
