@@ -5,6 +5,7 @@ import { startApiServer } from './api-server';
 import { startDemoProducers } from './demo/demo-producers';
 import { loadDeliveryRules, startAlertDelivery, type RunningDelivery } from './delivery/start-delivery';
 import { kafkaClient, startStackLens, type RunningStackLens } from './stacklens-app';
+import { StartedComponents } from './started-components';
 import { stackLensTopics } from './topics';
 
 export interface RunOptions {
@@ -23,19 +24,15 @@ export async function runStackLens(options: RunOptions): Promise<void> {
   // Read before anything starts: an unset receiver secret stops the start with its name.
   const deliveryRules = loadDeliveryRules(config, process.env);
   const pipeline = await startStackLens({ config, logger });
-  // What has started, stopped newest first: by `stop`, or at once if a later start fails (an API
-  // port already taken), so the pipeline never runs on without its API.
-  const started: (() => Promise<unknown>)[] = [() => pipeline.stop()];
-  const stop = async (): Promise<void> => {
-    for (const stopOne of started.splice(0).reverse()) await stopOne();
-  };
+  // If a later start fails (an API port already taken), the pipeline does not run on without its API.
+  const started = new StartedComponents();
+  started.add(() => pipeline.stop());
+  const stop = (): Promise<void> => started.stopAll();
   let delivery: RunningDelivery | undefined;
   try {
     delivery = await startEdges(options, pipeline, deliveryRules, started);
   } catch (err) {
-    await stop().catch((stopErr: unknown) =>
-      logger.warn({ err: stopErr }, 'stopping what had started failed'),
-    );
+    await started.stopAfterFailedStart(logger);
     throw err;
   }
   stopOnSignals(stop, logger);
@@ -56,7 +53,7 @@ async function startEdges(
   options: RunOptions,
   pipeline: RunningStackLens,
   deliveryRules: DeliveryRules,
-  started: (() => Promise<unknown>)[],
+  started: StartedComponents,
 ): Promise<RunningDelivery | undefined> {
   const { config, logger } = options;
   const topics = stackLensTopics(config);
@@ -71,7 +68,7 @@ async function startEdges(
     pipelineProblem: () => pipeline.problem(),
     topics,
   });
-  started.push(() => api.close());
+  started.add(() => api.close());
 
   // Its own consumer group: delivery reads the alerts the pipeline published and never holds it back.
   let delivery: RunningDelivery | undefined;
@@ -82,21 +79,21 @@ async function startEdges(
       logger,
       registry: pipeline.registry,
     });
-    started.push(() => running.stop());
+    started.add(() => running.stop());
     delivery = running;
   } else logger.info('the alert rules file names no receivers: alerts are not delivered');
 
   if (options.demo !== undefined) {
     const producer = kafkaClient(config, logger, `${config.kafka.applicationId}-demo`).producer();
     await producer.connect();
-    started.push(() => producer.disconnect());
+    started.add(() => producer.disconnect());
     const demo = startDemoProducers({
       producer,
       topics: { logs: topics.logs, traces: topics.traces },
       rate: options.demo.rate,
       log: logger.child({ component: 'demo' }),
     });
-    started.push(() => demo.stop());
+    started.add(() => demo.stop());
     logger.info({ rate: options.demo.rate }, 'demo producers writing to otel-logs and otel-traces');
   }
   return delivery;

@@ -38,6 +38,7 @@ import {
 } from '../topology';
 import { ArchiveThread } from './archive-thread';
 import { clickHouseOptions } from './clickhouse-options';
+import { StartedComponents } from './started-components';
 import { stackLensTopics } from './topics';
 import { DEFAULT_DRAIN_SETTINGS, DEFAULT_PATTERN_ANOMALY_SETTINGS } from '../processors/patterns';
 import type { LogPatternSettings } from './pipeline/log-patterns';
@@ -233,15 +234,11 @@ export async function startStackLens(options: StackLensAppOptions): Promise<Runn
     await admin.disconnect();
   }
 
-  // What has started, stopped newest first if a later step fails: a failed start leaves nothing
-  // running (an archive thread or a group member would outlive the error in an embedding process).
-  const started: (() => Promise<unknown>)[] = [];
+  const started = new StartedComponents();
   try {
     return await startComponents(options, registry, redactions, started);
   } catch (error) {
-    for (const stop of started.reverse()) {
-      await stop().catch((err: unknown) => log.warn({ err }, 'stopping what had started failed'));
-    }
+    await started.stopAfterFailedStart(log);
     throw error;
   }
 }
@@ -250,12 +247,12 @@ async function startComponents(
   options: StackLensAppOptions,
   registry: Registry,
   redactions: Counter,
-  started: (() => Promise<unknown>)[],
+  started: StartedComponents,
 ): Promise<RunningStackLens> {
   const { config, logger } = options;
   const log = logger.child({ component: 'app' });
   const clickhouse = await createClickHouse(clickHouseOptions(config));
-  started.push(() => clickhouse.close());
+  started.add(() => clickhouse.close());
   await migrate(clickhouse, { retention: config.clickhouse.retentionDays, logger });
   log.info({ database: config.clickhouse.database }, 'ClickHouse tables ready');
 
@@ -289,7 +286,7 @@ async function startComponents(
   // Its own client (on chDB its own engine session and statement queue), so the statements of the
   // process's other client (migrations, the API's readiness checks) never queue behind its batches.
   const rowsClickhouse = await createClickHouse(clickHouseOptions(config));
-  started.push(() => rowsClickhouse.close());
+  started.add(() => rowsClickhouse.close());
   const clickhouseRegistry = new Registry();
   const rowsTopology = buildClickHouseTopologyFor(config, {
     clickhouse: rowsClickhouse,
@@ -297,10 +294,10 @@ async function startComponents(
     logger,
   });
   const archive = new ArchiveThread(config, instanceId, logger);
-  started.push(() => archive.stop());
+  started.add(() => archive.stop());
   // Each application logs its topology as it starts (StreamsApp.start).
   const streams = await startRetrying(() => new StreamsApp(topology, pipelineOptions), { log });
-  started.push(() => streams.stop());
+  started.add(() => streams.stop());
   const clickhouseApp = await startRetrying(
     () =>
       new StreamsApp(rowsTopology, {
