@@ -124,6 +124,8 @@ describe('topology runtime: committed repartition records are purged', () => {
     });
     // Small segments, so that what is purged leaves the disk soon (the broker deletes whole segments).
     expect(await topicConfig(kafka, repartition, 'segment.bytes')).toBe('52428800');
+    // Records of old events stay until purged: the broker's time retention would delete them unread.
+    expect(await topicConfig(kafka, repartition, 'retention.ms')).toBe('-1');
     // Only the repartition topic: the input, which other consumers may read, keeps every record.
     expect((await partitionsOf(kafka, appId, input)).map((p) => p.low)).toEqual([0, 0, 0]);
   });

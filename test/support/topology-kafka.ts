@@ -26,6 +26,12 @@ export function newRegistry(): Registry {
   return new Registry();
 }
 
+/**
+ * Creates test topics. They keep their records until deleted (`retention.ms` -1 unless `config` says
+ * otherwise): tests produce records stamped with fixed event times years ago, which the broker's
+ * retention check (every 5 minutes, 7 days by default) would otherwise delete whenever it ran between
+ * a test's produce and its read.
+ */
 export async function createTopics(
   kafka: Kafka,
   topics: { topic: string; partitions: number; config?: Record<string, string> }[],
@@ -39,7 +45,10 @@ export async function createTopics(
         topic: t.topic,
         numPartitions: t.partitions,
         replicationFactor: 1,
-        configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+        configEntries: Object.entries({ 'retention.ms': '-1', ...t.config }).map(([name, value]) => ({
+          name,
+          value,
+        })),
       })),
     });
   } finally {
@@ -131,12 +140,19 @@ export async function readTopic(
         }
       },
     });
+    let highs: { partition: number; high: string }[] = [];
     const caughtUp = async (): Promise<boolean> => {
       if (options.until && !options.until(records)) return false;
-      const highs = await admin.fetchTopicOffsets(topic);
+      highs = await admin.fetchTopicOffsets(topic);
       return highs.every((h) => Number(h.high) === 0 || (positions.get(h.partition) ?? 0) >= Number(h.high));
     };
-    await waitFor(`topic ${topic} to be read (${records.length} records so far)`, caughtUp, timeoutMs);
+    await waitFor(
+      () =>
+        `topic ${topic} to be read (${records.length} records read; ` +
+        `read up to ${JSON.stringify([...positions])}, high watermarks ${JSON.stringify(highs)})`,
+      caughtUp,
+      timeoutMs,
+    );
     return records;
   } finally {
     await consumer.disconnect();

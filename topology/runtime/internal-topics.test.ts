@@ -25,6 +25,9 @@ describe('internalTopics', () => {
       { topic: 'app-late', numPartitions: 1, compacted: false },
       { topic: 'app-dlq', numPartitions: 1, compacted: false },
     ]);
-    expect(REPARTITION_TOPIC_CONFIG).toEqual({ 'segment.bytes': String(50 * 1024 * 1024) });
+    expect(REPARTITION_TOPIC_CONFIG).toEqual({
+      'segment.bytes': String(50 * 1024 * 1024),
+      'retention.ms': '-1',
+    });
   });
 });

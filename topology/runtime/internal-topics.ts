@@ -60,11 +60,17 @@ export interface TopicToCreate {
 }
 
 /**
- * Repartition topics roll a segment every 50 MB (Kafka Streams' repartition topic setting): the
- * records purged once committed (repartition-purger.ts) free their disk when the broker deletes the
- * segments wholly before the low watermark, which the broker's 1 GiB default would delay long.
+ * Kafka Streams' repartition topic settings. A segment rolls every 50 MB: the records purged once
+ * committed (repartition-purger.ts) free their disk when the broker deletes the segments wholly before
+ * the low watermark, which the broker's 1 GiB default would delay long. Retention is infinite: a
+ * repartitioned record carries its event time, and the broker's time retention (7 days by default)
+ * would delete records of older events (a backfill, a replay) before the next sub-topology read them;
+ * the purger, not the broker's clock, bounds the disk.
  */
-export const REPARTITION_TOPIC_CONFIG: Readonly<Record<string, string>> = { 'segment.bytes': '52428800' };
+export const REPARTITION_TOPIC_CONFIG: Readonly<Record<string, string>> = {
+  'segment.bytes': '52428800',
+  'retention.ms': '-1',
+};
 
 /** Repartition topics, one compacted changelog per store (partitions = tasks of its sub-topology), late and DLQ topics. */
 export function internalTopics(

@@ -60,7 +60,8 @@ export function purgeRequests(
  * topic is the application's own hand-off between its sub-topologies, read by its consumer group
  * alone, so a record behind the group's committed offset is never read again (a restart, a new owner
  * of the partition, a failed commit's replay all start at or after the committed offset) and would
- * only hold disk until the topic's retention.
+ * only hold disk: repartition topics have no time retention (internal-topics.ts), so this purge is
+ * what bounds their size.
  *
  * One reader may still be behind the low watermark: a new owner whose join read the committed offsets
  * before the previous owner's last transaction was visible in them (see TaskManager.ensureTasks). Its
