@@ -1,5 +1,5 @@
 import { keyValueStoreSpec, TopologyBuilder } from '../index';
-import { internalTopics, REPARTITION_TOPIC_CONFIG } from './internal-topics';
+import { configDrift, internalTopics, REPARTITION_TOPIC_CONFIG } from './internal-topics';
 import { planPartitions } from './partition-plan';
 
 describe('internalTopics', () => {
@@ -29,5 +29,36 @@ describe('internalTopics', () => {
       'segment.bytes': String(50 * 1024 * 1024),
       'retention.ms': '-1',
     });
+  });
+});
+
+describe('configDrift', () => {
+  const repartition = {
+    topic: 'app-r',
+    numPartitions: 3,
+    compacted: false,
+    config: REPARTITION_TOPIC_CONFIG,
+  };
+  const changelog = { topic: 'app-c', numPartitions: 3, compacted: true };
+
+  it('names each setting of a topic that differs on the broker', () => {
+    const described = new Map([
+      [
+        'app-r',
+        new Map([
+          ['segment.bytes', '52428800'],
+          ['retention.ms', '604800000'],
+        ]),
+      ],
+    ]);
+    expect(configDrift([repartition, changelog], described)).toEqual([
+      { topic: 'app-r', name: 'retention.ms', actual: '604800000', wanted: '-1' },
+    ]);
+  });
+
+  it('finds nothing when the settings match or were not described', () => {
+    const matching = new Map([['app-r', new Map(Object.entries(REPARTITION_TOPIC_CONFIG))]]);
+    expect(configDrift([repartition], matching)).toEqual([]);
+    expect(configDrift([repartition], new Map())).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
-import type { Admin } from 'kafkajs';
+import { ConfigResourceTypes, type Admin } from 'kafkajs';
+import type { Logger } from '../../common/logger';
 import { TopologyDefinitionError } from '../errors';
 import { changelogTopicName } from '../state/store';
 import { resolveTopic, type Topology } from '../topology';
@@ -12,7 +13,14 @@ import { planPartitions, type PartitionPlan } from './partition-plan';
 export async function planAndCreateTopics(
   admin: Admin,
   topology: Topology,
-  options: { applicationId: string; lateTopic: string; dlqTopic: string; replicationFactor: number },
+  options: {
+    applicationId: string;
+    lateTopic: string;
+    dlqTopic: string;
+    replicationFactor: number;
+    /** Warned of existing internal topics whose settings differ from those the runtime creates them with. */
+    log: Pick<Logger, 'warn'>;
+  },
 ): Promise<PartitionPlan> {
   const { applicationId, lateTopic, dlqTopic } = options;
   const external = [
@@ -31,12 +39,22 @@ export async function planAndCreateTopics(
     }
   }
   const plan = planPartitions(topology, applicationId, counts);
-  await ensureTopics(
+  const topics = internalTopics(topology, applicationId, plan, { lateTopic, dlqTopic });
+  const created = await ensureTopics(
     admin,
-    internalTopics(topology, applicationId, plan, { lateTopic, dlqTopic }),
+    topics,
     options.replicationFactor,
     new Set([lateTopic, dlqTopic]),
   );
+  const described = topics.filter((t) => t.config !== undefined && !created.has(t.topic));
+  for (const drift of configDrift(described, await describedConfigs(admin, described))) {
+    options.log.warn(
+      { topic: drift.topic, config: drift.name, actual: drift.actual, wanted: drift.wanted },
+      `internal topic ${drift.topic} has ${drift.name}=${drift.actual}, the runtime creates it with ` +
+        `${drift.wanted} (it does not alter existing topics): set it with kafka-configs --alter ` +
+        `--entity-type topics --entity-name ${drift.topic} --add-config ${drift.name}=${drift.wanted}`,
+    );
+  }
   return plan;
 }
 
@@ -96,17 +114,64 @@ export function internalTopics(
   return topics;
 }
 
+/** A setting of an existing internal topic that differs from the one it would be created with. */
+export interface ConfigDrift {
+  readonly topic: string;
+  readonly name: string;
+  readonly actual: string;
+  readonly wanted: string;
+}
+
+/**
+ * The settings of `topics` (each with a `config`) that differ on the broker, from `described`: topic →
+ * setting → value. A repartition topic created by an earlier version keeps the broker's time retention,
+ * which deletes the records of old events before they are read (see REPARTITION_TOPIC_CONFIG).
+ */
+export function configDrift(
+  topics: readonly TopicToCreate[],
+  described: ReadonlyMap<string, ReadonlyMap<string, string>>,
+): ConfigDrift[] {
+  const drifts: ConfigDrift[] = [];
+  for (const t of topics) {
+    for (const [name, wanted] of Object.entries(t.config ?? {})) {
+      const actual = described.get(t.topic)?.get(name);
+      if (actual !== undefined && actual !== wanted) drifts.push({ topic: t.topic, name, actual, wanted });
+    }
+  }
+  return drifts;
+}
+
+async function describedConfigs(
+  admin: Admin,
+  topics: readonly TopicToCreate[],
+): Promise<Map<string, Map<string, string>>> {
+  const described = new Map<string, Map<string, string>>();
+  if (topics.length === 0) return described;
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((t) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name: t.topic,
+      configNames: Object.keys(t.config ?? {}),
+    })),
+  });
+  for (const r of resources) {
+    described.set(r.resourceName, new Map(r.configEntries.map((e) => [e.configName, e.configValue])));
+  }
+  return described;
+}
+
 /**
  * Creates the topics that are missing and checks the partition count of the ones that exist
  * (a changelog or repartition topic with another count would break task-to-partition mapping).
- * Late and DLQ topics may have been created with any count by operators.
+ * Late and DLQ topics may have been created with any count by operators. Returns the topics created.
  */
 export async function ensureTopics(
   admin: Admin,
   topics: readonly TopicToCreate[],
   replicationFactor: number,
   flexibleCount: ReadonlySet<string>,
-): Promise<void> {
+): Promise<Set<string>> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t.topic));
   if (missing.length > 0) {
@@ -123,8 +188,9 @@ export async function ensureTopics(
       })),
     });
   }
+  const created = new Set(missing.map((t) => t.topic));
   const present = topics.filter((t) => existing.has(t.topic) && !flexibleCount.has(t.topic));
-  if (present.length === 0) return;
+  if (present.length === 0) return created;
   const metadata = await admin.fetchTopicMetadata({ topics: present.map((t) => t.topic) });
   for (const t of present) {
     const found = metadata.topics.find((m) => m.name === t.topic);
@@ -134,4 +200,5 @@ export async function ensureTopics(
       );
     }
   }
+  return created;
 }

@@ -118,7 +118,7 @@ export class StreamsApp {
     const admin = withOffsetLookupRetries(this.kafka.admin());
     this.admin = admin;
     await admin.connect();
-    const plan = await planAndCreateTopics(admin, this.topology, this.options);
+    const plan = await planAndCreateTopics(admin, this.topology, { ...this.options, log: this.log });
     const internal = internalSourceTopics(this.topology, applicationId);
     const internalSet = new Set(internal);
     const bounds =
