@@ -39,15 +39,13 @@ export async function planAndCreateTopics(
     }
   }
   const plan = planPartitions(topology, applicationId, counts);
-  const topics = internalTopics(topology, applicationId, plan, { lateTopic, dlqTopic });
-  const created = await ensureTopics(
+  const drifts = await ensureTopics(
     admin,
-    topics,
+    internalTopics(topology, applicationId, plan, { lateTopic, dlqTopic }),
     options.replicationFactor,
     new Set([lateTopic, dlqTopic]),
   );
-  const described = topics.filter((t) => t.config !== undefined && !created.has(t.topic));
-  for (const drift of configDrift(described, await describedConfigs(admin, described))) {
+  for (const drift of drifts) {
     options.log.warn(
       { topic: drift.topic, config: drift.name, actual: drift.actual, wanted: drift.wanted },
       `internal topic ${drift.topic} has ${drift.name}=${drift.actual}, the runtime creates it with ` +
@@ -162,16 +160,17 @@ async function describedConfigs(
 }
 
 /**
- * Creates the topics that are missing and checks the partition count of the ones that exist
- * (a changelog or repartition topic with another count would break task-to-partition mapping).
- * Late and DLQ topics may have been created with any count by operators. Returns the topics created.
+ * Creates the topics that are missing and checks the ones that exist: a changelog or repartition
+ * topic with another partition count would break task-to-partition mapping (late and DLQ topics may
+ * have been created with any count by operators); settings that differ from those a topic would be
+ * created with are returned, since existing topics are never altered.
  */
 export async function ensureTopics(
   admin: Admin,
   topics: readonly TopicToCreate[],
   replicationFactor: number,
   flexibleCount: ReadonlySet<string>,
-): Promise<Set<string>> {
+): Promise<ConfigDrift[]> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t.topic));
   if (missing.length > 0) {
@@ -188,9 +187,8 @@ export async function ensureTopics(
       })),
     });
   }
-  const created = new Set(missing.map((t) => t.topic));
   const present = topics.filter((t) => existing.has(t.topic) && !flexibleCount.has(t.topic));
-  if (present.length === 0) return created;
+  if (present.length === 0) return [];
   const metadata = await admin.fetchTopicMetadata({ topics: present.map((t) => t.topic) });
   for (const t of present) {
     const found = metadata.topics.find((m) => m.name === t.topic);
@@ -200,5 +198,6 @@ export async function ensureTopics(
       );
     }
   }
-  return created;
+  const configured = present.filter((t) => t.config !== undefined);
+  return configDrift(configured, await describedConfigs(admin, configured));
 }
