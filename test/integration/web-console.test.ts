@@ -176,8 +176,19 @@ describe('web console in headless Chromium', () => {
     await screenshot('logs');
   });
 
+  /**
+   * A page queries once per search: a search made while the ClickHouse application still inserts the
+   * scenario shows what was stored then, and waiting on the page would not bring the rest.
+   */
+  const allLogsStored = () =>
+    h.waitFor(
+      'all the scenario logs in ClickHouse',
+      async () => (await count('SELECT count() AS n FROM otel_logs')) === scenario.logs.length,
+    );
+
   it('searches by a custom attribute, a workflow and text together', async () => {
     const trace = scenario.traces[3]!;
+    await allLogsStored();
     await page.goto(`${base}#/logs`);
     await page.fill('input[name="attributes"]', `request_id=${trace.attributes.request_id}`);
     await page.fill('input[name="workflow_id"]', trace.workflowId);
@@ -199,6 +210,7 @@ describe('web console in headless Chromium', () => {
   });
 
   it('pages through a search with its cursor, rendering only the rows in view', async () => {
+    await allLogsStored();
     const total = await count('SELECT count() AS n FROM otel_logs');
     expect(total).toBeGreaterThan(25);
     await page.goto(`${base}#/logs?limit=25`);
