@@ -118,6 +118,7 @@ describe('benchTable', () => {
         cpuMs: 3_000,
         mainThreadCpuMs: 1_800,
         otherThreadsCpuMs: { node: 200, MergeMutate: 950, ThreadPool: 40 },
+        eventLoopDelayMs: { p99: 42, max: 310 },
         coresUsed: 1.2,
         stackCpuMs: { s3: 100, kafka: 1_400 },
       },
@@ -145,6 +146,7 @@ describe('benchTable', () => {
     expect(table).toMatch(/alert latency p50 \(10\.0\/s\)\s+120 ms/);
     expect(table).toMatch(/alert latency p99 \(10\.0\/s\)\s+n\/a/);
     expect(table).toContain('2 of 3');
+    expect(table).toMatch(/main thread event-loop delay p99 \/ max\s+42\.0 \/ 310 ms/);
     expect(table).toMatch(/peak RSS\s+300 MiB\s+ClickHouse server process\s+420 MiB/);
     const embedded = benchTable({
       ...figures,

@@ -102,6 +102,22 @@ describe('startCpuWindow', () => {
     else expect(spent.otherThreadsMs).toBeNull();
   });
 
+  it('measures how late the event loop ran what was due while work held it', async () => {
+    const window = await startCpuWindow();
+    // The monitor's timer measures from its previous run: its first run after a held loop only starts
+    // the count, so the loop is held twice, with one turn after each (timers due run first in a turn).
+    const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
+    burn(20);
+    await turn();
+    // The burn holds the loop for at least its CPU time as measured here.
+    const held = processCpuMsOf(() => burn(100));
+    await turn();
+    const spent = await window.stop();
+    // The monitor counts a delay as its timer's lateness past its 10 ms period.
+    expect(spent.eventLoopDelayMs.max).toBeGreaterThanOrEqual(held - 10);
+    expect(spent.eventLoopDelayMs.p99).toBeLessThanOrEqual(spent.eventLoopDelayMs.max);
+  });
+
   it('measures CPU time without a profile when no file is given', async () => {
     const window = await startCpuWindow();
     const burnt = processCpuMsOf(() => burn(20));
@@ -114,7 +130,7 @@ describe('startCpuWindow', () => {
 
 describe('coresUsed', () => {
   it('is CPU time over wall time, and 0 for an empty window', () => {
-    const none = { mainThreadMs: null, otherThreadsMs: null };
+    const none = { mainThreadMs: null, otherThreadsMs: null, eventLoopDelayMs: { p99: 0, max: 0 } };
     expect(coresUsed({ wallMs: 2_000, userMs: 2_500, systemMs: 500, ...none })).toBeCloseTo(1.5);
     expect(coresUsed({ wallMs: 0, userMs: 1, systemMs: 0, ...none })).toBe(0);
   });

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { CpuWindow } from './pipeline-protocol';
 
 /** A window being measured in this process; `stop` ends it. */
@@ -22,6 +23,8 @@ export async function startCpuWindow(cpuProfileFile?: string): Promise<RunningCp
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
+  const loopDelay = monitorEventLoopDelay({ resolution: EVENT_LOOP_DELAY_RESOLUTION_MS });
+  loopDelay.enable();
   const wallFrom = process.hrtime.bigint();
   const cpuFrom = process.cpuUsage();
   const mainFrom = mainThreadCpuMs();
@@ -32,6 +35,7 @@ export async function startCpuWindow(cpuProfileFile?: string): Promise<RunningCp
       const mainTo = mainThreadCpuMs();
       const threadsTo = threadCpuMs();
       const wallMs = Number(process.hrtime.bigint() - wallFrom) / 1e6;
+      loopDelay.disable();
       if (session !== undefined && cpuProfileFile !== undefined) {
         const { profile } = await session.post('Profiler.stop');
         await session.post('Profiler.disable');
@@ -44,10 +48,15 @@ export async function startCpuWindow(cpuProfileFile?: string): Promise<RunningCp
         systemMs: cpu.system / 1_000,
         mainThreadMs: mainFrom === null || mainTo === null ? null : mainTo - mainFrom,
         otherThreadsMs: threadsFrom === null || threadsTo === null ? null : byName(threadsFrom, threadsTo),
+        // The histogram counts in ns.
+        eventLoopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
       };
     },
   };
 }
+
+/** How often the event loop's delay is sampled: a delay shorter than this is not seen. */
+const EVENT_LOOP_DELAY_RESOLUTION_MS = 10;
 
 /** /proc reports a thread's times in USER_HZ ticks, 100 per second on every Linux architecture. */
 const MS_PER_TICK = 10;

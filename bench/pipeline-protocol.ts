@@ -28,6 +28,11 @@ export const CpuWindowSchema = z.object({
   mainThreadMs: z.number().nonnegative().nullable(),
   /** CPU time of the other threads by thread name (see cpu-window.ts); null off Linux. */
   otherThreadsMs: z.record(z.string(), z.number().nonnegative()).nullable(),
+  /**
+   * How late the main thread's event loop ran what was due (perf_hooks.monitorEventLoopDelay): what a
+   * commit's next request, a fetch or an API request waited for the work before it.
+   */
+  eventLoopDelayMs: z.object({ p99: z.number().nonnegative(), max: z.number().nonnegative() }),
 });
 export type CpuWindow = z.infer<typeof CpuWindowSchema>;
 

@@ -47,6 +47,8 @@ export interface BenchFigures {
       mainThreadCpuMs: number | null;
       /** Of cpuMs, the other threads' by thread name (chDB's pools, Node's `node` threads); null off Linux. */
       otherThreadsCpuMs: Record<string, number> | null;
+      /** How late the main thread's event loop ran what was due: p99 and max over the window. */
+      eventLoopDelayMs: { p99: number; max: number };
       coresUsed: number;
       /**
        * The local stack's processes over the same window, by service (kafka, schema-registry, s3): they
@@ -166,6 +168,12 @@ export function benchTable(f: BenchFigures): string {
     ],
     ...otherThreadRows(cpu.otherThreadsCpuMs),
     ['cores used (CPU time / wall time)', `${formatNumber(cpu.coresUsed)} of ${f.machine.cpus}`, '', ''],
+    [
+      'main thread event-loop delay p99 / max',
+      `${formatNumber(cpu.eventLoopDelayMs.p99)} / ${formatNumber(cpu.eventLoopDelayMs.max)} ms`,
+      '',
+      '',
+    ],
     ...stackRows(cpu.stackCpuMs, cpu.wallMs),
   ];
   const w = f.workload;

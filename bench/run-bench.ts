@@ -497,6 +497,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
           cpuMs: cpuWindow.userMs + cpuWindow.systemMs,
           mainThreadCpuMs: cpuWindow.mainThreadMs,
           otherThreadsCpuMs: cpuWindow.otherThreadsMs,
+          eventLoopDelayMs: cpuWindow.eventLoopDelayMs,
           coresUsed: coresUsed(cpuWindow),
           stackCpuMs,
         },
