@@ -16,6 +16,7 @@ import { stackSettingsFromEnv } from '../../infra/stack-settings';
 import { ENRICHED_LOG_SCHEMA } from '../../processors/avro/schemas';
 import type { Alert, LogRecord } from '../../processors/records';
 import { registerAvroSchemaSerde, valueSubject, type AvroSerde } from '../../sinks/kafka/avro-serde';
+import { within } from '../support/wait-for';
 
 // Live streams: WebSocket and SSE clients fed by one LiveFeed per process. The first part drives the feed
 // directly (a Subject is the process's single source); the last part runs the Kafka-backed feed on the
@@ -389,7 +390,13 @@ describe('live streams', () => {
     const kafka = new Kafka({
       clientId: 'stacklens-api-live-it',
       brokers: [`${settings.host}:${settings.kafkaPort}`],
-      logLevel: logLevel.NOTHING,
+      // Warnings and errors only (a passing run has none): when the setup below stalls, kafkajs's
+      // retries and timeouts say where.
+      logLevel: logLevel.WARN,
+      logCreator:
+        () =>
+        ({ namespace, label, log: entry }) =>
+          console.warn(`kafkajs ${label} ${namespace}: ${JSON.stringify(entry)}`),
     });
     const run = randomUUID().slice(0, 8);
     const topics = { logs: `api-it-enriched-${run}`, alerts: `api-it-alerts-${run}` };
@@ -401,19 +408,23 @@ describe('live streams', () => {
     let enriched: AvroSerde<LogRecord>;
     const fedBodies: string[] = [];
 
+    // Each step is bounded and named: this setup once stalled in CI until the hook's timeout, before the
+    // feed's consumer sent its JoinGroup, and the bare timeout did not say in which step.
     beforeAll(async () => {
       admin = kafka.admin();
-      await admin.connect();
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic: topics.logs, numPartitions: 3 }, { topic: topics.alerts }],
-      });
+      await within('admin.connect()', admin.connect());
+      await within(
+        'createTopics',
+        admin.createTopics({
+          waitForLeaders: true,
+          topics: [{ topic: topics.logs, numPartitions: 3 }, { topic: topics.alerts }],
+        }),
+      );
       producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-      await producer.connect();
-      enriched = await registerAvroSchemaSerde<LogRecord>(
-        registry,
-        valueSubject(topics.logs),
-        ENRICHED_LOG_SCHEMA,
+      await within('producer.connect()', producer.connect());
+      enriched = await within(
+        'the schema registration',
+        registerAvroSchemaSerde<LogRecord>(registry, valueSubject(topics.logs), ENRICHED_LOG_SCHEMA),
       );
       feed = new KafkaLiveFeed({
         kafka,
@@ -423,23 +434,29 @@ describe('live streams', () => {
         registry,
         logger,
       });
-      kafkaApi = await startApi(
-        deps({ registry: new Registry(), live: feed, probes: { live_consumer: () => feed.probe() } }),
+      kafkaApi = await within(
+        'startApi',
+        startApi(
+          deps({ registry: new Registry(), live: feed, probes: { live_consumer: () => feed.probe() } }),
+        ),
       );
       feed.logs$.subscribe((r) => fedBodies.push(r.read()?.body ?? '(undecodable)'));
-      await feed.start();
+      await within('feed.start()', feed.start());
       // start() resolves once the consumer joined its group, before KafkaJS's first fetch: the window in
       // which a feed that left its position to a lazy `latest` skipped what was produced.
-      await producer.send({
-        topic: topics.logs,
-        messages: [{ value: JSON.stringify(log({ body: 'at-start' })) }],
-      });
+      await within(
+        'producer.send()',
+        producer.send({
+          topic: topics.logs,
+          messages: [{ value: JSON.stringify(log({ body: 'at-start' })) }],
+        }),
+      );
       await waitFor(
         'the live consumer to be assigned',
         async () => (await fetch(`${kafkaApi.baseUrl}/ready`)).status === 200,
         60_000,
       );
-    }, 90_000);
+    }, 300_000);
 
     afterAll(async () => {
       await kafkaApi?.close();

@@ -20,3 +20,19 @@ export async function waitFor(
     await delay(intervalMs);
   }
 }
+
+/**
+ * `work`, or a failure naming `what` once `timeoutMs` passed without it settling: a setup step that
+ * stalls then says which one it was, instead of leaving a bare hook timeout.
+ */
+export async function within<T>(what: string, work: Promise<T>, timeoutMs = 30_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
