@@ -6,15 +6,7 @@ import {
   type StreamRecord,
 } from '../../topology';
 import { StreamsApp } from '../../topology/runtime/streams-app';
-import {
-  BROKERS,
-  createTopics,
-  newRegistry,
-  produce,
-  quietLogger,
-  testKafka,
-  uniqueName,
-} from '../support/topology-kafka';
+import { createTopics, produce, testAppOptions, testKafka, uniqueName } from '../support/topology-kafka';
 import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(180_000);
@@ -74,17 +66,15 @@ describe('topology runtime: backpressure and a sink that is down', () => {
     const builder = new TopologyBuilder();
     builder.stream<string, number>('in', input).toSink('flaky-sink', sink);
     const bound = 100;
-    const app = new StreamsApp(builder.build(), {
-      applicationId: appId,
-      instanceId: 'i1',
-      brokers: BROKERS,
-      maxInFlightRecords: bound,
-      sinkRetryInitialMs: 20,
-      sinkRetryMaxMs: 200,
-      stallTimeoutMs: 2_000,
-      logger: quietLogger(),
-      registry: newRegistry(),
-    });
+    const app = new StreamsApp(
+      builder.build(),
+      testAppOptions(appId, {
+        maxInFlightRecords: bound,
+        sinkRetryInitialMs: 20,
+        sinkRetryMaxMs: 200,
+        stallTimeoutMs: 2_000,
+      }),
+    );
     const value = (i: number) => ({ key: JSON.stringify(`k${i}`), value: JSON.stringify(i) });
     await produce(
       kafka,

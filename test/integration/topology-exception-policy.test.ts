@@ -1,13 +1,11 @@
 import { HEADER, RecordHandlingFailedError, TopologyBuilder, type ExceptionPolicies } from '../../topology';
 import { StreamsApp } from '../../topology/runtime/streams-app';
 import {
-  BROKERS,
   committedOffset,
   createTopics,
-  newRegistry,
   produce,
-  quietLogger,
   readTopic,
+  testAppOptions,
   testKafka,
   uniqueName,
 } from '../support/topology-kafka';
@@ -46,14 +44,12 @@ describe('topology runtime: exception policies on the real broker', () => {
       ['a', 'boom', 'b'].map((v, i) => ({ key: JSON.stringify(`k${i}`), value: JSON.stringify(v) })),
     );
     const start = async (exceptionPolicies: ExceptionPolicies) => {
-      const app = new StreamsApp(topology(input, output), {
-        applicationId: appId,
-        instanceId: 'i1',
-        brokers: BROKERS,
-        exceptionPolicies,
-        logger: quietLogger(),
-        registry: newRegistry(),
-      });
+      const app = new StreamsApp(
+        topology(input, output),
+        testAppOptions(appId, {
+          exceptionPolicies,
+        }),
+      );
       await app.start();
       return app;
     };

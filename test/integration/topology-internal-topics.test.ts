@@ -3,7 +3,7 @@ import { ConfigResourceTypes } from 'kafkajs';
 import pino from 'pino';
 import { TopologyBuilder, type Topology } from '../../topology';
 import { StreamsApp } from '../../topology/runtime/streams-app';
-import { BROKERS, createTopics, newRegistry, testKafka, uniqueName } from '../support/topology-kafka';
+import { createTopics, testAppOptions, testKafka, uniqueName } from '../support/topology-kafka';
 
 jest.setTimeout(120_000);
 
@@ -38,13 +38,12 @@ async function warningsOfStart(topology: Topology, applicationId: string): Promi
     { level: 'warn' },
     { write: (line: string) => warnings.push((JSON.parse(line) as { msg: string }).msg) },
   );
-  const app = new StreamsApp(topology, {
-    applicationId,
-    instanceId: 'i1',
-    brokers: BROKERS,
-    logger,
-    registry: newRegistry(),
-  });
+  const app = new StreamsApp(
+    topology,
+    testAppOptions(applicationId, {
+      logger,
+    }),
+  );
   await app.start();
   await app.stop();
   return warnings;

@@ -6,12 +6,10 @@ import { ProducedRecordTooLargeError } from '../../topology/runtime/kafka-errors
 import type { ProcessingGuarantee } from '../../topology/runtime/options';
 import { StreamsApp } from '../../topology/runtime/streams-app';
 import {
-  BROKERS,
   committedOffset,
   createTopics,
-  newRegistry,
-  quietLogger,
   readTopic,
+  testAppOptions,
   testKafka,
   uniqueName,
 } from '../support/topology-kafka';
@@ -96,16 +94,14 @@ describe.each<ProcessingGuarantee>(['exactly_once', 'at_least_once'])(
       const values = Array.from({ length: RECORDS }, (_, id) => ({ id, group: 'g', pad: 'x'.repeat(PAD) }));
       // The whole backlog is there before the app starts: one fetch, one run.
       await produceBig(kafka, input, values);
-      const app = new StreamsApp(largeTopology(input, output), {
-        applicationId: appId,
-        instanceId: 'i1',
-        brokers: BROKERS,
-        processingGuarantee: guarantee,
-        maxFetchBytesPerPartition: 8 * 1024 * 1024,
-        maxInFlightBytes: 16 * 1024 * 1024,
-        logger: quietLogger(),
-        registry: newRegistry(),
-      });
+      const app = new StreamsApp(
+        largeTopology(input, output),
+        testAppOptions(appId, {
+          processingGuarantee: guarantee,
+          maxFetchBytesPerPartition: 8 * 1024 * 1024,
+          maxInFlightBytes: 16 * 1024 * 1024,
+        }),
+      );
       await app.start();
       try {
         await waitFor(
@@ -172,13 +168,7 @@ describe('topology runtime: an output record over the broker limit', () => {
       { topic: output, partitions: 1 },
     ]);
     await produceInput(kafka, input, ['before', 'big', 'after']);
-    const app = new StreamsApp(inflating(input, output, 2 * 1024 * 1024), {
-      applicationId: appId,
-      instanceId: 'i1',
-      brokers: BROKERS,
-      logger: quietLogger(),
-      registry: newRegistry(),
-    });
+    const app = new StreamsApp(inflating(input, output, 2 * 1024 * 1024), testAppOptions(appId));
     await app.start();
     try {
       const outputs = await readTopic(kafka, output, { until: (r) => r.length >= 2 });
@@ -209,13 +199,7 @@ describe('topology runtime: an output record over the broker limit', () => {
       { topic: output, partitions: 1, config: { 'max.message.bytes': '100000' } },
     ]);
     await produceInput(kafka, input, ['big']);
-    const app = new StreamsApp(inflating(input, output, 500_000), {
-      applicationId: appId,
-      instanceId: 'i1',
-      brokers: BROKERS,
-      logger: quietLogger(),
-      registry: newRegistry(),
-    });
+    const app = new StreamsApp(inflating(input, output, 500_000), testAppOptions(appId));
     await app.start();
     try {
       const error = await app.done.then(

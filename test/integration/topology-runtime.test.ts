@@ -15,12 +15,10 @@ import { TopologyTestDriver } from '../../topology/testing';
 import { StreamsApp } from '../../topology/runtime/streams-app';
 import type { StreamsAppOptions } from '../../topology';
 import {
-  BROKERS,
   createTopics,
-  newRegistry,
   produce,
-  quietLogger,
   readTopic,
+  testAppOptions,
   testKafka,
   uniqueName,
 } from '../support/topology-kafka';
@@ -43,15 +41,13 @@ function joinTopology(orders: string, payments: string, output: string): Topolog
 }
 
 function startApp(topology: Topology, applicationId: string, options: Partial<StreamsAppOptions> = {}) {
-  return new StreamsApp(topology, {
-    applicationId,
-    instanceId: 'i1',
-    brokers: BROKERS,
-    logger: quietLogger(),
-    registry: newRegistry(),
-    transactionTimeoutMs: 10_000,
-    ...options,
-  });
+  return new StreamsApp(
+    topology,
+    testAppOptions(applicationId, {
+      transactionTimeoutMs: 10_000,
+      ...options,
+    }),
+  );
 }
 
 describe('topology runtime on a real broker', () => {

@@ -3,12 +3,10 @@ import { joinWindows, TopologyBuilder, type StreamsAppOptions, type Topology } f
 import { TopologyTestDriver } from '../../topology/testing';
 import { StreamsApp } from '../../topology/runtime/streams-app';
 import {
-  BROKERS,
   createTopics,
-  newRegistry,
   produce,
-  quietLogger,
   readTopic,
+  testAppOptions,
   testKafka,
   uniqueName,
 } from '../support/topology-kafka';
@@ -97,14 +95,9 @@ describe('timestamp-synchronized processing of a task with two inputs', () => {
       { topic: right, partitions: 1 },
       { topic: output, partitions: 1 },
     ]);
-    const appOptions: StreamsAppOptions = {
-      applicationId: appId,
-      instanceId: 'i1',
-      brokers: BROKERS,
-      logger: quietLogger(),
-      registry: newRegistry(),
+    const appOptions: StreamsAppOptions = testAppOptions(appId, {
       maxTaskIdleMs: options.maxTaskIdleMs,
-    };
+    });
     const app = new StreamsApp(leftJoinTopology(left, right, output), appOptions);
     if (!options.startFirst) await produceInputs(left, right);
     await app.start();
@@ -175,14 +168,10 @@ describe('timestamp-synchronized processing of a task with two inputs', () => {
       { topic: right, partitions: 1 },
       { topic: output, partitions: 1 },
     ]);
-    const options = (maxTaskIdleMs?: number): StreamsAppOptions => ({
-      applicationId: appId,
-      instanceId: 'i1',
-      brokers: BROKERS,
-      logger: quietLogger(),
-      registry: newRegistry(),
-      maxTaskIdleMs,
-    });
+    const options = (maxTaskIdleMs?: number): StreamsAppOptions =>
+      testAppOptions(appId, {
+        maxTaskIdleMs,
+      });
     await produce(kafka, left, side('left'));
     // The right input is empty and caught up: the left records wait for it (10 minutes here).
     const waiting = new StreamsApp(leftJoinTopology(left, right, output), options(600_000));

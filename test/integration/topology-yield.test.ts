@@ -2,12 +2,10 @@ import type { Kafka } from 'kafkajs';
 import { TopologyBuilder, type Topology } from '../../topology';
 import { StreamsApp } from '../../topology/runtime/streams-app';
 import {
-  BROKERS,
   createTopics,
-  newRegistry,
   produce,
-  quietLogger,
   readTopic,
+  testAppOptions,
   testKafka,
   uniqueName,
 } from '../support/topology-kafka';
@@ -71,13 +69,7 @@ describe('a task processing a large fetch', () => {
     setImmediate(turn);
     const app = new StreamsApp(
       slowTopology(input, output, () => turns),
-      {
-        applicationId: appId,
-        instanceId: 'i1',
-        brokers: BROKERS,
-        logger: quietLogger(),
-        registry: newRegistry(),
-      },
+      testAppOptions(appId),
     );
     await app.start();
     try {

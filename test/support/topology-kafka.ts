@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { createLogger } from '../../common/logger';
 import { kafkaBootstrap } from '../../infra/services/kafka';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
+import type { StreamsAppOptions } from '../../topology';
 import { decodeRepartitionBatch } from '../../topology/processor/repartition-batch';
 
 /** Helpers of the topology integration tests: real broker, unique names, bounded waits. */
@@ -24,6 +25,21 @@ export function quietLogger() {
 
 export function newRegistry(): Registry {
   return new Registry();
+}
+
+/** Options of a test's one StreamsApp instance: the local broker, a quiet logger, metrics of its own. */
+export function testAppOptions(
+  applicationId: string,
+  overrides: Partial<StreamsAppOptions> = {},
+): StreamsAppOptions {
+  return {
+    applicationId,
+    instanceId: 'i1',
+    brokers: BROKERS,
+    logger: quietLogger(),
+    registry: newRegistry(),
+    ...overrides,
+  };
 }
 
 /**
