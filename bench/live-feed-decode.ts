@@ -5,7 +5,6 @@
  *
  *   npm run build && STACK_DIR=… node dist/bench/live-feed-decode.js [records] [feed module]
  */
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { EachMessagePayload, Kafka } from 'kafkajs';
 import type { Observable } from 'rxjs';
 import { createLogger } from '../common/logger';
@@ -15,6 +14,7 @@ import { LiveChannel } from '../api/live/hub';
 import { ENRICHED_LOG_SCHEMA } from '../processors/avro/schemas';
 import type { LogRecord } from '../processors/records';
 import { registerAvroSchemaSerde, valueSubject } from '../sinks/kafka/avro-serde';
+import { createSchemaRegistryClient } from '../sinks/kafka/schema-registry-client';
 
 const records = Number(process.argv[2] ?? 50_000);
 const feedModule = process.argv[3] ?? '../api/live/kafka-live-feed';
@@ -78,7 +78,10 @@ function fakeKafka(capture: (each: (p: EachMessagePayload) => Promise<void>) => 
 }
 
 async function main(): Promise<void> {
-  const registry = new SchemaRegistry({ host: schemaRegistryUrl(stackSettingsFromEnv()) });
+  const registry = createSchemaRegistryClient({
+    url: schemaRegistryUrl(stackSettingsFromEnv()),
+    requestTimeoutMs: 15_000,
+  });
   const serde = await registerAvroSchemaSerde<LogRecord>(registry, valueSubject(topic), ENRICHED_LOG_SCHEMA);
   const values = Array.from({ length: 1_000 }, (_, i) => serde.serialize(record(i))!);
 

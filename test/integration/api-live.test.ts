@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { createClient } from '@clickhouse/client';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { map, Subject } from 'rxjs';
@@ -16,6 +15,7 @@ import { stackSettingsFromEnv } from '../../infra/stack-settings';
 import { ENRICHED_LOG_SCHEMA } from '../../processors/avro/schemas';
 import type { Alert, LogRecord } from '../../processors/records';
 import { registerAvroSchemaSerde, valueSubject, type AvroSerde } from '../../sinks/kafka/avro-serde';
+import { createSchemaRegistryClient } from '../../sinks/kafka/schema-registry-client';
 import { within } from '../support/wait-for';
 
 // Live streams: WebSocket and SSE clients fed by one LiveFeed per process. The first part drives the feed
@@ -404,7 +404,10 @@ describe('live streams', () => {
     let producer: Producer;
     let feed: KafkaLiveFeed;
     let kafkaApi: RunningApi;
-    const registry = new SchemaRegistry({ host: schemaRegistryUrl(settings) });
+    const registry = createSchemaRegistryClient({
+      url: schemaRegistryUrl(settings),
+      requestTimeoutMs: 15_000,
+    });
     let enriched: AvroSerde<LogRecord>;
     const fedBodies: string[] = [];
 

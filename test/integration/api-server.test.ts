@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import WebSocket from 'ws';
@@ -25,6 +24,7 @@ import type { Alert } from '../../processors/records';
 import { createClickHouse } from '../../sinks/clickhouse/client';
 import { migrate } from '../../sinks/clickhouse/migrations';
 import { registerProductSerdes, type ProductSerdes } from '../../sinks/kafka/product-serdes';
+import { createSchemaRegistryClient } from '../../sinks/kafka/schema-registry-client';
 import { ensureTopics, PRODUCT_TOPICS, productTopicSpecs } from '../../sinks/kafka/topics';
 
 // The API as the composition root starts it, on the real stack: chDB with the sinks' migrations, the local
@@ -98,7 +98,7 @@ describe('startApiServer on the local stack', () => {
     brokers: config.kafka.brokers,
     logLevel: logLevel.NOTHING,
   });
-  const schemaRegistry = new SchemaRegistry({ host: config.schemaRegistry.url });
+  const schemaRegistry = createSchemaRegistryClient(config.schemaRegistry);
   let pipelineProblem: string | undefined;
   let clickhouse: ClickHouseClient;
   let admin: Admin;

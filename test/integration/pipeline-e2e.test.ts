@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { HrTime } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
@@ -30,6 +29,7 @@ import { localS3ClientConfig } from '../../infra/services/s3';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
 import { evaluateCorrelation, evaluateLog, initialAlertState, type Alert } from '../../processors';
 import { hivePartition } from '../../sinks/archive/layout';
+import { createSchemaRegistryClient } from '../../sinks/kafka/schema-registry-client';
 import { HEADER } from '../../topology';
 import { correlate, decodeLanded, type DecodedTelemetry } from '../support/demo-telemetry';
 import { correlatorQuietMs } from '../support/pipeline-harness';
@@ -72,7 +72,7 @@ const kafka = new Kafka({
 const s3 = new S3Client(localS3ClientConfig(settings));
 const bucket = config.archive.s3?.bucket ?? '';
 const registryUrl = config.schemaRegistry.url;
-const schemaRegistry = new SchemaRegistry({ host: registryUrl });
+const schemaRegistry = createSchemaRegistryClient(config.schemaRegistry);
 
 const CORRELATOR_QUIET_MS = correlatorQuietMs(config);
 

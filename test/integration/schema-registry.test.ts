@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { schemaRegistryUrl } from '../../infra/services/schema-registry';
+import { createSchemaRegistryClient } from '../../sinks/kafka/schema-registry-client';
 import { stackSettingsFromEnv } from '../../infra/stack-settings';
 
 // Runs against the local stack's registry (Apicurio's Confluent-compatible API, started by the global
@@ -34,7 +35,9 @@ async function setCompatibility(subject: string, level: string): Promise<void> {
 }
 
 describe('schema registry (Confluent-compatible API) with @kafkajs/confluent-schema-registry', () => {
-  const registry = new SchemaRegistry({ host });
+  // The app's client (bounded, retried requests): the library's own sets no timeout, and a registry
+  // write can stall (see sinks/kafka/schema-registry-client.ts). Decoding below uses a plain client.
+  const registry = createSchemaRegistryClient({ url: host, requestTimeoutMs: 15_000 });
 
   it('registers an Avro schema, encodes a record with it and decodes it with a fresh client', async () => {
     const subject = `it-alert-${run}-value`;
