@@ -428,6 +428,8 @@ describe('live streams', () => {
       enriched = await within(
         'the schema registration',
         registerAvroSchemaSerde<LogRecord>(registry, valueSubject(topics.logs), ENRICHED_LOG_SCHEMA),
+        // The client's own bound: four attempts of 15 s.
+        75_000,
       );
       feed = new KafkaLiveFeed({
         kafka,
@@ -459,7 +461,7 @@ describe('live streams', () => {
         async () => (await fetch(`${kafkaApi.baseUrl}/ready`)).status === 200,
         60_000,
       );
-    }, 300_000);
+    }, 360_000);
 
     afterAll(async () => {
       await kafkaApi?.close();
