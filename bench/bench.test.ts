@@ -110,6 +110,7 @@ describe('benchTable', () => {
       messagesPerSecond: 5,
       megabytesPerSecond: 0.5,
       peakRssMiB: 300,
+      rssAtPeakSampleMiB: { anon: 270, file: 25 },
       clickhouseServerPeakRssMiB: 420,
       throughputWindow: {
         wallMs: 2_500,
@@ -147,14 +148,17 @@ describe('benchTable', () => {
     expect(table).toMatch(/alert latency p99 \(10\.0\/s\)\s+n\/a/);
     expect(table).toContain('2 of 3');
     expect(table).toMatch(/main thread event-loop delay p99 \/ max\s+42\.0 \/ 310 ms/);
-    expect(table).toMatch(/peak RSS\s+300 MiB\s+ClickHouse server process\s+420 MiB/);
+    expect(table).toMatch(
+      /peak RSS\s+300 MiB\s+largest sample: anon \+ file-backed\s+270 \+ 25\.0 MiB\s+ClickHouse server process\s+420 MiB/,
+    );
     const embedded = benchTable({
       ...figures,
       options: benchOptions({ clickhouse: 'embedded' }),
-      pipeline: { ...figures.pipeline, clickhouseServerPeakRssMiB: null },
+      pipeline: { ...figures.pipeline, clickhouseServerPeakRssMiB: null, rssAtPeakSampleMiB: null },
     });
     expect(embedded).toMatch(/peak RSS \(chDB embedded\)\s+300 MiB/);
     expect(embedded).not.toContain('ClickHouse server process');
+    expect(embedded).not.toContain('largest sample');
     // Which application the throughput waited for.
     expect(table).toMatch(
       /pipeline committed all\s+2\.00 s\s+ClickHouse holds all\s+1\.50 s\s+archive covers all\s+1\.70 s/,

@@ -95,11 +95,11 @@ export class PipelineChild {
     return { logs, spans };
   }
 
-  /** Stops the pipeline cleanly and resolves with its peak resident set size in KiB. */
-  async stop(timeoutMs: number): Promise<number> {
+  /** Stops the pipeline cleanly and resolves with its peak resident set and what it was made of. */
+  async stop(timeoutMs: number): Promise<Extract<ChildMessage, { type: 'stopped' }>> {
     const message = await this.expect('stopped', timeoutMs, () => this.send({ type: 'stop' }));
     await this.exited;
-    return (message as Extract<ChildMessage, { type: 'stopped' }>).maxRssKb;
+    return message as Extract<ChildMessage, { type: 'stopped' }>;
   }
 
   /** Ends the process if it still runs (after a failure elsewhere). */

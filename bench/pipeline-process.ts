@@ -18,6 +18,7 @@ import { TABLES } from '../sinks/clickhouse/migrations';
 import { startCpuWindow, type RunningCpuWindow } from './cpu-window';
 import { BenchError } from './errors';
 import { ParentMessageSchema, type ChildMessage } from './pipeline-protocol';
+import { sampleRssComposition } from './rss-sample';
 
 /** Resolves once the message is handed to the channel, so exiting right after does not lose it. */
 function tell(message: ChildMessage): Promise<void> {
@@ -43,6 +44,7 @@ async function rowCounts(
 async function main(): Promise<void> {
   if (process.send === undefined)
     throw new BenchError('pipeline-process must be started by `stacklens bench`');
+  const rss = sampleRssComposition();
   const config = loadConfig(process.env);
   const logger = createLogger({
     level: config.log.level,
@@ -99,7 +101,8 @@ async function main(): Promise<void> {
         await api.close();
         await counts.close();
         await pipeline.stop();
-        await tell({ type: 'stopped', maxRssKb: process.resourceUsage().maxRSS });
+        const rssAtPeak = rss.stop();
+        await tell({ type: 'stopped', maxRssKb: process.resourceUsage().maxRSS, rssAtPeak });
         process.exit(0);
       })().catch(fail);
     }

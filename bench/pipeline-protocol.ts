@@ -43,8 +43,15 @@ export const ChildMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('counts'), id: z.number(), logs: z.number(), spans: z.number() }),
   z.object({ type: z.literal('profile-started') }),
   CpuWindowSchema.extend({ type: z.literal('profile-stopped') }),
-  /** Stopped cleanly; maxRssKb is process.resourceUsage().maxRSS: the process's peak resident set. */
-  z.object({ type: z.literal('stopped'), maxRssKb: z.number() }),
+  /**
+   * Stopped cleanly; maxRssKb is process.resourceUsage().maxRSS: the process's peak resident set;
+   * rssAtPeak what the largest of its samples was made of (null off Linux, see ./rss-sample.ts).
+   */
+  z.object({
+    type: z.literal('stopped'),
+    maxRssKb: z.number(),
+    rssAtPeak: z.object({ anonKb: z.number(), fileKb: z.number() }).nullable(),
+  }),
   z.object({ type: z.literal('failed'), message: z.string() }),
 ]);
 export type ChildMessage = z.infer<typeof ChildMessageSchema>;

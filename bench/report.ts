@@ -30,6 +30,12 @@ export interface BenchFigures {
     megabytesPerSecond: number;
     /** Peak resident set of the pipeline process (chDB included when `options.clickhouse` is embedded). */
     peakRssMiB: number;
+    /**
+     * The largest of the process's RSS samples (every 100 ms), split into anonymous memory and pages
+     * of mapped files (libraries, and the lmdb stores' files): what the peak was made of, roughly.
+     * Null off Linux.
+     */
+    rssAtPeakSampleMiB: { anon: number; file: number } | null;
     /** Peak resident set of the run's ClickHouse server process; null when embedded (or off Linux). */
     clickhouseServerPeakRssMiB: number | null;
     /**
@@ -136,6 +142,16 @@ export function benchTable(f: BenchFigures): string {
       '',
       '',
     ],
+    ...(f.pipeline.rssAtPeakSampleMiB === null
+      ? []
+      : [
+          [
+            '  largest sample: anon + file-backed',
+            `${formatNumber(f.pipeline.rssAtPeakSampleMiB.anon)} + ${formatNumber(f.pipeline.rssAtPeakSampleMiB.file)} MiB`,
+            '',
+            '',
+          ],
+        ]),
     ...(f.pipeline.clickhouseServerPeakRssMiB === null
       ? []
       : [

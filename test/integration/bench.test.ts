@@ -46,6 +46,13 @@ describe('runBench', () => {
     expect(f.pipeline.elapsedMs).toBeGreaterThanOrEqual(f.pipeline.clickhouseElapsedMs);
     expect(f.ratio).toBeCloseTo(f.pipeline.messagesPerSecond / f.broker.fetchRecordsPerSecond, 6);
     expect(f.pipeline.peakRssMiB).toBeGreaterThan(0);
+    // The largest sample is one of the resident sets the peak bounds, near it (the kernel's split
+    // counters behind RssAnon and RssFile may lag the peak's by a few pages per thread), and it holds
+    // the libraries' pages.
+    const sample = f.pipeline.rssAtPeakSampleMiB;
+    expect(sample!.anon + sample!.file).toBeGreaterThan(f.pipeline.peakRssMiB * 0.5);
+    expect(sample!.anon + sample!.file).toBeLessThan(f.pipeline.peakRssMiB * 1.05);
+    expect(sample!.file).toBeGreaterThan(0);
     // ClickHouse is the run's own server process (the default): its memory and CPU are its own.
     expect(f.options.clickhouse).toBe('server');
     expect(f.pipeline.clickhouseServerPeakRssMiB).toBeGreaterThan(0);
