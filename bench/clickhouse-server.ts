@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, stopByPidFile } from '../infra/process';
 import { startClickHouseProcess } from '../infra/services/clickhouse';
+import { readStatus, statusFieldKb } from './process-memory';
 
 /**
  * The run's own ClickHouse server (chDB in its own process, as the local stack runs it) on fresh data in
@@ -30,12 +30,8 @@ export class BenchClickHouse {
 
   /** The process's peak resident set so far (VmHWM), in KiB; null off Linux. */
   peakRssKb(): number | null {
-    try {
-      const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
-      return match === null ? null : Number(match[1]);
-    } catch {
-      return null;
-    }
+    const status = readStatus(this.pid);
+    return status === null ? null : statusFieldKb(status, 'VmHWM');
   }
 
   async stop(): Promise<void> {

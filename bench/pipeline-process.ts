@@ -18,7 +18,7 @@ import { TABLES } from '../sinks/clickhouse/migrations';
 import { startCpuWindow, type RunningCpuWindow } from './cpu-window';
 import { BenchError } from './errors';
 import { ParentMessageSchema, type ChildMessage } from './pipeline-protocol';
-import { sampleRssComposition } from './rss-sample';
+import { ownPeakRssKb, sampleRssComposition } from './process-memory';
 
 /** Resolves once the message is handed to the channel, so exiting right after does not lose it. */
 function tell(message: ChildMessage): Promise<void> {
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
         await counts.close();
         await pipeline.stop();
         const rssAtPeak = rss.stop();
-        await tell({ type: 'stopped', maxRssKb: process.resourceUsage().maxRSS, rssAtPeak });
+        await tell({ type: 'stopped', maxRssKb: ownPeakRssKb(), rssAtPeak });
         process.exit(0);
       })().catch(fail);
     }

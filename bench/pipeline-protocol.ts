@@ -44,8 +44,8 @@ export const ChildMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('profile-started') }),
   CpuWindowSchema.extend({ type: z.literal('profile-stopped') }),
   /**
-   * Stopped cleanly; maxRssKb is process.resourceUsage().maxRSS: the process's peak resident set;
-   * rssAtPeak what the largest of its samples was made of (null off Linux, see ./rss-sample.ts).
+   * Stopped cleanly; maxRssKb is the process's own peak resident set, rssAtPeak what the largest of
+   * its samples was made of (null off Linux); see ./process-memory.ts.
    */
   z.object({
     type: z.literal('stopped'),
