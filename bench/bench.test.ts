@@ -110,7 +110,7 @@ describe('benchTable', () => {
       messagesPerSecond: 5,
       megabytesPerSecond: 0.5,
       peakRssMiB: 300,
-      rssAtPeakSampleMiB: { anon: 270, file: 25 },
+      largestRssSampleMiB: { anon: 270, file: 25 },
       clickhouseServerPeakRssMiB: 420,
       throughputWindow: {
         wallMs: 2_500,
@@ -154,7 +154,7 @@ describe('benchTable', () => {
     const embedded = benchTable({
       ...figures,
       options: benchOptions({ clickhouse: 'embedded' }),
-      pipeline: { ...figures.pipeline, clickhouseServerPeakRssMiB: null, rssAtPeakSampleMiB: null },
+      pipeline: { ...figures.pipeline, clickhouseServerPeakRssMiB: null, largestRssSampleMiB: null },
     });
     expect(embedded).toMatch(/peak RSS \(chDB embedded\)\s+300 MiB/);
     expect(embedded).not.toContain('ClickHouse server process');

@@ -101,8 +101,8 @@ async function main(): Promise<void> {
         await api.close();
         await counts.close();
         await pipeline.stop();
-        const rssAtPeak = rss.stop();
-        await tell({ type: 'stopped', maxRssKb: ownPeakRssKb(), rssAtPeak });
+        const largestRssSample = rss.stop();
+        await tell({ type: 'stopped', maxRssKb: ownPeakRssKb(), largestRssSample });
         process.exit(0);
       })().catch(fail);
     }

@@ -44,13 +44,13 @@ export const ChildMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('profile-started') }),
   CpuWindowSchema.extend({ type: z.literal('profile-stopped') }),
   /**
-   * Stopped cleanly; maxRssKb is the process's own peak resident set, rssAtPeak what the largest of
-   * its samples was made of (null off Linux); see ./process-memory.ts.
+   * Stopped cleanly; maxRssKb is the process's own peak resident set, largestRssSample what the
+   * largest of its samples was made of (null off Linux); see ./process-memory.ts.
    */
   z.object({
     type: z.literal('stopped'),
     maxRssKb: z.number(),
-    rssAtPeak: z.object({ anonKb: z.number(), fileKb: z.number() }).nullable(),
+    largestRssSample: z.object({ anonKb: z.number(), fileKb: z.number() }).nullable(),
   }),
   z.object({ type: z.literal('failed'), message: z.string() }),
 ]);

@@ -35,7 +35,7 @@ export interface BenchFigures {
      * of mapped files (libraries, and the lmdb stores' files): what the peak was made of, roughly.
      * Null off Linux.
      */
-    rssAtPeakSampleMiB: { anon: number; file: number } | null;
+    largestRssSampleMiB: { anon: number; file: number } | null;
     /** Peak resident set of the run's ClickHouse server process; null when embedded (or off Linux). */
     clickhouseServerPeakRssMiB: number | null;
     /**
@@ -142,12 +142,12 @@ export function benchTable(f: BenchFigures): string {
       '',
       '',
     ],
-    ...(f.pipeline.rssAtPeakSampleMiB === null
+    ...(f.pipeline.largestRssSampleMiB === null
       ? []
       : [
           [
             '  largest sample: anon + file-backed',
-            `${formatNumber(f.pipeline.rssAtPeakSampleMiB.anon)} + ${formatNumber(f.pipeline.rssAtPeakSampleMiB.file)} MiB`,
+            `${formatNumber(f.pipeline.largestRssSampleMiB.anon)} + ${formatNumber(f.pipeline.largestRssSampleMiB.file)} MiB`,
             '',
             '',
           ],

@@ -453,7 +453,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
       probes: options.latencyProbes,
       timeoutMs: Math.min(timeoutMs, 60_000),
     });
-    const { maxRssKb, rssAtPeak } = await child.stop(timeoutMs);
+    const { maxRssKb, largestRssSample } = await child.stop(timeoutMs);
     const clickhouseRssKb = clickhouse?.peakRssKb() ?? null;
 
     // A lost alert is a finding: the pipeline's log and data are kept to look into it.
@@ -489,8 +489,10 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
         messagesPerSecond: recordsPerSecond / recordsPerMessage,
         megabytesPerSecond: (recordsPerSecond * bytesPerRecord) / 1e6,
         peakRssMiB: maxRssKb / 1024,
-        rssAtPeakSampleMiB:
-          rssAtPeak === null ? null : { anon: rssAtPeak.anonKb / 1024, file: rssAtPeak.fileKb / 1024 },
+        largestRssSampleMiB:
+          largestRssSample === null
+            ? null
+            : { anon: largestRssSample.anonKb / 1024, file: largestRssSample.fileKb / 1024 },
         clickhouseServerPeakRssMiB: clickhouseRssKb === null ? null : clickhouseRssKb / 1024,
         throughputWindow: {
           wallMs: cpuWindow.wallMs,
