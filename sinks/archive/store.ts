@@ -36,7 +36,17 @@ export interface S3ArchiveOptions {
    * AWS_SECRET_ACCESS_KEY from the environment.
    */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** A request whose socket moves no byte for this long fails; default S3_IDLE_TIMEOUT_MS. */
+  idleTimeoutMs?: number;
 }
+
+/**
+ * The SDK sets no timeout of its own: an S3 server that took a request and never answered held the
+ * archive's flush, and so its commits, for good. Failing the request after this long with no byte
+ * moving (not after a total time: a large object on a slow link still uploads) lets the runtime retry
+ * the flush (topology/runtime/sink-flush.ts), as it does for any sink that fails.
+ */
+export const S3_IDLE_TIMEOUT_MS = 30_000;
 
 /** S3 or an S3-compatible server (SeaweedFS in the local stack). The bucket must exist. */
 export class S3ArchiveStore implements ArchiveStore {
@@ -47,6 +57,10 @@ export class S3ArchiveStore implements ArchiveStore {
       endpoint: options.endpoint,
       region: options.region,
       forcePathStyle: true,
+      requestHandler: {
+        connectionTimeout: 5_000,
+        socketTimeout: options.idleTimeoutMs ?? S3_IDLE_TIMEOUT_MS,
+      },
     };
     if (options.credentials !== undefined) config.credentials = options.credentials;
     this.client = new S3Client(config);
