@@ -206,7 +206,8 @@ function waitUntilHealthy(settings: StackSettings, paths: S3Paths): Promise<void
   const client = new S3Client({
     ...localS3ClientConfig(settings),
     maxAttempts: 1,
-    requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 },
+    // Without throwOnRequestTimeout the SDK only logs a request past requestTimeout.
+    requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
   });
   return waitUntil(() => ensureBucketWritable(client), {
     what: `SeaweedFS S3 on ${localS3Endpoint(settings)}`,
