@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readStatus, statusFieldKb } from '../process-memory';
 
 /**
  * Runs `script child ...args` in a fresh Node process (its own heap and RSS, `--expose-gc`) and
@@ -21,10 +21,6 @@ export function runChild<T>(script: string, args: readonly string[], label: stri
 
 /** RssFile of /proc/self/status (Linux): file-backed resident pages; 0 where there is no /proc. */
 export function rssFileMiB(): number {
-  try {
-    const match = /RssFile:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    return match ? Number(match[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
+  const status = readStatus();
+  return (status === null ? 0 : (statusFieldKb(status, 'RssFile') ?? 0)) / 1024;
 }
